@@ -65,6 +65,20 @@ public final class DatasetStatistics implements Serializable {
     public long unknownPixels() {
       return unknownPixels;
     }
+
+    @Override
+    public boolean equals(Object o) {
+      return o instanceof SplitStats s && examples == s.examples && reencoded == s.reencoded
+          && ignorePixels == s.ignorePixels && unknownPixels == s.unknownPixels
+          && Arrays.equals(classPixels, s.classPixels)
+          && Arrays.equals(pixelsOfImagesWithClass, s.pixelsOfImagesWithClass)
+          && Arrays.equals(imagesWithClass, s.imagesWithClass);
+    }
+
+    @Override
+    public int hashCode() {
+      return java.util.Objects.hash(examples, ignorePixels, Arrays.hashCode(classPixels));
+    }
   }
 
   private final int numClasses;
@@ -209,6 +223,17 @@ public final class DatasetStatistics implements Serializable {
     ObjectNode out = sizes.putObject("output");
     outputSizes.forEach(out::put);
     return root;
+  }
+
+  @Override
+  public boolean equals(Object o) {
+    return o instanceof DatasetStatistics d && numClasses == d.numClasses && splits.equals(d.splits)
+        && sourceSizes.equals(d.sourceSizes) && outputSizes.equals(d.outputSizes);
+  }
+
+  @Override
+  public int hashCode() {
+    return java.util.Objects.hash(numClasses, splits, sourceSizes, outputSizes);
   }
 
   private static double round(double v) {

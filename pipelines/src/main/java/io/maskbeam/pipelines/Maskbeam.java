@@ -1,0 +1,124 @@
+package io.maskbeam.pipelines;
+
+import io.maskbeam.pipelines.bench.BenchCommand;
+import io.maskbeam.pipelines.cli.OptionsCommand;
+import io.maskbeam.pipelines.cli.PipelineArgs;
+import io.maskbeam.pipelines.demo.DemoCommand;
+import io.maskbeam.pipelines.preprocess.PreprocessOptions;
+import io.maskbeam.pipelines.preprocess.PreprocessPipeline;
+import java.io.PrintStream;
+import java.io.PrintWriter;
+import java.util.Arrays;
+import java.util.concurrent.Callable;
+import picocli.CommandLine;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.ParseResult;
+
+/** The {@code maskbeam} command line. */
+public final class Maskbeam {
+  public static final String VERSION = "0.1.0-SNAPSHOT";
+
+  /** Exit codes. */
+  public static final int OK = 0;
+  public static final int FAILED = 1;
+  public static final int USAGE = 2;
+
+  private Maskbeam() {}
+
+  /** Held so the JDK cannot collect the configured loggers (and with them their levels). */
+  private static final java.util.List<java.util.logging.Logger> QUIET_LOGGERS = new java.util.ArrayList<>();
+
+  public static void main(String[] args) {
+    quietLibraryLogging();
+    System.exit(run(args, System.out, System.err));
+  }
+
+  /**
+   * Beam logs every file it opens and finalizes at INFO; on a console that buries the progress line. Warnings
+   * stay visible. {@code -Djava.util.logging.config.file=...} still overrides this.
+   */
+  static void quietLibraryLogging() {
+    if (System.getProperty("java.util.logging.config.file") != null) {
+      return;
+    }
+    for (String name : new String[] {"org.apache.beam", "org.apache.spark", "org.apache.hadoop", "io.netty"}) {
+      java.util.logging.Logger logger = java.util.logging.Logger.getLogger(name);
+      logger.setLevel(java.util.logging.Level.WARNING);
+      QUIET_LOGGERS.add(logger);
+    }
+    // Beam warns when it cleans a temporary folder that a single-shard write already removed: harmless noise.
+    java.util.logging.Logger sink = java.util.logging.Logger.getLogger("org.apache.beam.sdk.io.FileBasedSink");
+    sink.setLevel(java.util.logging.Level.SEVERE);
+    QUIET_LOGGERS.add(sink);
+  }
+
+  static CommandLine commandLine() {
+    CommandSpec root = CommandSpec.create().name("maskbeam").version("maskbeam " + VERSION);
+    root.mixinStandardHelpOptions(true);
+    root.usageMessage().description(
+        "Semantic image segmentation at scale on Apache Beam: preprocess datasets into TFRecords, train, segment.",
+        "Run 'maskbeam COMMAND --help' for a command's options.");
+    CommandLine cli = new CommandLine(root);
+    cli.addSubcommand("preprocess", new CommandLine(OptionsCommand.spec("preprocess",
+        "Images and masks (local, gs://, s3://) to sharded DeepLab TFRecords, dataset.json and rejected/.",
+        PreprocessOptions.class)));
+    cli.addSubcommand("demo", new CommandLine(new DemoCommand()));
+    cli.addSubcommand("bench", new CommandLine(new BenchCommand()));
+    return cli;
+  }
+
+  /** Runs the command line; returns the exit code. */
+  public static int run(String[] args, PrintStream out, PrintStream err) {
+    CommandLine cli = commandLine();
+    cli.setOut(new PrintWriter(out, true));
+    cli.setErr(new PrintWriter(err, true));
+    ParseResult parsed;
+    try {
+      parsed = cli.parseArgs(args);
+    } catch (CommandLine.ParameterException e) {
+      err.println("error: " + e.getMessage());
+      e.getCommandLine().usage(err);
+      return USAGE;
+    }
+    if (CommandLine.printHelpIfRequested(parsed)) {
+      return OK;
+    }
+    ParseResult sub = parsed.subcommand();
+    if (sub == null) {
+      cli.usage(out);
+      return USAGE;
+    }
+    if (CommandLine.printHelpIfRequested(sub)) {
+      return OK;
+    }
+    String name = sub.commandSpec().name();
+    String[] rest = Arrays.copyOfRange(args, Arrays.asList(args).indexOf(name) + 1, args.length);
+    try {
+      if (name.equals("preprocess")) {
+        PreprocessOptions options = PipelineArgs.parse(rest, PreprocessOptions.class);
+        return PreprocessPipeline.execute(options, out) ? OK : FAILED;
+      }
+      Object command = sub.commandSpec().userObject();
+      if (command instanceof Callable<?> callable) {
+        Object code = callable.call();
+        return code instanceof Integer i ? i : OK;
+      }
+      throw new IllegalStateException("no handler for " + name);
+    } catch (IllegalArgumentException e) {
+      err.println("error: " + e.getMessage());
+      return USAGE;
+    } catch (Exception e) {
+      err.println("error: " + describe(e));
+      return FAILED;
+    }
+  }
+
+  /** A failure's own message and the innermost cause, which is where Beam puts what went wrong in a DoFn. */
+  static String describe(Throwable e) {
+    Throwable root = e;
+    while (root.getCause() != null && root.getCause() != root) {
+      root = root.getCause();
+    }
+    return root == e ? String.valueOf(e.getMessage()) : e.getMessage() + "\n  caused by: " + root;
+  }
+}

@@ -1,0 +1,190 @@
+package io.maskbeam.pipelines.bench;
+
+import io.maskbeam.dataset.ExamplePreparer;
+import io.maskbeam.dataset.PreparedExample;
+import io.maskbeam.dataset.RejectedInputException;
+import io.maskbeam.dataset.SplitAssigner;
+import io.maskbeam.dataset.TfRecordFraming;
+import io.maskbeam.dataset.UnknownLabelPolicy;
+import io.maskbeam.image.ResizePolicy;
+import io.maskbeam.labels.LabelMap;
+import io.maskbeam.pipelines.cli.LabelMapResolver;
+import io.maskbeam.pipelines.cli.PipelineArgs;
+import io.maskbeam.pipelines.preprocess.PreprocessOptions;
+import io.maskbeam.pipelines.preprocess.PreprocessPipeline;
+import java.io.BufferedOutputStream;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.Callable;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.stream.Stream;
+import org.apache.beam.sdk.PipelineResult;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/**
+ * {@code maskbeam bench preprocess}: the preprocess pipeline on the DirectRunner against its raw ceiling, the same
+ * per-example work ({@link ExamplePreparer}: decode, validate, remap, encode, frame) on a plain thread pool of one
+ * thread per core writing TFRecord files, with no Beam. Runs alternate; medians and their ratio are printed.
+ */
+@Command(name = "bench", mixinStandardHelpOptions = true,
+    description = "Benchmarks. 'bench preprocess': pipeline vs raw ceiling images/s on a paired dataset"
+        + " (default: CamVid train from ../shared/datasets/camvid).")
+public final class BenchCommand implements Callable<Integer> {
+  @Parameters(index = "0", description = "What to benchmark: preprocess.")
+  String target;
+
+  @Option(names = "--images", defaultValue = "../shared/datasets/camvid/train", description = "Images folder.")
+  Path images;
+
+  @Option(names = "--masks", defaultValue = "../shared/datasets/camvid/trainannot", description = "Masks folder.")
+  Path masks;
+
+  @Option(names = "--labelMap", defaultValue = "camvid-11", description = "Label map. Default: ${DEFAULT-VALUE}.")
+  String labelMap;
+
+  @Option(names = "--repeats", defaultValue = "3", description = "Measured runs of each. Default: ${DEFAULT-VALUE}.")
+  int repeats;
+
+  @Option(names = "--work", defaultValue = "target/bench", description = "Scratch folder. Default: ${DEFAULT-VALUE}.")
+  Path work;
+
+  PrintStream out = System.out;
+
+  @Override
+  public Integer call() throws Exception {
+    if (!target.equals("preprocess")) {
+      throw new IllegalArgumentException("unknown benchmark '" + target + "'; available: preprocess");
+    }
+    List<Path[]> pairs = listPairs(images, masks);
+    if (pairs.isEmpty()) {
+      throw new IllegalArgumentException("no image/mask pairs in " + images + " and " + masks);
+    }
+    LabelMap map = LabelMapResolver.resolve(labelMap);
+    int threads = Runtime.getRuntime().availableProcessors();
+    out.printf(Locale.ROOT, "bench preprocess: %d pairs from %s, label map %s, %d cores, %d measured runs each%n",
+        pairs.size(), images, map.name(), threads, repeats);
+    Files.createDirectories(work);
+
+    // Warm-up of both paths (class loading, JIT), not measured.
+    rawCeiling(pairs, map, threads, work.resolve("raw"));
+    pipeline(work.resolve("beam"));
+    double[] raw = new double[repeats];
+    double[] beam = new double[repeats];
+    for (int r = 0; r < repeats; r++) {
+      raw[r] = pairs.size() / rawCeiling(pairs, map, threads, work.resolve("raw"));
+      beam[r] = pairs.size() / pipeline(work.resolve("beam"));
+      out.printf(Locale.ROOT, "  run %d: raw ceiling %.1f images/s, pipeline %.1f images/s%n", r + 1, raw[r], beam[r]);
+    }
+    double rawMedian = median(raw);
+    double beamMedian = median(beam);
+    out.printf(Locale.ROOT, "raw ceiling (no Beam, %d threads): median %.1f images/s%n", threads, rawMedian);
+    out.printf(Locale.ROOT, "pipeline (DirectRunner, end to end): median %.1f images/s%n", beamMedian);
+    out.printf(Locale.ROOT, "ratio pipeline/raw: %.2f (target >= 0.80)%n", beamMedian / rawMedian);
+    return 0;
+  }
+
+  /** Seconds for the raw ceiling: prepare every pair on a thread pool and frame the examples into files. */
+  double rawCeiling(List<Path[]> pairs, LabelMap map, int threads, Path dir) throws Exception {
+    Files.createDirectories(dir);
+    ExamplePreparer preparer = new ExamplePreparer(map, ResizePolicy.KEEP, UnknownLabelPolicy.IGNORE,
+        ExamplePreparer.DEFAULT_MAX_PIXELS, 95);
+    long start = System.nanoTime();
+    Map<String, OutputStream> shards = new TreeMap<>();
+    AtomicLong rejected = new AtomicLong();
+    ExecutorService pool = Executors.newFixedThreadPool(threads);
+    try {
+      List<Future<?>> futures = new ArrayList<>();
+      for (Path[] pair : pairs) {
+        futures.add(pool.submit(() -> {
+          String id = stem(pair[0]);
+          try {
+            PreparedExample e = preparer.prepare(id, Files.readAllBytes(pair[0]), Files.readAllBytes(pair[1]));
+            String split = SplitAssigner.assign(id, 0.1, "maskbeam");
+            synchronized (shards) {
+              OutputStream o = shards.computeIfAbsent(split, s -> open(dir.resolve(s + ".tfrecord")));
+              TfRecordFraming.write(o, e.example());
+            }
+          } catch (RejectedInputException e) {
+            rejected.incrementAndGet();
+          }
+          return null;
+        }));
+      }
+      for (Future<?> f : futures) {
+        f.get();
+      }
+    } finally {
+      pool.shutdown();
+      for (OutputStream o : shards.values()) {
+        o.close();
+      }
+    }
+    return (System.nanoTime() - start) / 1e9;
+  }
+
+  private static OutputStream open(Path p) {
+    try {
+      return new BufferedOutputStream(Files.newOutputStream(p), 1 << 20);
+    } catch (IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
+  }
+
+  /** Seconds for the preprocess pipeline end to end (graph construction, DirectRunner start-up, all outputs). */
+  double pipeline(Path outputDir) {
+    String[] args = {
+      "--layout=paired", "--images=" + images.toAbsolutePath(), "--masks=" + masks.toAbsolutePath(),
+      "--labelMap=" + labelMap, "--output=" + outputDir.toAbsolutePath(), "--overwrite=true"};
+    long start = System.nanoTime();
+    PreprocessOptions options = PipelineArgs.parse(args, PreprocessOptions.class);
+    PipelineResult.State state = PreprocessPipeline.run(options).waitUntilFinish();
+    double seconds = (System.nanoTime() - start) / 1e9;
+    if (state != PipelineResult.State.DONE) {
+      throw new IllegalStateException("pipeline ended in state " + state);
+    }
+    return seconds;
+  }
+
+  static List<Path[]> listPairs(Path images, Path masks) throws IOException {
+    Map<String, Path> maskByStem = new TreeMap<>();
+    try (Stream<Path> s = Files.list(masks)) {
+      s.forEach(p -> maskByStem.put(stem(p), p));
+    }
+    List<Path[]> pairs = new ArrayList<>();
+    try (Stream<Path> s = Files.list(images)) {
+      for (Path p : s.sorted().toList()) {
+        Path m = maskByStem.get(stem(p));
+        if (m != null) {
+          pairs.add(new Path[] {p, m});
+        }
+      }
+    }
+    return pairs;
+  }
+
+  static String stem(Path p) {
+    String n = p.getFileName().toString();
+    int dot = n.lastIndexOf('.');
+    return dot > 0 ? n.substring(0, dot) : n;
+  }
+
+  static double median(double[] values) {
+    double[] v = values.clone();
+    Arrays.sort(v);
+    return v.length % 2 == 1 ? v[v.length / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
+  }
+}

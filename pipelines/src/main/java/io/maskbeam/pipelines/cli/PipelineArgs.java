@@ -1,0 +1,45 @@
+package io.maskbeam.pipelines.cli;
+
+import io.maskbeam.transforms.io.S3CompatibilityOptions;
+import io.maskbeam.transforms.io.S3CompatibleClientBuilderFactory;
+import java.util.Arrays;
+import org.apache.beam.runners.direct.DirectOptions;
+import org.apache.beam.sdk.io.FileSystems;
+import org.apache.beam.sdk.io.aws2.options.S3Options;
+import org.apache.beam.sdk.options.PipelineOptions;
+import org.apache.beam.sdk.options.PipelineOptionsFactory;
+
+/** Turns command-line arguments into Beam options, with Maskbeam's defaults for storage and the DirectRunner. */
+public final class PipelineArgs {
+  private PipelineArgs() {}
+
+  public static <T extends PipelineOptions> T parse(String[] args, Class<T> optionsClass) {
+    PipelineOptionsFactory.register(S3CompatibilityOptions.class);
+    PipelineOptionsFactory.register(optionsClass);
+    T options = PipelineOptionsFactory.fromArgs(args).withValidation().as(optionsClass);
+    applyDefaults(options, args);
+    return options;
+  }
+
+  /**
+   * S3 goes through a client that also speaks to S3-compatible stores; the DirectRunner skips its per-element
+   * immutability and encodability checks (test aids that re-encode every element) unless asked for.
+   */
+  public static void applyDefaults(PipelineOptions options, String[] args) {
+    if (!mentions(args, "s3ClientFactoryClass")) {
+      options.as(S3Options.class).setS3ClientFactoryClass(S3CompatibleClientBuilderFactory.class);
+    }
+    DirectOptions direct = options.as(DirectOptions.class);
+    if (!mentions(args, "enforceImmutability")) {
+      direct.setEnforceImmutability(false);
+    }
+    if (!mentions(args, "enforceEncodability")) {
+      direct.setEnforceEncodability(false);
+    }
+    FileSystems.setDefaultPipelineOptions(options);
+  }
+
+  private static boolean mentions(String[] args, String option) {
+    return Arrays.stream(args).anyMatch(a -> a.startsWith("--" + option + "=") || a.equals("--" + option));
+  }
+}

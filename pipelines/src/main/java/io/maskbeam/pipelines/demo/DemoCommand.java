@@ -1,0 +1,94 @@
+package io.maskbeam.pipelines.demo;
+
+import io.maskbeam.dataset.SyntheticShapes;
+import io.maskbeam.pipelines.cli.PipelineArgs;
+import io.maskbeam.pipelines.preprocess.PreprocessOptions;
+import io.maskbeam.pipelines.preprocess.PreprocessPipeline;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.List;
+import java.util.concurrent.Callable;
+import java.util.stream.Stream;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Unmatched;
+
+/**
+ * {@code maskbeam demo}: makes a synthetic segmentation dataset and runs the pipeline stages on it, on the
+ * DirectRunner, with nothing to download.
+ */
+@Command(name = "demo", mixinStandardHelpOptions = true,
+    description = "Generates a synthetic shapes dataset (with one corrupt and one unpaired file, to show the"
+        + " dead-letter output) and preprocesses it into TFRecords on the DirectRunner.")
+public final class DemoCommand implements Callable<Integer> {
+  @Option(names = "--output", defaultValue = "maskbeam-demo", description = "Working folder. Default: ${DEFAULT-VALUE}.")
+  Path output;
+
+  @Option(names = "--count", defaultValue = "64", description = "Synthetic pairs to generate. Default: ${DEFAULT-VALUE}.")
+  int count;
+
+  @Option(names = "--width", defaultValue = "128", description = "Image width. Default: ${DEFAULT-VALUE}.")
+  int width;
+
+  @Option(names = "--height", defaultValue = "96", description = "Image height. Default: ${DEFAULT-VALUE}.")
+  int height;
+
+  @Option(names = "--seed", defaultValue = "7", description = "Generator seed. Default: ${DEFAULT-VALUE}.")
+  long seed;
+
+  @Unmatched
+  List<String> beamArgs = new ArrayList<>();
+
+  PrintStream out = System.out;
+
+  @Override
+  public Integer call() throws IOException {
+    Path root = output.toAbsolutePath().normalize();
+    Path data = root.resolve("synthetic");
+    deleteRecursively(data);
+    out.printf("1/2 generating %d synthetic %dx%d image/mask pairs in %s%n", count, width, height, data);
+    SyntheticShapes.writePairedDataset(data, count, width, height, seed);
+    // Faults a real dataset has: a truncated image and an image whose mask is missing.
+    byte[] good = Files.readAllBytes(data.resolve("images/shape_0000.png"));
+    Files.write(data.resolve("images/broken_0000.png"), Arrays.copyOf(good, good.length / 2));
+    Files.copy(data.resolve("masks/shape_0000.png"), data.resolve("masks/broken_0000.png"));
+    Files.copy(data.resolve("images/shape_0001.png"), data.resolve("images/unpaired_0000.png"));
+    Path labelMap = data.resolve("labelmap.json");
+    Files.writeString(labelMap, SyntheticShapes.LABEL_MAP_JSON, StandardCharsets.UTF_8);
+
+    Path dataset = root.resolve("dataset");
+    out.printf("2/2 preprocess -> %s%n", dataset);
+    List<String> args = new ArrayList<>(List.of(
+        "--layout=paired",
+        "--images=" + data.resolve("images"),
+        "--masks=" + data.resolve("masks"),
+        "--labelMap=" + labelMap,
+        "--output=" + dataset,
+        "--overwrite=true",
+        "--validationFraction=0.2"));
+    args.addAll(beamArgs);
+    PreprocessOptions options = PipelineArgs.parse(args.toArray(String[]::new), PreprocessOptions.class);
+    boolean ok = PreprocessPipeline.execute(options, out);
+    if (ok) {
+      out.println("(the demo adds 1 truncated image and 1 image without a mask on purpose: they are the rejections)");
+    }
+    return ok ? 0 : 1;
+  }
+
+  static void deleteRecursively(Path dir) throws IOException {
+    if (!Files.exists(dir)) {
+      return;
+    }
+    try (Stream<Path> paths = Files.walk(dir)) {
+      for (Path p : paths.sorted(Comparator.reverseOrder()).toList()) {
+        Files.delete(p);
+      }
+    }
+  }
+}

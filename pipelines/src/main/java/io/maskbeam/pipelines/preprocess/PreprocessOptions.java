@@ -1,0 +1,119 @@
+package io.maskbeam.pipelines.preprocess;
+
+import org.apache.beam.sdk.options.Default;
+import org.apache.beam.sdk.options.Description;
+import org.apache.beam.sdk.options.PipelineOptions;
+import org.apache.beam.sdk.options.Validation;
+
+/**
+ * Options of {@code maskbeam preprocess}. This interface is the single definition of the command's flags: the
+ * command line's help, Beam's parser and the Flex Template metadata all read it.
+ */
+public interface PreprocessOptions extends PipelineOptions {
+  @Description("Dataset layout: paired, cityscapes, voc, pets or manifest.")
+  @Default.String("paired")
+  String getLayout();
+
+  void setLayout(String value);
+
+  @Description("paired: folder or glob of images (local, gs:// or s3://).")
+  String getImages();
+
+  void setImages(String value);
+
+  @Description("paired: folder or glob of masks, matched to images by file stem.")
+  String getMasks();
+
+  void setMasks(String value);
+
+  @Description("cityscapes, voc, pets: the dataset's root folder.")
+  String getRoot();
+
+  void setRoot(String value);
+
+  @Description("manifest: JSON Lines file of {\"image\": uri, \"mask\": uri} (relative URIs resolve against its folder).")
+  String getManifest();
+
+  void setManifest(String value);
+
+  @Description("Label map: a preset (cityscapes-8, cityscapes-19, voc, pets-trimap, camvid-11), a JSON file path"
+      + " or inline JSON ({\"scale\": k}, {\"map\": {raw: class}}, \"classes\", \"colors\", \"ignoreValue\").")
+  @Validation.Required
+  String getLabelMap();
+
+  void setLabelMap(String value);
+
+  @Description("Output folder for <split>-NNNNN-of-MMMMM.tfrecord shards, dataset.json and rejected/.")
+  @Validation.Required
+  String getOutput();
+
+  void setOutput(String value);
+
+  @Description("Replace an existing dataset in --output (its shards, dataset.json and rejected/ are deleted first).")
+  @Default.Boolean(false)
+  Boolean getOverwrite();
+
+  void setOverwrite(Boolean value);
+
+  @Description("Mask values (or colours) the label map does not cover: 'ignore' writes them as the ignore value,"
+      + " 'reject' rejects the pair. Counted either way.")
+  @Default.String("ignore")
+  String getUnknownLabels();
+
+  void setUnknownLabels(String value);
+
+  @Description("Resize: keep, WIDTHxHEIGHT, shorter:N or longer:N. Images resample smoothly, masks by nearest"
+      + " neighbour.")
+  @Default.String("keep")
+  String getResize();
+
+  void setResize(String value);
+
+  @Description("Fraction of examples hashed into the val split (when the layout has no split lists of its own).")
+  @Default.Double(0.1)
+  Double getValidationFraction();
+
+  void setValidationFraction(Double value);
+
+  @Description("Seed of the stable split hash; change it to draw a different train/val split.")
+  @Default.String("maskbeam")
+  String getSplitSeed();
+
+  void setSplitSeed(String value);
+
+  @Description("Use the layout's own splits (cityscapes folders, voc lists, a manifest's \"split\") when present.")
+  @Default.Boolean(true)
+  Boolean getUseLayoutSplits();
+
+  void setUseLayoutSplits(Boolean value);
+
+  @Description("Shards per split; 0 derives the count from the data size and --shardSizeMb.")
+  @Default.Integer(0)
+  Integer getNumShards();
+
+  void setNumShards(Integer value);
+
+  @Description("Target shard size in MB when --numShards=0.")
+  @Default.Integer(128)
+  Integer getShardSizeMb();
+
+  void setShardSizeMb(Integer value);
+
+  @Description("Shard compression: none or gzip (files end in .tfrecord.gz; read with compression_type='GZIP').")
+  @Default.String("none")
+  String getCompression();
+
+  void setCompression(String value);
+
+  @Description("Largest accepted image, in pixels, checked from the header before decoding.")
+  @Default.Long(100_000_000L)
+  Long getMaxPixels();
+
+  void setMaxPixels(Long value);
+
+  @Description("JPEG quality for images re-encoded after resizing or conversion.")
+  @Default.Integer(95)
+  Integer getJpegQuality();
+
+  void setJpegQuality(Integer value);
+}

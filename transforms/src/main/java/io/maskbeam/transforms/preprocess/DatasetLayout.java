@@ -1,0 +1,36 @@
+package io.maskbeam.transforms.preprocess;
+
+import java.util.Arrays;
+import java.util.Locale;
+import java.util.stream.Collectors;
+
+/** How a dataset's files are laid out, and so how images find their masks. */
+public enum DatasetLayout {
+  /** An images folder (or glob) and a masks folder (or glob), matched by file stem: SageMaker's channel layout. */
+  PAIRED,
+  /** {@code leftImg8bit/<split>/<city>/*_leftImg8bit.png} with {@code gtFine/<split>/<city>/*_gtFine_labelIds.png}. */
+  CITYSCAPES,
+  /** PASCAL VOC: JPEGImages, SegmentationClass palette PNGs, ImageSets/Segmentation/{train,val}.txt. */
+  VOC,
+  /** Oxford-IIIT Pet: images/*.jpg with annotations/trimaps/*.png. */
+  PETS,
+  /** JSON Lines of {"image": uri, "mask": uri} (or SageMaker's "source-ref" and a "*-ref" label attribute). */
+  MANIFEST;
+
+  public static DatasetLayout parse(String s) {
+    try {
+      return valueOf(s.trim().toUpperCase(Locale.ROOT));
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException("unknown layout '" + s + "'; layouts: " + names());
+    }
+  }
+
+  public static String names() {
+    return Arrays.stream(values()).map(v -> v.name().toLowerCase(Locale.ROOT)).collect(Collectors.joining(", "));
+  }
+
+  /** Whether the layout itself says which split each example belongs to. */
+  public boolean hasOwnSplits() {
+    return this == CITYSCAPES || this == VOC;
+  }
+}
