@@ -28,7 +28,11 @@ public final class LabelMap implements Serializable {
   private final String name;
   private final List<LabelClass> classes;
   private final int ignoreValue;
-  private final int[] rawToClass;
+  /** Dense lookup (256 KiB); rebuilt on deserialization from the compact {@link #mappedRaw} form. */
+  private transient int[] rawToClass;
+  /** Raw values that map to something other than UNKNOWN, and their targets: what is serialized. */
+  private final int[] mappedRaw;
+  private final int[] mappedTarget;
   private final Map<Integer, Integer> colorToClass;
   private final String specJson;
 
@@ -67,6 +71,20 @@ public final class LabelMap implements Serializable {
     this.classes = List.copyOf(classes);
     this.ignoreValue = ignoreValue;
     this.rawToClass = rawToClass.clone();
+    int mapped = 0;
+    for (int target : rawToClass) {
+      if (target != UNKNOWN) {
+        mapped++;
+      }
+    }
+    this.mappedRaw = new int[mapped];
+    this.mappedTarget = new int[mapped];
+    for (int raw = 0, k = 0; raw < rawToClass.length; raw++) {
+      if (rawToClass[raw] != UNKNOWN) {
+        mappedRaw[k] = raw;
+        mappedTarget[k++] = rawToClass[raw];
+      }
+    }
     this.colorToClass = Collections.unmodifiableMap(new LinkedHashMap<>(colorToClass));
     this.specJson = specJson;
   }
@@ -75,6 +93,19 @@ public final class LabelMap implements Serializable {
     if (target != UNKNOWN && target != ignoreValue && (target < 0 || target >= numClasses)) {
       throw new IllegalArgumentException(what + " maps to " + target + ", which is neither a class id in [0, "
           + numClasses + ") nor the ignore value " + ignoreValue);
+    }
+  }
+
+  /**
+   * Beam serializes DoFns, and the DirectRunner does so for every bundle: keep the serialized form small (a few
+   * entries instead of the 65,536-entry table) and rebuild the table on arrival.
+   */
+  private void readObject(java.io.ObjectInputStream in) throws java.io.IOException, ClassNotFoundException {
+    in.defaultReadObject();
+    rawToClass = new int[MAX_RAW_VALUE + 1];
+    Arrays.fill(rawToClass, UNKNOWN);
+    for (int k = 0; k < mappedRaw.length; k++) {
+      rawToClass[mappedRaw[k]] = mappedTarget[k];
     }
   }
 

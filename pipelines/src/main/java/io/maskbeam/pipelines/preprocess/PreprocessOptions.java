@@ -105,6 +105,13 @@ public interface PreprocessOptions extends PipelineOptions {
 
   void setCompression(String value);
 
+  @Description("Groups the decode/encode work is spread over; 0 = 4 per DirectRunner thread, 1024 on distributed"
+      + " runners.")
+  @Default.Integer(0)
+  Integer getParallelism();
+
+  void setParallelism(Integer value);
+
   @Description("Largest accepted image, in pixels, checked from the header before decoding.")
   @Default.Long(100_000_000L)
   Long getMaxPixels();

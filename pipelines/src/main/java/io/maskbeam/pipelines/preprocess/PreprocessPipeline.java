@@ -30,15 +30,16 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import org.apache.beam.runners.direct.DirectOptions;
 import org.apache.beam.sdk.Pipeline;
 import org.apache.beam.sdk.PipelineResult;
 import org.apache.beam.sdk.io.Compression;
 import org.apache.beam.sdk.io.FileSystems;
-import org.apache.beam.sdk.io.WriteFilesResult;
 import org.apache.beam.sdk.io.fs.MatchResult;
 import org.apache.beam.sdk.io.fs.ResourceId;
 import org.apache.beam.sdk.transforms.Flatten;
 import org.apache.beam.sdk.transforms.MapElements;
+import org.apache.beam.sdk.values.KV;
 import org.apache.beam.sdk.values.PCollection;
 import org.apache.beam.sdk.values.PCollectionList;
 import org.apache.beam.sdk.values.PCollectionTuple;
@@ -59,7 +60,7 @@ public final class PreprocessPipeline {
   /** The graph's main outputs, for tests and for callers that extend the pipeline. */
   public record Outputs(
       PCollection<ExampleRecord> examples, PCollection<Rejection> rejections, PCollection<DatasetStatistics> stats,
-      WriteFilesResult<String> shards) {}
+      PCollection<KV<String, String>> shards) {}
 
   public static void main(String[] args) {
     PreprocessOptions options = PipelineArgs.parse(args, PreprocessOptions.class);
@@ -110,7 +111,8 @@ public final class PreprocessPipeline {
         UnknownLabelPolicy.parse(o.getUnknownLabels()), o.getMaxPixels(), o.getJpegQuality());
     String output = o.getOutput();
 
-    PCollectionTuple matched = pipeline.apply("MatchPairs", new MatchDatasetPairs(source, splitPolicy));
+    PCollectionTuple matched =
+        pipeline.apply("MatchPairs", new MatchDatasetPairs(source, splitPolicy, parallelism(pipeline, o)));
     PCollectionTuple prepared = matched.get(MatchDatasetPairs.PAIRS)
         .apply("PrepareExamples", new PrepareExamples(preparer));
     PCollection<ExampleRecord> examples = prepared.get(PrepareExamples.EXAMPLES);
@@ -118,15 +120,28 @@ public final class PreprocessPipeline {
         .and(prepared.get(PrepareExamples.REJECTED))
         .apply("AllRejections", Flatten.pCollections());
 
-    WriteFilesResult<String> shards = examples.apply("WriteShards", new WriteTfRecordShards(output,
+    PCollection<KV<String, String>> shards = examples.apply("WriteShards", new WriteTfRecordShards(output,
         o.getNumShards(), o.getShardSizeMb() * 1024L * 1024L, compression(o.getCompression())));
     rejections.apply("WriteRejections", new WriteRejections(output));
     PCollection<DatasetStatistics> stats = examples
         .apply("Summaries", MapElements.into(TypeDescriptor.of(ExampleSummary.class)).via(ExampleRecord::summary))
         .apply("Statistics", new ComputeDatasetStatistics(labelMap.numClasses()));
-    stats.apply("WriteDatasetJson", new WriteDatasetMetadata(output, labelMap, settingsJson(o), rejections,
-        shards.getPerDestinationOutputFilenames()));
+    stats.apply("WriteDatasetJson", new WriteDatasetMetadata(output, labelMap, settingsJson(o), rejections, shards));
     return new Outputs(examples, rejections, stats, shards);
+  }
+
+  /**
+   * Groups that the expensive step is spread over. The DirectRunner pays per bundle, so a few bundles per worker
+   * thread; distributed runners get enough groups for a large cluster.
+   */
+  static int parallelism(Pipeline pipeline, PreprocessOptions o) {
+    if (o.getParallelism() > 0) {
+      return o.getParallelism();
+    }
+    if (o.getRunner().getSimpleName().equals("DirectRunner")) {
+      return 4 * o.as(DirectOptions.class).getTargetParallelism();
+    }
+    return 1024;
   }
 
   static Compression compression(String name) {

@@ -29,7 +29,6 @@ import org.apache.beam.sdk.transforms.Flatten;
 import org.apache.beam.sdk.transforms.GroupByKey;
 import org.apache.beam.sdk.transforms.PTransform;
 import org.apache.beam.sdk.transforms.ParDo;
-import org.apache.beam.sdk.transforms.Reshuffle;
 import org.apache.beam.sdk.values.KV;
 import org.apache.beam.sdk.values.PBegin;
 import org.apache.beam.sdk.values.PCollection;
@@ -53,10 +52,18 @@ public class MatchDatasetPairs extends PTransform<PBegin, PCollectionTuple> {
 
   private final DatasetSource source;
   private final SplitPolicy splitPolicy;
+  private final int buckets;
 
-  public MatchDatasetPairs(DatasetSource source, SplitPolicy splitPolicy) {
+  /**
+   * @param buckets how many groups pairing uses: the parallelism of the steps that follow (see {@link Buckets})
+   */
+  public MatchDatasetPairs(DatasetSource source, SplitPolicy splitPolicy, int buckets) {
+    if (buckets < 1) {
+      throw new IllegalArgumentException("buckets must be >= 1");
+    }
     this.source = source;
     this.splitPolicy = splitPolicy;
+    this.buckets = buckets;
   }
 
   @Override
@@ -81,7 +88,8 @@ public class MatchDatasetPairs extends PTransform<PBegin, PCollectionTuple> {
     PCollection<KV<String, TaggedFile>> masks = matchFiles(input, "Masks", patterns.get(1).glob(), Role.MASK);
     return PCollectionList.of(images).and(masks)
         .apply("AllFiles", Flatten.pCollections())
-        .apply("ById", GroupByKey.create())
+        .apply("ToBuckets", ParDo.of(new ToBucketFn(buckets)))
+        .apply("ByBucket", GroupByKey.create())
         .apply("PairUp", ParDo.of(new PairUpFn(splitPolicy)).withOutputTags(PAIRS, TupleTagList.of(REJECTED)));
   }
 
@@ -127,21 +135,52 @@ public class MatchDatasetPairs extends PTransform<PBegin, PCollectionTuple> {
     }
   }
 
+  /** Re-keys files from their id to the id's bucket; the id travels inside the value. */
+  static final class ToBucketFn extends DoFn<KV<String, TaggedFile>, KV<Integer, KV<String, TaggedFile>>> {
+    private final int buckets;
+
+    ToBucketFn(int buckets) {
+      this.buckets = buckets;
+    }
+
+    @ProcessElement
+    public void process(@Element KV<String, TaggedFile> file, OutputReceiver<KV<Integer, KV<String, TaggedFile>>> out) {
+      out.output(KV.of(Buckets.of(file.getKey(), buckets), file));
+    }
+  }
+
+  /** Pairs the files of one bucket by id. */
+  static final class PairUpFn extends DoFn<KV<Integer, Iterable<KV<String, TaggedFile>>>, SampleRef> {
+    private final PairUpById byId;
+
+    PairUpFn(SplitPolicy splitPolicy) {
+      this.byId = new PairUpById(splitPolicy);
+    }
+
+    @ProcessElement
+    public void process(@Element KV<Integer, Iterable<KV<String, TaggedFile>>> bucket, MultiOutputReceiver out) {
+      java.util.TreeMap<String, List<TaggedFile>> byKey = new java.util.TreeMap<>();
+      for (KV<String, TaggedFile> f : bucket.getValue()) {
+        byKey.computeIfAbsent(f.getKey(), k -> new ArrayList<>()).add(f.getValue());
+      }
+      byKey.forEach((key, files) -> byId.pair(files, out));
+    }
+  }
+
   /** One image and one mask per id make a pair; anything else is rejected, each file on its own line. */
-  static final class PairUpFn extends DoFn<KV<String, Iterable<TaggedFile>>, SampleRef> {
+  static final class PairUpById implements Serializable {
     private final SplitPolicy splitPolicy;
     private final Counter pairs = Metrics.counter(NAMESPACE, "pairs_matched");
     private final Counter unpaired = Metrics.counter(NAMESPACE, "files_unpaired");
 
-    PairUpFn(SplitPolicy splitPolicy) {
+    PairUpById(SplitPolicy splitPolicy) {
       this.splitPolicy = splitPolicy;
     }
 
-    @ProcessElement
-    public void process(@Element KV<String, Iterable<TaggedFile>> group, MultiOutputReceiver out) {
+    void pair(List<TaggedFile> group, DoFn.MultiOutputReceiver out) {
       List<TaggedFile> images = new ArrayList<>();
       List<TaggedFile> masks = new ArrayList<>();
-      for (TaggedFile f : group.getValue()) {
+      for (TaggedFile f : group) {
         (f.role() == Role.IMAGE ? images : masks).add(f);
       }
       if (images.size() == 1 && masks.size() == 1) {
@@ -184,7 +223,7 @@ public class MatchDatasetPairs extends PTransform<PBegin, PCollectionTuple> {
         .apply("ReadSplitLists", FileIO.readMatches())
         .apply("ListedPairs", ParDo.of(new VocListFn(root, splitPolicy)))
         // A list names thousands of ids from one file: spread them before the expensive step.
-        .apply("Spread", Reshuffle.viaRandomKey())
+        .apply("Spread", new SpreadByBucket(buckets))
         .apply("AsPairs", ParDo.of(new DoFn<SampleRef, SampleRef>() {
           @ProcessElement
           public void process(@Element SampleRef ref, MultiOutputReceiver out) {
@@ -223,11 +262,34 @@ public class MatchDatasetPairs extends PTransform<PBegin, PCollectionTuple> {
   }
 
   private PCollectionTuple fromManifest(PBegin input) {
-    return input
+    PCollectionTuple parsed = input
         .apply("ReadManifest", TextIO.read().from(source.manifest())
             .withEmptyMatchTreatment(EmptyMatchTreatment.DISALLOW))
         .apply("ParseManifest", ParDo.of(new ManifestLineFn(source.manifest(), splitPolicy))
             .withOutputTags(PAIRS, TupleTagList.of(REJECTED)));
+    // A manifest is one file read in a few splits: spread its lines before the expensive step.
+    return PCollectionTuple.of(PAIRS, parsed.get(PAIRS).apply("Spread", new SpreadByBucket(buckets)))
+        .and(REJECTED, parsed.get(REJECTED));
+  }
+
+  /** Regroups refs into {@code buckets} groups by id hash (a GroupByKey on small values). */
+  static final class SpreadByBucket extends PTransform<PCollection<SampleRef>, PCollection<SampleRef>> {
+    private final int buckets;
+
+    SpreadByBucket(int buckets) {
+      this.buckets = buckets;
+    }
+
+    @Override
+    public PCollection<SampleRef> expand(PCollection<SampleRef> refs) {
+      int n = buckets;
+      return refs
+          .apply("ToBuckets", org.apache.beam.sdk.transforms.WithKeys.<Integer, SampleRef>of(r -> Buckets.of(r.id(), n))
+              .withKeyType(org.apache.beam.sdk.values.TypeDescriptors.integers()))
+          .apply("ByBucket", GroupByKey.create())
+          .apply("Flatten", org.apache.beam.sdk.transforms.Values.create())
+          .apply("Unbatch", org.apache.beam.sdk.transforms.Flatten.iterables());
+    }
   }
 
   /**

@@ -45,7 +45,7 @@ public class WriteDatasetMetadata extends PTransform<PCollection<DatasetStatisti
 
   /**
    * @param settingsJson the preprocessing settings as a JSON object (recorded verbatim)
-   * @param shardFiles (split, full shard path) pairs, from {@code WriteFilesResult.getPerDestinationOutputFilenames}
+   * @param shardFiles (split, full shard path) pairs, from {@link WriteTfRecordShards}
    */
   public WriteDatasetMetadata(String outputDir, LabelMap labelMap, String settingsJson,
       PCollection<Rejection> rejections, PCollection<KV<String, String>> shardFiles) {
