@@ -109,6 +109,11 @@ public final class Maskbeam {
       return USAGE;
     } catch (Exception e) {
       err.println("error: " + describe(e));
+      if (Boolean.getBoolean("maskbeam.debug") || System.getenv("MASKBEAM_DEBUG") != null) {
+        e.printStackTrace(err);
+      } else {
+        err.println("(set MASKBEAM_DEBUG=1 for the full stack trace)");
+      }
       return FAILED;
     }
   }

@@ -24,9 +24,10 @@ public final class OptionsCommand {
     CommandSpec spec = CommandSpec.create().name(name);
     spec.usageMessage(new UsageMessageSpec().description(description).footer(
         "",
-        "Beam options pass through: --runner=DirectRunner (default) | SparkRunner | DataflowRunner, and that runner's",
-        "own flags. Storage: --awsRegion, --endpoint, --s3PathStyleAccess=true for S3-compatible stores;",
-        "--gcpProject and Application Default Credentials for gs://."));
+        "Beam options pass through, e.g. --runner=DirectRunner (default), SparkRunner",
+        "or DataflowRunner, and that runner's own flags.",
+        "s3://: --awsRegion, --endpoint, --s3PathStyleAccess=true (S3-compatible stores).",
+        "gs://: --project and Application Default Credentials."));
     spec.mixinStandardHelpOptions(true);
     spec.parser().unmatchedArgumentsAllowed(true).unmatchedOptionsArePositionalParams(false);
     for (Method getter : getters(options)) {

@@ -76,10 +76,11 @@ public final class Storage {
   }
 
   public static void write(String uri, byte[] content, String mimeType) throws IOException {
-    ResourceId id = resource(uri);
-    try (WritableByteChannel channel = FileSystems.create(id, CreateOptions.StandardCreateOptions.builder()
-            .setMimeType(mimeType).build());
-        OutputStream out = Channels.newOutputStream(channel)) {
+    WritableByteChannel channel = FileSystems.create(resource(uri),
+        CreateOptions.StandardCreateOptions.builder().setMimeType(mimeType).build());
+    // Close once, through the stream: a second close of an S3 channel completes its multipart upload again,
+    // which the server answers with NoSuchUpload.
+    try (OutputStream out = Channels.newOutputStream(channel)) {
       out.write(content);
     }
   }

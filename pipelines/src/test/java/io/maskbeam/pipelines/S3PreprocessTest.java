@@ -1,0 +1,99 @@
+package io.maskbeam.pipelines;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.maskbeam.dataset.TestImages;
+import java.net.URI;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
+import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
+import software.amazon.awssdk.core.sync.RequestBody;
+import software.amazon.awssdk.regions.Region;
+import software.amazon.awssdk.services.s3.S3Client;
+import software.amazon.awssdk.services.s3.model.S3Object;
+
+/** Inputs, shards, dataset.json and rejections on s3://, against a real S3-compatible server on 127.0.0.1. */
+class S3PreprocessTest {
+  @TempDir static Path work;
+  static S3ProxyServer server;
+  static S3Client s3;
+
+  @BeforeAll
+  static void startServer() throws Exception {
+    server = S3ProxyServer.start(work);
+    s3 = S3Client.builder()
+        .endpointOverride(URI.create(server.endpoint()))
+        .region(Region.US_EAST_1)
+        .credentialsProvider(StaticCredentialsProvider.create(
+            AwsBasicCredentials.create(S3ProxyServer.IDENTITY, S3ProxyServer.CREDENTIAL)))
+        .forcePathStyle(true)
+        .build();
+    s3.createBucket(b -> b.bucket("data"));
+  }
+
+  @AfterAll
+  static void stopServer() throws Exception {
+    if (s3 != null) {
+      s3.close();
+    }
+    if (server != null) {
+      server.close();
+    }
+  }
+
+  private static void put(String key, byte[] bytes) {
+    s3.putObject(b -> b.bucket("data").key(key), RequestBody.fromBytes(bytes));
+  }
+
+  private static byte[] get(String key) {
+    return s3.getObjectAsBytes(b -> b.bucket("data").key(key)).asByteArray();
+  }
+
+  @Test
+  void preprocessReadsAndWritesS3() throws Exception {
+    for (int i = 0; i < 6; i++) {
+      put("camvid/images/f" + i + ".png", TestImages.rgbPng(48, 32, i));
+      put("camvid/masks/f" + i + ".png", TestImages.greyMask(48, 32, 0, 4, 11));
+    }
+    put("camvid/images/broken.png", TestImages.truncated(TestImages.rgbPng(48, 32, 9)));
+    put("camvid/masks/broken.png", TestImages.greyMask(48, 32, 1));
+
+    TestData.Run run = TestData.cli("preprocess",
+        "--images=s3://data/camvid/images", "--masks=s3://data/camvid/masks/*.png",
+        "--labelMap=camvid-11", "--output=s3://data/prepared", "--numShards=2", "--validationFraction=0",
+        "--awsRegion=us-east-1", "--endpoint=" + server.endpoint(), "--s3PathStyleAccess=true",
+        "--awsCredentialsProvider={\"@type\":\"StaticCredentialsProvider\",\"accessKeyId\":\""
+            + S3ProxyServer.IDENTITY + "\",\"secretAccessKey\":\"" + S3ProxyServer.CREDENTIAL + "\"}");
+    assertThat(run.exitCode()).as(run.err() + "\n" + server.log()).isZero();
+
+    List<String> keys = new ArrayList<>();
+    s3.listObjectsV2Paginator(b -> b.bucket("data").prefix("prepared/")).contents().stream()
+        .map(S3Object::key).forEach(keys::add);
+    assertThat(keys).contains("prepared/dataset.json", "prepared/train-00000-of-00002.tfrecord",
+        "prepared/train-00001-of-00002.tfrecord", "prepared/rejected/rejected-00000-of-00001.jsonl");
+    assertThat(keys).noneMatch(k -> k.contains(".maskbeam-temp"));
+
+    int records = 0;
+    for (String shard : List.of("prepared/train-00000-of-00002.tfrecord", "prepared/train-00001-of-00002.tfrecord")) {
+      for (byte[] r : TfRecordSpecReader.read(get(shard), false)) {
+        TfRecordSpecReader.DeepLab e = TfRecordSpecReader.parseDeepLab(r);
+        assertThat(e.filename()).startsWith("f");
+        assertThat(TestData.rawValues(e.label())).containsOnly(0, 4, 255);
+        records++;
+      }
+    }
+    assertThat(records).isEqualTo(6);
+    JsonNode counts = TestData.JSON.readTree(get("prepared/dataset.json")).path("counts");
+    assertThat(counts.path("inputs").asLong()).isEqualTo(7);
+    assertThat(counts.path("written").asLong()).isEqualTo(6);
+    assertThat(new String(get("prepared/rejected/rejected-00000-of-00001.jsonl")))
+        .contains("\"id\":\"broken\"", "IMAGE_TRUNCATED", "s3://data/camvid/images/broken.png");
+  }
+}
