@@ -62,6 +62,10 @@ public final class BenchCommand implements Callable<Integer> {
   @Option(names = "--work", defaultValue = "target/bench", description = "Scratch folder. Default: ${DEFAULT-VALUE}.")
   Path work;
 
+  @Option(names = "--replicate", defaultValue = "1", description = "Process every pair K times under distinct ids"
+      + " (through a manifest), to measure with the job's fixed cost amortised. Default: ${DEFAULT-VALUE}.")
+  int replicate;
+
   PrintStream out = System.out;
 
   @Override
@@ -69,30 +73,62 @@ public final class BenchCommand implements Callable<Integer> {
     if (!target.equals("preprocess")) {
       throw new IllegalArgumentException("unknown benchmark '" + target + "'; available: preprocess");
     }
-    List<Path[]> pairs = listPairs(images, masks);
-    if (pairs.isEmpty()) {
+    List<Path[]> distinct = listPairs(images, masks);
+    if (distinct.isEmpty()) {
       throw new IllegalArgumentException("no image/mask pairs in " + images + " and " + masks);
+    }
+    if (replicate < 1) {
+      throw new IllegalArgumentException("--replicate must be >= 1");
+    }
+    List<Path[]> pairs = new ArrayList<>();
+    for (int k = 0; k < replicate; k++) {
+      pairs.addAll(distinct);
     }
     LabelMap map = LabelMapResolver.resolve(labelMap);
     int threads = Runtime.getRuntime().availableProcessors();
-    out.printf(Locale.ROOT, "bench preprocess: %d pairs from %s, label map %s, %d cores, %d measured runs each%n",
-        pairs.size(), images, map.name(), threads, repeats);
+    out.printf(Locale.ROOT, "bench preprocess: %d pairs (%d x %d) from %s, label map %s, %d cores, %d measured runs"
+        + " each%n", pairs.size(), replicate, distinct.size(), images, map.name(), threads, repeats);
     Files.createDirectories(work);
+    Path manifest = null;
+    if (replicate > 1) {
+      manifest = work.resolve("replicated.jsonl");
+      StringBuilder lines = new StringBuilder();
+      for (int k = 0; k < replicate; k++) {
+        for (Path[] pair : distinct) {
+          lines.append("{\"image\": \"").append(pair[0].toAbsolutePath()).append("\", \"mask\": \"")
+              .append(pair[1].toAbsolutePath()).append("\", \"id\": \"").append(stem(pair[0])).append("_r").append(k)
+              .append("\"}\n");
+        }
+      }
+      Files.writeString(manifest, lines);
+    }
 
     // Warm-up of both paths (class loading, JIT), not measured.
     rawCeiling(pairs, map, threads, work.resolve("raw"));
-    pipeline(work.resolve("beam"));
+    pipeline(work.resolve("beam"), manifest);
     double[] raw = new double[repeats];
     double[] beam = new double[repeats];
+    double[] rawCpu = new double[repeats];
+    double[] beamCpu = new double[repeats];
     for (int r = 0; r < repeats; r++) {
-      raw[r] = pairs.size() / rawCeiling(pairs, map, threads, work.resolve("raw"));
-      beam[r] = pairs.size() / pipeline(work.resolve("beam"));
-      out.printf(Locale.ROOT, "  run %d: raw ceiling %.1f images/s, pipeline %.1f images/s%n", r + 1, raw[r], beam[r]);
+      double cpu0 = cpuSeconds();
+      double rawSeconds = rawCeiling(pairs, map, threads, work.resolve("raw"));
+      double cpu1 = cpuSeconds();
+      double beamSeconds = pipeline(work.resolve("beam"), manifest);
+      double cpu2 = cpuSeconds();
+      raw[r] = pairs.size() / rawSeconds;
+      beam[r] = pairs.size() / beamSeconds;
+      rawCpu[r] = (cpu1 - cpu0) / rawSeconds / threads;
+      beamCpu[r] = (cpu2 - cpu1) / beamSeconds / threads;
+      out.printf(Locale.ROOT, "  run %d: raw ceiling %.1f images/s (cores %.0f%% busy), pipeline %.1f images/s"
+          + " (cores %.0f%% busy)%n", r + 1, raw[r], 100 * rawCpu[r], beam[r], 100 * beamCpu[r]);
     }
     double rawMedian = median(raw);
     double beamMedian = median(beam);
-    out.printf(Locale.ROOT, "raw ceiling (no Beam, %d threads): median %.1f images/s%n", threads, rawMedian);
-    out.printf(Locale.ROOT, "pipeline (DirectRunner, end to end): median %.1f images/s%n", beamMedian);
+    out.printf(Locale.ROOT, "raw ceiling (no Beam, %d threads): median %.1f images/s, cores %.0f%% busy%n", threads,
+        rawMedian, 100 * median(rawCpu));
+    out.printf(Locale.ROOT, "pipeline (DirectRunner, end to end): median %.1f images/s, cores %.0f%% busy%n",
+        beamMedian, 100 * median(beamCpu));
     out.printf(Locale.ROOT, "ratio pipeline/raw: %.2f (target >= 0.80)%n", beamMedian / rawMedian);
     return 0;
   }
@@ -145,10 +181,12 @@ public final class BenchCommand implements Callable<Integer> {
   }
 
   /** Seconds for the preprocess pipeline end to end (graph construction, DirectRunner start-up, all outputs). */
-  double pipeline(Path outputDir) {
-    String[] args = {
-      "--layout=paired", "--images=" + images.toAbsolutePath(), "--masks=" + masks.toAbsolutePath(),
-      "--labelMap=" + labelMap, "--output=" + outputDir.toAbsolutePath(), "--overwrite=true"};
+  double pipeline(Path outputDir, Path manifest) {
+    String[] input = manifest == null
+        ? new String[] {"--layout=paired", "--images=" + images.toAbsolutePath(), "--masks=" + masks.toAbsolutePath()}
+        : new String[] {"--layout=manifest", "--manifest=" + manifest.toAbsolutePath()};
+    String[] args = Stream.concat(Arrays.stream(input), Stream.of(
+        "--labelMap=" + labelMap, "--output=" + outputDir.toAbsolutePath(), "--overwrite=true")).toArray(String[]::new);
     long start = System.nanoTime();
     PreprocessOptions options = PipelineArgs.parse(args, PreprocessOptions.class);
     PipelineResult.State state = PreprocessPipeline.run(options).waitUntilFinish();
@@ -157,6 +195,12 @@ public final class BenchCommand implements Callable<Integer> {
       throw new IllegalStateException("pipeline ended in state " + state);
     }
     return seconds;
+  }
+
+  /** CPU time of this whole process (all threads, GC and JIT included). */
+  static double cpuSeconds() {
+    java.lang.management.OperatingSystemMXBean os = java.lang.management.ManagementFactory.getOperatingSystemMXBean();
+    return ((com.sun.management.OperatingSystemMXBean) os).getProcessCpuTime() / 1e9;
   }
 
   static List<Path[]> listPairs(Path images, Path masks) throws IOException {

@@ -24,6 +24,7 @@ import org.apache.beam.sdk.io.fs.ResolveOptions;
 import org.apache.beam.sdk.io.fs.ResourceId;
 import org.apache.beam.sdk.metrics.Counter;
 import org.apache.beam.sdk.metrics.Metrics;
+import org.apache.beam.sdk.transforms.Create;
 import org.apache.beam.sdk.transforms.DoFn;
 import org.apache.beam.sdk.transforms.Flatten;
 import org.apache.beam.sdk.transforms.GroupByKey;
@@ -93,14 +94,18 @@ public class MatchDatasetPairs extends PTransform<PBegin, PCollectionTuple> {
         .apply("PairUp", ParDo.of(new PairUpFn(splitPolicy)).withOutputTags(PAIRS, TupleTagList.of(REJECTED)));
   }
 
+  /**
+   * Lists a glob and keys each file by its id. Not {@code FileIO.match()}: it reshuffles every matched file
+   * (one bundle per file on the DirectRunner), and the bucket grouping that follows spreads the work already.
+   */
   private PCollection<KV<String, TaggedFile>> matchFiles(PBegin input, String name, String glob, Role role) {
     return input
-        .apply("Match" + name, FileIO.match().filepattern(glob).withEmptyMatchTreatment(EmptyMatchTreatment.DISALLOW))
-        .apply("Key" + name, ParDo.of(new KeyFileFn(source.layout(), role)));
+        .apply("Glob" + name, Create.of(glob))
+        .apply("Match" + name, ParDo.of(new KeyFileFn(source.layout(), role)));
   }
 
-  /** Keys a matched file by the id its layout derives from the path. */
-  static final class KeyFileFn extends DoFn<MatchResult.Metadata, KV<String, TaggedFile>> {
+  /** Lists a glob and keys each matched file by the id its layout derives from the path. */
+  static final class KeyFileFn extends DoFn<String, KV<String, TaggedFile>> {
     private final DatasetLayout layout;
     private final Role role;
     private final Counter skipped = Metrics.counter(NAMESPACE, "files_skipped_not_images");
@@ -111,7 +116,14 @@ public class MatchDatasetPairs extends PTransform<PBegin, PCollectionTuple> {
     }
 
     @ProcessElement
-    public void process(@Element MatchResult.Metadata file, OutputReceiver<KV<String, TaggedFile>> out) {
+    public void process(@Element String glob, OutputReceiver<KV<String, TaggedFile>> out) throws IOException {
+      MatchResult result = FileSystems.match(glob, EmptyMatchTreatment.DISALLOW);
+      for (MatchResult.Metadata file : result.metadata()) {
+        key(file, out);
+      }
+    }
+
+    private void key(MatchResult.Metadata file, OutputReceiver<KV<String, TaggedFile>> out) {
       String uri = file.resourceId().toString();
       String name = Storage.fileName(uri);
       if (file.resourceId().isDirectory() || name.startsWith(".")

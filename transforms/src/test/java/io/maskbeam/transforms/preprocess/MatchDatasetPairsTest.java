@@ -89,6 +89,31 @@ class MatchDatasetPairsTest {
   }
 
   @Test
+  void petsLayoutPairsImagesWithTrimaps() throws IOException {
+    touch("images/Abyssinian_1.jpg");
+    touch("annotations/trimaps/Abyssinian_1.png");
+    touch("annotations/trimaps/._Abyssinian_1.png");  // macOS fork shipped in the archive
+    touch("images/Abyssinian_2.jpg");
+    touch("annotations/trimaps/Abyssinian_2.png");
+    touch("annotations/xmls/Abyssinian_1.xml");
+
+    TestPipeline p = Pipelines.create();
+    PCollectionTuple out = p.apply(new MatchDatasetPairs(
+        DatasetSource.rooted(DatasetLayout.PETS, dir.toString()), HASH, 2));
+    PAssert.that(out.get(MatchDatasetPairs.PAIRS)).satisfies(pairs -> {
+      List<String> ids = new ArrayList<>();
+      pairs.forEach(r -> {
+        ids.add(r.id());
+        assertThat(r.maskUri()).contains("trimaps/" + r.id() + ".png");
+      });
+      assertThat(ids).containsExactlyInAnyOrder("Abyssinian_1", "Abyssinian_2");
+      return null;
+    });
+    PAssert.that(out.get(MatchDatasetPairs.REJECTED)).empty();
+    p.run().waitUntilFinish();
+  }
+
+  @Test
   void vocLayoutReadsItsSplitLists() throws IOException {
     Files.createDirectories(dir.resolve("ImageSets/Segmentation"));
     Files.writeString(dir.resolve("ImageSets/Segmentation/train.txt"), "2007_000032\n2007_000039\n");
