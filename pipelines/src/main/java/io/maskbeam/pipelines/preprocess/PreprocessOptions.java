@@ -26,7 +26,8 @@ public interface PreprocessOptions extends PipelineOptions {
 
   void setMasks(String value);
 
-  @Description("cityscapes, voc, pets: the dataset's root folder.")
+  @Description("cityscapes, voc, pets: the dataset's root folder. paired without --images/--masks: a folder with"
+      + " SageMaker's channels train/, train_annotation/, validation/, validation_annotation/.")
   String getRoot();
 
   void setRoot(String value);

@@ -28,16 +28,39 @@ public record DatasetSource(DatasetLayout layout, String images, String masks, S
     return new DatasetSource(DatasetLayout.MANIFEST, null, null, null, manifest);
   }
 
-  /** A role's glob: what its files are, and the pattern. */
-  public record Pattern(String role, String glob) implements Serializable {}
+  /** SageMaker's channels: images and their annotations per split. */
+  static final String[][] SAGEMAKER_CHANNELS = {
+    {"train", "train_annotation", "train"}, {"validation", "validation_annotation", "val"}};
+
+  /**
+   * A role's glob: what its files are ("images", "masks", ...), the pattern, and the split its files belong to
+   * when the folder says so (SageMaker channels), else null.
+   */
+  public record Pattern(String role, String glob, String split) implements Serializable {
+    Pattern(String role, String glob) {
+      this(role, glob, null);
+    }
+  }
+
+  /** Whether this is SageMaker's channel layout: {@code paired} with {@code --root} instead of folders. */
+  public boolean isSageMakerChannels() {
+    return layout == DatasetLayout.PAIRED && images == null && masks == null && root != null;
+  }
 
   /** The globs this source matches, validated for the layout's required paths. */
   public List<Pattern> filePatterns() {
     List<Pattern> out = new ArrayList<>();
     switch (layout) {
       case PAIRED -> {
-        out.add(new Pattern("images", asGlob(require(images, "--images"))));
-        out.add(new Pattern("masks", asGlob(require(masks, "--masks"))));
+        if (isSageMakerChannels()) {
+          for (String[] channel : SAGEMAKER_CHANNELS) {
+            out.add(new Pattern("images", Storage.join(root, channel[0] + "/*"), channel[2]));
+            out.add(new Pattern("masks", Storage.join(root, channel[1] + "/*"), channel[2]));
+          }
+        } else {
+          out.add(new Pattern("images", asGlob(require(images, "--images (or --root with SageMaker channels)"))));
+          out.add(new Pattern("masks", asGlob(require(masks, "--masks"))));
+        }
       }
       case CITYSCAPES -> {
         String r = require(root, "--root");

@@ -84,10 +84,13 @@ public class MatchDatasetPairs extends PTransform<PBegin, PCollectionTuple> {
   record TaggedFile(Role role, String uri, String id, String split) implements Serializable {}
 
   private PCollectionTuple pairFiles(PBegin input) {
-    List<DatasetSource.Pattern> patterns = source.filePatterns();
-    PCollection<KV<String, TaggedFile>> images = matchFiles(input, "Images", patterns.get(0).glob(), Role.IMAGE);
-    PCollection<KV<String, TaggedFile>> masks = matchFiles(input, "Masks", patterns.get(1).glob(), Role.MASK);
-    return PCollectionList.of(images).and(masks)
+    PCollectionList<KV<String, TaggedFile>> files = PCollectionList.empty(input.getPipeline());
+    for (DatasetSource.Pattern pattern : source.filePatterns()) {
+      Role role = pattern.role().equals("images") ? Role.IMAGE : Role.MASK;
+      String name = (role == Role.IMAGE ? "Images" : "Masks") + (pattern.split() == null ? "" : "-" + pattern.split());
+      files = files.and(matchFiles(input, name, pattern, role));
+    }
+    return files
         .apply("AllFiles", Flatten.pCollections())
         .apply("ToBuckets", ParDo.of(new ToBucketFn(buckets)))
         .apply("ByBucket", GroupByKey.create())
@@ -98,21 +101,24 @@ public class MatchDatasetPairs extends PTransform<PBegin, PCollectionTuple> {
    * Lists a glob and keys each file by its id. Not {@code FileIO.match()}: it reshuffles every matched file
    * (one bundle per file on the DirectRunner), and the bucket grouping that follows spreads the work already.
    */
-  private PCollection<KV<String, TaggedFile>> matchFiles(PBegin input, String name, String glob, Role role) {
+  private PCollection<KV<String, TaggedFile>> matchFiles(
+      PBegin input, String name, DatasetSource.Pattern pattern, Role role) {
     return input
-        .apply("Glob" + name, Create.of(glob))
-        .apply("Match" + name, ParDo.of(new KeyFileFn(source.layout(), role)));
+        .apply("Glob" + name, Create.of(pattern.glob()))
+        .apply("Match" + name, ParDo.of(new KeyFileFn(source.layout(), role, pattern.split())));
   }
 
   /** Lists a glob and keys each matched file by the id its layout derives from the path. */
   static final class KeyFileFn extends DoFn<String, KV<String, TaggedFile>> {
     private final DatasetLayout layout;
     private final Role role;
+    private final String channelSplit;
     private final Counter skipped = Metrics.counter(NAMESPACE, "files_skipped_not_images");
 
-    KeyFileFn(DatasetLayout layout, Role role) {
+    KeyFileFn(DatasetLayout layout, Role role, String channelSplit) {
       this.layout = layout;
       this.role = role;
+      this.channelSplit = channelSplit;
     }
 
     @ProcessElement
@@ -133,7 +139,7 @@ public class MatchDatasetPairs extends PTransform<PBegin, PCollectionTuple> {
         return;
       }
       String id = Storage.stem(uri);
-      String split = null;
+      String split = channelSplit;
       if (layout == DatasetLayout.CITYSCAPES) {
         // .../leftImg8bit/<split>/<city>/<city>_<seq>_<frame>_leftImg8bit.png
         String suffix = role == Role.IMAGE ? "_leftImg8bit" : "_gtFine_labelIds";

@@ -68,6 +68,28 @@ class MatchDatasetPairsTest {
   }
 
   @Test
+  void sageMakerChannelsGiveTheirSplitAndPairWithinAChannel() throws IOException {
+    touch("train/a.jpg");
+    touch("train_annotation/a.png");
+    touch("validation/b.jpg");
+    touch("validation_annotation/b.png");
+    touch("validation/a.jpg");                       // same stem in another channel: its own example
+    touch("validation_annotation/a.png");
+
+    TestPipeline p = Pipelines.create();
+    PCollectionTuple out = p.apply(new MatchDatasetPairs(
+        new DatasetSource(DatasetLayout.PAIRED, null, null, dir.toString(), null), HASH, 2));
+    PAssert.that(out.get(MatchDatasetPairs.PAIRS)).satisfies(pairs -> {
+      List<String> got = new ArrayList<>();
+      pairs.forEach(r -> got.add(r.split() + ":" + r.id()));
+      assertThat(got).containsExactlyInAnyOrder("train:a", "val:b", "val:a");
+      return null;
+    });
+    PAssert.that(out.get(MatchDatasetPairs.REJECTED)).empty();
+    p.run().waitUntilFinish();
+  }
+
+  @Test
   void cityscapesLayoutTakesIdsAndSplitsFromItsFolders() throws IOException {
     touch("leftImg8bit/train/aachen/aachen_000000_000019_leftImg8bit.png");
     touch("gtFine/train/aachen/aachen_000000_000019_gtFine_labelIds.png");
