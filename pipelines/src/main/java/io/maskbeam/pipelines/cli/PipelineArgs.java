@@ -23,7 +23,8 @@ public final class PipelineArgs {
 
   /**
    * S3 goes through a client that also speaks to S3-compatible stores; the DirectRunner skips its per-element
-   * immutability and encodability checks (test aids that re-encode every element) unless asked for.
+   * immutability and encodability checks (test aids that re-encode every element) unless asked for, and does not
+   * block in {@code run()}.
    */
   public static void applyDefaults(PipelineOptions options, String[] args) {
     if (!mentions(args, "s3ClientFactoryClass")) {
@@ -35,6 +36,10 @@ public final class PipelineArgs {
     }
     if (!mentions(args, "enforceEncodability")) {
       direct.setEnforceEncodability(false);
+    }
+    if (!mentions(args, "blockOnRun")) {
+      // run() returns at once, so the command line can show progress while the job runs.
+      direct.setBlockOnRun(false);
     }
     FileSystems.setDefaultPipelineOptions(options);
   }

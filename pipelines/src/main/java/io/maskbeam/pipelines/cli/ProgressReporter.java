@@ -49,7 +49,9 @@ public final class ProgressReporter {
       }
     }
     if (tty) {
-      out.print("\r" + line(result, System.nanoTime() - start) + "   \n");
+      out.println();
+    } else {
+      out.println(line(result, System.nanoTime() - start));
     }
     return state;
   }

@@ -42,6 +42,9 @@ public final class Storage {
       try (ReadableByteChannel channel = FileSystems.open(resource(uri));
           InputStream in = Channels.newInputStream(channel)) {
         return in.readAllBytes();
+      } catch (IllegalArgumentException e) {
+        // An unknown scheme or a malformed path: no retry will change that.
+        throw new IOException("cannot open " + uri + ": " + e.getMessage(), e);
       } catch (IOException | RuntimeException e) {
         if (isNotFound(e)) {
           throw new NotFoundException("not found: " + uri, e);
