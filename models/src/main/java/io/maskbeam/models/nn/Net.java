@@ -1,0 +1,178 @@
+package io.maskbeam.models.nn;
+
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import org.tensorflow.Operand;
+import org.tensorflow.ndarray.Shape;
+import org.tensorflow.ndarray.buffer.DataBuffers;
+import org.tensorflow.op.Op;
+import org.tensorflow.op.Ops;
+import org.tensorflow.op.core.Variable;
+import org.tensorflow.op.image.ResizeBilinear;
+import org.tensorflow.op.nn.FusedBatchNorm;
+import org.tensorflow.op.nn.MaxPool;
+import org.tensorflow.types.TFloat32;
+import org.tensorflow.types.TInt32;
+
+/**
+ * Builds layers into a TensorFlow graph and owns their variables. A layer's variables are created on first use of
+ * its name and reused after, so the training branch (batch statistics) and the serving branch (moving averages)
+ * of one network share weights. Initial values come from a seeded {@link Random}, so a run is reproducible.
+ *
+ * <p>Variable names never contain '/', which TensorFlow Java's optimizer slot naming cannot take.
+ */
+public final class Net {
+  private final Ops tf;
+  private final Random random;
+  private final Map<String, Variable<TFloat32>> variables = new LinkedHashMap<>();
+  private final List<Variable<TFloat32>> trainable = new ArrayList<>();
+  private final List<Variable<TFloat32>> decayed = new ArrayList<>();
+  private final List<Op> batchNormUpdates = new ArrayList<>();
+  private final float batchNormMomentum;
+
+  public Net(Ops tf, long seed, float batchNormMomentum) {
+    this.tf = tf;
+    this.random = new Random(seed);
+    this.batchNormMomentum = batchNormMomentum;
+  }
+
+  public Ops tf() {
+    return tf;
+  }
+
+  /** Trainable variables, in creation order. */
+  public List<Variable<TFloat32>> trainable() {
+    return Collections.unmodifiableList(trainable);
+  }
+
+  /** Convolution kernels, the variables weight decay applies to. */
+  public List<Variable<TFloat32>> decayed() {
+    return Collections.unmodifiableList(decayed);
+  }
+
+  /** All variables by name (trainable and batch-norm moving statistics). */
+  public Map<String, Variable<TFloat32>> variables() {
+    return Collections.unmodifiableMap(variables);
+  }
+
+  /** Moving-average updates of the training branch's batch norms; run them with every training step. */
+  public List<Op> batchNormUpdates() {
+    return Collections.unmodifiableList(batchNormUpdates);
+  }
+
+  public long parameterCount() {
+    long n = 0;
+    for (Variable<TFloat32> v : trainable) {
+      n += v.shape().size();
+    }
+    return n;
+  }
+
+  /** Initial values: {@code he} normal (std sqrt(2 / fanIn)), or a constant. */
+  private float[] init(Shape shape, double std, float constant) {
+    float[] values = new float[(int) shape.size()];
+    for (int i = 0; i < values.length; i++) {
+      values[i] = std > 0 ? (float) (random.nextGaussian() * std) : constant;
+    }
+    return values;
+  }
+
+  Variable<TFloat32> variable(String name, Shape shape, double std, float constant, boolean train, boolean decay) {
+    Variable<TFloat32> existing = variables.get(name);
+    if (existing != null) {
+      if (!existing.shape().equals(shape)) {
+        throw new IllegalStateException("variable " + name + " reused with shape " + shape + ", was " + existing.shape());
+      }
+      return existing;
+    }
+    if (name.contains("/")) {
+      throw new IllegalArgumentException("variable names cannot contain '/': " + name);
+    }
+    Variable<TFloat32> v = tf.withInitScope().withName(name)
+        .variable(tf.withInitScope().constant(shape, DataBuffers.of(init(shape, std, constant))));
+    variables.put(name, v);
+    if (train) {
+      trainable.add(v);
+    }
+    if (decay) {
+      decayed.add(v);
+    }
+    return v;
+  }
+
+  /** A k x k convolution; He-initialised; a bias only when no batch norm follows. */
+  public Operand<TFloat32> conv(String name, Operand<TFloat32> x, int k, int cin, int cout, int stride, boolean bias) {
+    Variable<TFloat32> w = variable(name + "_w", Shape.of(k, k, cin, cout), Math.sqrt(2.0 / (k * k * cin)), 0, true, true);
+    Operand<TFloat32> y = tf.nn.conv2d(x, w, List.of(1L, (long) stride, (long) stride, 1L), "SAME");
+    if (bias) {
+      Variable<TFloat32> b = variable(name + "_b", Shape.of(cout), 0, 0f, true, false);
+      y = tf.nn.biasAdd(y, b);
+    }
+    return y;
+  }
+
+  /**
+   * Batch norm: batch statistics in training (and their moving averages updated by {@link #batchNormUpdates}),
+   * moving averages in inference.
+   */
+  public Operand<TFloat32> batchNorm(String name, Operand<TFloat32> x, int channels, boolean training) {
+    Variable<TFloat32> gamma = variable(name + "_gamma", Shape.of(channels), 0, 1f, true, false);
+    Variable<TFloat32> beta = variable(name + "_beta", Shape.of(channels), 0, 0f, true, false);
+    Variable<TFloat32> mean = variable(name + "_mean", Shape.of(channels), 0, 0f, false, false);
+    Variable<TFloat32> var = variable(name + "_var", Shape.of(channels), 0, 1f, false, false);
+    if (!training) {
+      return tf.nn.fusedBatchNorm(x, gamma, beta, mean, var, FusedBatchNorm.isTraining(false),
+          FusedBatchNorm.epsilon(1e-3f)).y();
+    }
+    FusedBatchNorm<TFloat32, TFloat32> bn = tf.nn.fusedBatchNorm(x, gamma, beta, tf.constant(new float[0]),
+        tf.constant(new float[0]), FusedBatchNorm.isTraining(true), FusedBatchNorm.epsilon(1e-3f));
+    // FusedBatchNorm returns the batch statistics but does not keep moving averages: that is ours to do.
+    Operand<TFloat32> m = tf.constant(batchNormMomentum);
+    Operand<TFloat32> oneMinusM = tf.constant(1f - batchNormMomentum);
+    batchNormUpdates.add(tf.assign(mean, tf.math.add(tf.math.mul(mean, m), tf.math.mul(bn.batchMean(), oneMinusM))));
+    batchNormUpdates.add(tf.assign(var, tf.math.add(tf.math.mul(var, m), tf.math.mul(bn.batchVariance(), oneMinusM))));
+    return bn.y();
+  }
+
+  /** conv (no bias) -> batch norm -> ReLU. */
+  public Operand<TFloat32> convBnRelu(String name, Operand<TFloat32> x, int k, int cin, int cout, int stride,
+      boolean training) {
+    return tf.nn.relu(batchNorm(name + "_bn", conv(name, x, k, cin, cout, stride, false), cout, training));
+  }
+
+  public Operand<TFloat32> maxPool2(Operand<TFloat32> x) {
+    return tf.nn.maxPool(x, tf.constant(new int[] {1, 2, 2, 1}), tf.constant(new int[] {1, 2, 2, 1}), "VALID",
+        new MaxPool.Options[0]);
+  }
+
+  /** A learned 2x upsampling: a transposed 2x2 convolution with stride 2. */
+  public Operand<TFloat32> upConv2(String name, Operand<TFloat32> x, int cin, int cout) {
+    Variable<TFloat32> w = variable(name + "_w", Shape.of(2, 2, cout, cin), Math.sqrt(2.0 / (4 * cin)), 0, true, true);
+    Operand<TInt32> outShape = tf.math.add(tf.math.mul(tf.shape(x), tf.constant(new int[] {1, 2, 2, 0})),
+        tf.constant(new int[] {0, 0, 0, cout}));
+    Operand<TFloat32> y = tf.nn.conv2dBackpropInput(outShape, w, x, List.of(1L, 2L, 2L, 1L), "SAME");
+    Variable<TFloat32> b = variable(name + "_b", Shape.of(cout), 0, 0f, true, false);
+    return tf.nn.biasAdd(y, b);
+  }
+
+  /** Bilinear resize to the spatial size of {@code like} (half-pixel centres, as modern TensorFlow does). */
+  public Operand<TFloat32> resizeLike(Operand<TFloat32> x, Operand<? extends org.tensorflow.types.family.TType> like) {
+    Operand<TInt32> size = tf.slice(tf.shape(like), tf.constant(new int[] {1}), tf.constant(new int[] {2}));
+    return tf.image.resizeBilinear(x, size, ResizeBilinear.halfPixelCenters(true));
+  }
+
+  /** Bilinear 2x upsampling. */
+  public Operand<TFloat32> upsample2(Operand<TFloat32> x) {
+    Operand<TInt32> size = tf.math.mul(
+        tf.slice(tf.shape(x), tf.constant(new int[] {1}), tf.constant(new int[] {2})), tf.constant(new int[] {2, 2}));
+    return tf.image.resizeBilinear(x, size, ResizeBilinear.halfPixelCenters(true));
+  }
+
+  public Operand<TFloat32> concat(Operand<TFloat32> a, Operand<TFloat32> b) {
+    return tf.concat(List.of(a, b), tf.constant(3));
+  }
+}
