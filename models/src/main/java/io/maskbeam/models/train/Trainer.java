@@ -1,0 +1,371 @@
+package io.maskbeam.models.train;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.maskbeam.models.eval.ConfusionMatrix;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.stream.Stream;
+
+/**
+ * Trains a {@link SegmentationGraph}: batches from {@link BatchProducer}, a learning rate per step, validation
+ * (mIoU, pixel accuracy, per-class IoU) after every epoch, early stopping on mIoU, the best model exported as a
+ * SavedModel with {@value #METADATA} beside it, checkpoints that {@code resume} continues from, and one line per
+ * epoch in {@code metrics.jsonl}.
+ */
+public final class Trainer {
+  public static final String METADATA = "maskbeam-model.json";
+  public static final String MODEL_DIR = "model";
+  public static final String CHECKPOINT_DIR = "checkpoints";
+  static final String STATE = "training-state.json";
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  /** Everything about a run that is not the graph. */
+  public record Settings(
+      Path output,
+      int epochs,
+      int miniBatchSize,
+      int validationMiniBatchSize,
+      float learningRate,
+      LearningRateSchedule.Kind schedule,
+      int warmupSteps,
+      float stepFactor,
+      int stepEveryEpochs,
+      Augmenter augmenter,
+      int checkpointEverySteps,
+      boolean earlyStopping,
+      int earlyStoppingPatience,
+      int earlyStoppingMinEpochs,
+      float earlyStoppingTolerance,
+      boolean resume,
+      Path initModel,
+      int threads,
+      long seed) {}
+
+  /** How a run ended. */
+  public record Outcome(int epochsRun, long steps, double bestMeanIou, int bestEpoch, boolean stoppedEarly,
+      Path model) {}
+
+  private final TrainConfig config;
+  private final Settings settings;
+  private final ObjectNode datasetInfo;
+  private final PrintStream out;
+
+  /**
+   * @param datasetInfo the dataset's classes (names, colours) and provenance, copied into the model metadata
+   */
+  public Trainer(TrainConfig config, Settings settings, ObjectNode datasetInfo, PrintStream out) {
+    this.config = config;
+    this.settings = settings;
+    this.datasetInfo = datasetInfo;
+    this.out = out;
+  }
+
+  public Outcome run(List<byte[]> train, List<byte[]> val) throws IOException, InterruptedException {
+    Path output = Files.createDirectories(settings.output());
+    Path checkpointPrefix = output.resolve(CHECKPOINT_DIR).resolve("ckpt");
+    Path statePath = output.resolve(CHECKPOINT_DIR).resolve(STATE);
+    Path metricsPath = output.resolve("metrics.jsonl");
+    Path modelDir = output.resolve(MODEL_DIR);
+    try (SegmentationGraph graph = new SegmentationGraph(config);
+        BatchProducer batches = new BatchProducer(train, settings.augmenter(), settings.miniBatchSize(),
+            config.numClasses(), settings.seed(), settings.threads())) {
+      int perEpoch = batches.batchesPerEpoch();
+      long totalSteps = (long) perEpoch * settings.epochs();
+      LearningRateSchedule lr = new LearningRateSchedule(settings.schedule(), settings.learningRate(), totalSteps,
+          settings.warmupSteps(), (long) perEpoch * Math.max(1, settings.stepEveryEpochs()), settings.stepFactor());
+      out.printf(Locale.ROOT, "training %s: %,d parameters, %d train / %d val examples, %d epochs x %d steps of %d%n",
+          graph.network().describe(), graph.parameterCount(), train.size(), val.size(), settings.epochs(), perEpoch,
+          batches.batchSize());
+
+      State state = new State();
+      if (settings.resume() && Files.exists(statePath)) {
+        state = JSON.readValue(statePath.toFile(), State.class);
+        graph.restore(checkpointPrefix);
+        out.printf(Locale.ROOT, "resumed from %s at epoch %d, step %d%n", checkpointPrefix, state.epoch + 1, state.step);
+      } else {
+        if (settings.initModel() != null) {
+          initFrom(graph, settings.initModel());
+        }
+        Files.deleteIfExists(metricsPath);
+      }
+
+      int epoch = state.epoch;
+      boolean stoppedEarly = false;
+      long started = System.nanoTime();
+      long stepsThisRun = 0;
+      while (epoch < settings.epochs() && !stoppedEarly) {
+        batches.start(epoch, state.batchInEpoch);
+        double lossSum = 0;
+        int lossCount = 0;
+        long epochStart = System.nanoTime();
+        for (int b = state.batchInEpoch; b < perEpoch; b++) {
+          BatchProducer.Batch batch = batches.next();
+          float rate = lr.at(state.step);
+          int s = settings.augmenter().cropSize();
+          float loss = graph.trainStep(batch.images(), batch.labels(), batch.size(), s, s, rate);
+          if (!Float.isFinite(loss)) {
+            throw new IllegalStateException("loss became " + loss + " at step " + state.step
+                + "; lower --learningRate or use --warmupSteps");
+          }
+          lossSum += loss;
+          lossCount++;
+          state.step++;
+          stepsThisRun++;
+          state.batchInEpoch = b + 1;
+          progress(epoch, b + 1, perEpoch, loss, rate, stepsThisRun * batches.batchSize(), started,
+              totalSteps - state.step, batches.batchSize());
+          if (settings.checkpointEverySteps() > 0 && state.step % settings.checkpointEverySteps() == 0) {
+            checkpoint(graph, checkpointPrefix, statePath, state);
+          }
+        }
+        double seconds = (System.nanoTime() - epochStart) / 1e9;
+        Validation v = validate(graph, val);
+        ObjectNode line = JSON.createObjectNode();
+        line.put("epoch", epoch + 1);
+        line.put("step", state.step);
+        line.put("trainLoss", lossCount == 0 ? Double.NaN : lossSum / lossCount);
+        line.put("learningRate", lr.at(Math.max(0, state.step - 1)));
+        line.put("imagesPerSecond", lossCount * batches.batchSize() / Math.max(seconds, 1e-9));
+        line.put("seconds", seconds);
+        v.write(line, datasetInfo);
+        Files.writeString(metricsPath, JSON.writeValueAsString(line) + "\n", StandardCharsets.UTF_8,
+            StandardOpenOption.CREATE, StandardOpenOption.APPEND);
+        boolean improved = v.hasData() && (state.bestEpoch == 0
+            || v.matrix.meanIou() > state.bestMeanIou + settings.earlyStoppingTolerance());
+        if (improved || !v.hasData()) {
+          if (v.hasData()) {
+            state.bestMeanIou = v.matrix.meanIou();
+            state.bestEpoch = epoch + 1;
+          }
+          state.epochsWithoutImprovement = 0;
+          export(graph, modelDir, v, epoch + 1, state.step);
+        } else {
+          state.epochsWithoutImprovement++;
+        }
+        endLine();
+        out.printf(Locale.ROOT, "epoch %d/%d: loss %.4f, val mIoU %.4f, pixel accuracy %.4f%s (%.0f s)%n",
+            epoch + 1, settings.epochs(), lossCount == 0 ? Double.NaN : lossSum / lossCount, v.matrix.meanIou(),
+            v.matrix.pixelAccuracy(), improved ? " *best*" : "", seconds);
+        epoch++;
+        state.epoch = epoch;
+        state.batchInEpoch = 0;
+        checkpoint(graph, checkpointPrefix, statePath, state);
+        if (settings.earlyStopping() && epoch >= settings.earlyStoppingMinEpochs()
+            && state.epochsWithoutImprovement >= settings.earlyStoppingPatience()) {
+          out.printf(Locale.ROOT, "early stopping: no mIoU gain over %.4f for %d epochs%n",
+              settings.earlyStoppingTolerance(), state.epochsWithoutImprovement);
+          stoppedEarly = true;
+        }
+      }
+      return new Outcome(epoch, state.step, state.bestMeanIou, state.bestEpoch, stoppedEarly, modelDir);
+    }
+  }
+
+  /** Training position and early-stopping bookkeeping, saved beside each checkpoint. */
+  public static final class State {
+    public int epoch;
+    public int batchInEpoch;
+    public long step;
+    public double bestMeanIou = Double.NaN;
+    public int bestEpoch;
+    public int epochsWithoutImprovement;
+  }
+
+  private void checkpoint(SegmentationGraph graph, Path prefix, Path statePath, State state) throws IOException {
+    graph.save(prefix);
+    Path tmp = statePath.resolveSibling(STATE + ".tmp");
+    JSON.writeValue(tmp.toFile(), state);
+    Files.move(tmp, statePath, java.nio.file.StandardCopyOption.REPLACE_EXISTING,
+        java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+  }
+
+  /** Starts from an exported model's weights (incremental training); its class count must match. */
+  private void initFrom(SegmentationGraph graph, Path modelDir) throws IOException {
+    Path meta = modelDir.resolve(METADATA);
+    if (!Files.exists(meta)) {
+      throw new IllegalArgumentException("--initModel " + modelDir + " has no " + METADATA);
+    }
+    JsonNode m = JSON.readTree(meta.toFile());
+    int classes = m.path("numClasses").asInt();
+    if (classes != config.numClasses()) {
+      throw new IllegalArgumentException("--initModel has " + classes + " classes but the dataset has "
+          + config.numClasses());
+    }
+    String architecture = m.path("training").path("network").asText();
+    if (!architecture.equals(graph.network().describe())) {
+      throw new IllegalArgumentException("--initModel is " + architecture + ", this run builds "
+          + graph.network().describe());
+    }
+    graph.restore(modelDir.resolve("variables").resolve("variables"));
+    out.println("initialised from " + modelDir);
+  }
+
+  /** Validation over full-size images, batched by size. */
+  private Validation validate(SegmentationGraph graph, List<byte[]> val) {
+    ConfusionMatrix matrix = new ConfusionMatrix(config.numClasses());
+    Map<String, List<TrainingData.Example>> bySize = new LinkedHashMap<>();
+    for (byte[] r : val) {
+      TrainingData.Example e = TrainingData.decode(r, config.numClasses(), config.ignoreValue());
+      List<TrainingData.Example> group = bySize.computeIfAbsent(e.image().width() + "x" + e.image().height(),
+          k -> new ArrayList<>());
+      group.add(e);
+      if (group.size() == settings.validationMiniBatchSize()) {
+        predictInto(graph, group, matrix);
+        group.clear();
+      }
+    }
+    bySize.values().stream().filter(g -> !g.isEmpty()).forEach(g -> predictInto(graph, g, matrix));
+    return new Validation(matrix);
+  }
+
+  private static void predictInto(SegmentationGraph graph, List<TrainingData.Example> group, ConfusionMatrix matrix) {
+    int w = group.get(0).image().width();
+    int h = group.get(0).image().height();
+    byte[] images = new byte[group.size() * w * h * 3];
+    int[] truth = new int[group.size() * w * h];
+    for (int i = 0; i < group.size(); i++) {
+      System.arraycopy(group.get(i).image().pixels(), 0, images, i * w * h * 3, w * h * 3);
+      byte[] l = group.get(i).labels().labels();
+      for (int p = 0; p < l.length; p++) {
+        truth[i * w * h + p] = l[p] & 0xFF;
+      }
+    }
+    matrix.add(truth, graph.predict(images, group.size(), h, w));
+  }
+
+  /** Validation results. */
+  record Validation(ConfusionMatrix matrix) {
+    boolean hasData() {
+      return matrix.total() > 0;
+    }
+
+    void write(ObjectNode node, ObjectNode datasetInfo) {
+      node.put("valMeanIou", matrix.meanIou());
+      node.put("valPixelAccuracy", matrix.pixelAccuracy());
+      node.put("valMeanAccuracy", matrix.meanAccuracy());
+      node.put("valFrequencyWeightedIou", matrix.frequencyWeightedIou());
+      ObjectNode perClass = node.putObject("valClassIou");
+      double[] iou = matrix.iou();
+      JsonNode classes = datasetInfo.path("classes");
+      for (int c = 0; c < iou.length; c++) {
+        String name = classes.has(c) ? classes.get(c).path("name").asText("class_" + c) : "class_" + c;
+        perClass.put(name, iou[c]);
+      }
+    }
+  }
+
+  private void export(SegmentationGraph graph, Path modelDir, Validation v, int epoch, long step) throws IOException {
+    Path staging = modelDir.resolveSibling(MODEL_DIR + ".staging");
+    deleteTree(staging);
+    graph.export(staging);
+    ObjectNode meta = JSON.createObjectNode();
+    meta.put("format", "maskbeam-model/1");
+    meta.put("signature", SegmentationGraph.SERVING_KEY);
+    ObjectNode io = meta.putObject("io");
+    io.put("input", "images: uint8 [N, H, W, 3] RGB, any H and W");
+    io.put("classes", "int32 [N, H, W]");
+    io.put("probabilities", "float32 [N, H, W, numClasses]");
+    meta.put("numClasses", config.numClasses());
+    meta.put("ignoreValue", config.ignoreValue());
+    meta.set("classes", datasetInfo.path("classes"));
+    ObjectNode norm = meta.putObject("normalization");
+    ArrayNode mean = norm.putArray("mean");
+    ArrayNode std = norm.putArray("std");
+    for (int i = 0; i < 3; i++) {
+      mean.add(SegmentationGraph.MEAN[i]);
+      std.add(SegmentationGraph.STD[i]);
+    }
+    norm.put("scale", "x / 255, then (x - mean) / std, inside the graph");
+    meta.put("stride", graph.network().stride());
+    ObjectNode training = meta.putObject("training");
+    training.put("network", graph.network().describe());
+    training.put("parameters", graph.parameterCount());
+    training.set("config", JSON.valueToTree(config));
+    training.set("settings", settingsJson());
+    training.put("epoch", epoch);
+    training.put("step", step);
+    training.set("dataset", datasetInfo.path("source"));
+    ObjectNode validation = meta.putObject("validation");
+    v.write(validation, datasetInfo);
+    JSON.copy().enable(SerializationFeature.INDENT_OUTPUT).writeValue(staging.resolve(METADATA).toFile(), meta);
+    deleteTree(modelDir);
+    Files.move(staging, modelDir);
+  }
+
+  private ObjectNode settingsJson() {
+    ObjectNode s = JSON.createObjectNode();
+    s.put("epochs", settings.epochs());
+    s.put("miniBatchSize", settings.miniBatchSize());
+    s.put("learningRate", settings.learningRate());
+    s.put("lrScheduler", settings.schedule().name().toLowerCase(Locale.ROOT));
+    s.put("warmupSteps", settings.warmupSteps());
+    s.put("cropSize", settings.augmenter().cropSize());
+    s.put("minScale", settings.augmenter().minScale());
+    s.put("maxScale", settings.augmenter().maxScale());
+    s.put("seed", settings.seed());
+    return s;
+  }
+
+  static void deleteTree(Path dir) throws IOException {
+    if (!Files.exists(dir)) {
+      return;
+    }
+    try (Stream<Path> paths = Files.walk(dir)) {
+      for (Path p : paths.sorted(Comparator.reverseOrder()).toList()) {
+        Files.delete(p);
+      }
+    }
+  }
+
+  private boolean tty = System.console() != null;
+  private long lastPrint;
+
+  private void progress(int epoch, int batch, int perEpoch, float loss, float rate, long images, long started,
+      long stepsLeft, int batchSize) {
+    long now = System.nanoTime();
+    boolean last = batch == perEpoch;
+    if (!last && now - lastPrint < (tty ? 200_000_000L : 15_000_000_000L)) {
+      return;
+    }
+    lastPrint = now;
+    double seconds = (now - started) / 1e9;
+    double ips = images / Math.max(seconds, 1e-9);
+    long eta = (long) (stepsLeft * batchSize / Math.max(ips, 1e-9));
+    int width = 24;
+    int filled = (int) ((long) width * batch / perEpoch);
+    String line = String.format(Locale.ROOT, "epoch %d/%d [%s%s] %d/%d loss %.4f lr %.2e %.1f img/s ETA %s",
+        epoch + 1, settings.epochs(), "=".repeat(filled), " ".repeat(width - filled), batch, perEpoch, loss, rate, ips,
+        duration(eta));
+    if (tty) {
+      out.print("\r" + line + "   ");
+      out.flush();
+    } else {
+      out.println(line);
+    }
+  }
+
+  private void endLine() {
+    if (tty) {
+      out.println();
+    }
+  }
+
+  static String duration(long seconds) {
+    return seconds >= 3600 ? String.format(Locale.ROOT, "%dh%02dm", seconds / 3600, seconds / 60 % 60)
+        : String.format(Locale.ROOT, "%dm%02ds", seconds / 60, seconds % 60);
+  }
+}
