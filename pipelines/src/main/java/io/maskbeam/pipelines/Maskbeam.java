@@ -6,6 +6,8 @@ import io.maskbeam.pipelines.cli.PipelineArgs;
 import io.maskbeam.pipelines.demo.DemoCommand;
 import io.maskbeam.pipelines.preprocess.PreprocessOptions;
 import io.maskbeam.pipelines.preprocess.PreprocessPipeline;
+import io.maskbeam.pipelines.train.TrainCommand;
+import io.maskbeam.pipelines.train.TrainOptions;
 import java.io.PrintStream;
 import java.io.PrintWriter;
 import java.util.Arrays;
@@ -62,6 +64,9 @@ public final class Maskbeam {
     cli.addSubcommand("preprocess", new CommandLine(OptionsCommand.spec("preprocess",
         "Images and masks (local, gs://, s3://) to sharded DeepLab TFRecords, dataset.json and rejected/.",
         PreprocessOptions.class)));
+    cli.addSubcommand("train", new CommandLine(OptionsCommand.spec("train",
+        "Trains a segmentation network (U-Net) on preprocessed shards; exports a SavedModel with metadata.",
+        TrainOptions.class)));
     cli.addSubcommand("demo", new CommandLine(new DemoCommand()));
     cli.addSubcommand("bench", new CommandLine(new BenchCommand()));
     return cli;
@@ -97,6 +102,10 @@ public final class Maskbeam {
       if (name.equals("preprocess")) {
         PreprocessOptions options = PipelineArgs.parse(rest, PreprocessOptions.class);
         return PreprocessPipeline.execute(options, out) ? OK : FAILED;
+      }
+      if (name.equals("train")) {
+        TrainCommand.execute(PipelineArgs.parse(rest, TrainOptions.class), out);
+        return OK;
       }
       Object command = sub.commandSpec().userObject();
       if (command instanceof Callable<?> callable) {

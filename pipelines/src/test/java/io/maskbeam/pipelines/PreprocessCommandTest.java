@@ -232,8 +232,10 @@ class PreprocessCommandTest {
 
   @Test
   void demoRunsEndToEnd() throws IOException {
-    TestData.Run run = TestData.cli("demo", "--output=" + dir.resolve("demo"), "--count=12");
+    TestData.Run run = TestData.cli("demo", "--output=" + dir.resolve("demo"), "--count=12", "--trainEpochs=2");
     assertThat(run.exitCode()).as(run.err()).isZero();
+    assertThat(dir.resolve("demo/training/model/saved_model.pb")).exists();
+    assertThat(dir.resolve("demo/training/model/maskbeam-model.json")).exists();
     JsonNode counts = TestData.json(dir.resolve("demo/dataset/dataset.json")).path("counts");
     assertThat(counts.path("inputs").asLong()).isEqualTo(14);
     assertThat(counts.path("written").asLong()).isEqualTo(12);

@@ -32,12 +32,26 @@ public final class Net {
   private final List<Variable<TFloat32>> trainable = new ArrayList<>();
   private final List<Variable<TFloat32>> decayed = new ArrayList<>();
   private final List<Op> batchNormUpdates = new ArrayList<>();
-  private final float batchNormMomentum;
+  private final Operand<TFloat32> batchNormMomentum;
 
-  public Net(Ops tf, long seed, float batchNormMomentum) {
+  /**
+   * @param batchNormMomentum decay of the batch-norm moving averages, an operand so that it can follow the step
+   *     (see {@link #warmedUpMomentum})
+   */
+  public Net(Ops tf, long seed, Operand<TFloat32> batchNormMomentum) {
     this.tf = tf;
     this.random = new Random(seed);
     this.batchNormMomentum = batchNormMomentum;
+  }
+
+  /**
+   * min(momentum, (1 + step) / (10 + step)), TensorFlow's ExponentialMovingAverage rule with num_updates: early on
+   * the averages follow the batches closely, so a short run does not serve with its initial statistics.
+   */
+  public static Operand<TFloat32> warmedUpMomentum(Ops tf, Operand<org.tensorflow.types.TInt64> step, float momentum) {
+    Operand<TFloat32> t = tf.dtypes.cast(step, TFloat32.class);
+    Operand<TFloat32> ramp = tf.math.div(tf.math.add(t, tf.constant(1f)), tf.math.add(t, tf.constant(10f)));
+    return tf.math.minimum(ramp, tf.constant(momentum));
   }
 
   public Ops tf() {
@@ -131,8 +145,8 @@ public final class Net {
     FusedBatchNorm<TFloat32, TFloat32> bn = tf.nn.fusedBatchNorm(x, gamma, beta, tf.constant(new float[0]),
         tf.constant(new float[0]), FusedBatchNorm.isTraining(true), FusedBatchNorm.epsilon(1e-3f));
     // FusedBatchNorm returns the batch statistics but does not keep moving averages: that is ours to do.
-    Operand<TFloat32> m = tf.constant(batchNormMomentum);
-    Operand<TFloat32> oneMinusM = tf.constant(1f - batchNormMomentum);
+    Operand<TFloat32> m = batchNormMomentum;
+    Operand<TFloat32> oneMinusM = tf.math.sub(tf.constant(1f), batchNormMomentum);
     batchNormUpdates.add(tf.assign(mean, tf.math.add(tf.math.mul(mean, m), tf.math.mul(bn.batchMean(), oneMinusM))));
     batchNormUpdates.add(tf.assign(var, tf.math.add(tf.math.mul(var, m), tf.math.mul(bn.batchVariance(), oneMinusM))));
     return bn.y();

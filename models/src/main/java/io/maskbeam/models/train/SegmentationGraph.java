@@ -61,8 +61,8 @@ public final class SegmentationGraph implements AutoCloseable {
     this.graph = new Graph();
     try {
       Ops tf = Ops.create(graph);
-      Net net = new Net(tf, config.seed(), 0.99f);
       globalStep = tf.withInitScope().withName("global_step").variable(tf.withInitScope().constant(0L));
+      Net net = new Net(tf, config.seed(), Net.warmedUpMomentum(tf, globalStep, 0.99f));
 
       trainImages = tf.withName("train_images").placeholder(TUint8.class, Placeholder.shape(Shape.of(-1, -1, -1, 3)));
       trainLabels = tf.withName("train_labels").placeholder(TInt32.class, Placeholder.shape(Shape.of(-1, -1, -1)));

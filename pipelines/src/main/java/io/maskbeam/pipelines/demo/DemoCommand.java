@@ -4,6 +4,8 @@ import io.maskbeam.dataset.SyntheticShapes;
 import io.maskbeam.pipelines.cli.PipelineArgs;
 import io.maskbeam.pipelines.preprocess.PreprocessOptions;
 import io.maskbeam.pipelines.preprocess.PreprocessPipeline;
+import io.maskbeam.pipelines.train.TrainCommand;
+import io.maskbeam.pipelines.train.TrainOptions;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
@@ -25,7 +27,7 @@ import picocli.CommandLine.Unmatched;
  */
 @Command(name = "demo", mixinStandardHelpOptions = true,
     description = "Generates a synthetic shapes dataset (with one corrupt and one unpaired file, to show the"
-        + " dead-letter output) and preprocesses it into TFRecords on the DirectRunner.")
+        + " dead-letter output), preprocesses it into TFRecords on the DirectRunner, and trains a small U-Net on it.")
 public final class DemoCommand implements Callable<Integer> {
   @Option(names = "--output", defaultValue = "maskbeam-demo", description = "Working folder. Default: ${DEFAULT-VALUE}.")
   Path output;
@@ -42,17 +44,22 @@ public final class DemoCommand implements Callable<Integer> {
   @Option(names = "--seed", defaultValue = "7", description = "Generator seed. Default: ${DEFAULT-VALUE}.")
   long seed;
 
+  @Option(names = "--trainEpochs", defaultValue = "8",
+      description = "Epochs of the demo training (0 skips training). Default: ${DEFAULT-VALUE}.")
+  int trainEpochs;
+
   @Unmatched
   List<String> beamArgs = new ArrayList<>();
 
   PrintStream out = System.out;
 
   @Override
-  public Integer call() throws IOException {
+  public Integer call() throws IOException, InterruptedException {
     Path root = output.toAbsolutePath().normalize();
     Path data = root.resolve("synthetic");
     deleteRecursively(data);
-    out.printf("1/2 generating %d synthetic %dx%d image/mask pairs in %s%n", count, width, height, data);
+    int stages = trainEpochs > 0 ? 3 : 2;
+    out.printf("1/" + stages + " generating %d synthetic %dx%d image/mask pairs in %s%n", count, width, height, data);
     SyntheticShapes.writePairedDataset(data, count, width, height, seed);
     // Faults a real dataset has: a truncated image and an image whose mask is missing.
     byte[] good = Files.readAllBytes(data.resolve("images/shape_0000.png"));
@@ -63,7 +70,7 @@ public final class DemoCommand implements Callable<Integer> {
     Files.writeString(labelMap, SyntheticShapes.LABEL_MAP_JSON, StandardCharsets.UTF_8);
 
     Path dataset = root.resolve("dataset");
-    out.printf("2/2 preprocess -> %s%n", dataset);
+    out.printf("2/" + stages + " preprocess -> %s%n", dataset);
     List<String> args = new ArrayList<>(List.of(
         "--layout=paired",
         "--images=" + data.resolve("images"),
@@ -75,10 +82,21 @@ public final class DemoCommand implements Callable<Integer> {
     args.addAll(beamArgs);
     PreprocessOptions options = PipelineArgs.parse(args.toArray(String[]::new), PreprocessOptions.class);
     boolean ok = PreprocessPipeline.execute(options, out);
-    if (ok) {
-      out.println("(the demo adds 1 truncated image and 1 image without a mask on purpose: they are the rejections)");
+    if (!ok) {
+      return 1;
     }
-    return ok ? 0 : 1;
+    out.println("(the demo adds 1 truncated image and 1 image without a mask on purpose: they are the rejections)");
+    if (trainEpochs > 0) {
+      Path training = root.resolve("training");
+      deleteRecursively(training);
+      out.printf("3/3 train -> %s%n", training);
+      String[] trainArgs = {
+        "--data=" + dataset, "--output=" + training, "--epochs=" + trainEpochs, "--unetWidth=16",
+        "--cropSize=" + (Math.min(width, height) / 16 * 16), "--miniBatchSize=8", "--optimizer=adam",
+        "--learningRate=0.005", "--minScale=0.75", "--maxScale=1.25"};
+      TrainCommand.execute(PipelineArgs.parse(trainArgs, TrainOptions.class), out);
+    }
+    return 0;
   }
 
   static void deleteRecursively(Path dir) throws IOException {

@@ -1,0 +1,75 @@
+package io.maskbeam.pipelines;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** {@code maskbeam train} through the command line, on a dataset that {@code preprocess} makes in the test. */
+class TrainCommandTest {
+  @TempDir static Path work;
+  static Path dataset;
+
+  @BeforeAll
+  static void preprocess() {
+    TestData.Run demo = TestData.cli("demo", "--output=" + work.resolve("demo"), "--count=24", "--trainEpochs=0");
+    assertThat(demo.exitCode()).as(demo.err()).isZero();
+    dataset = work.resolve("demo/dataset");
+  }
+
+  @Test
+  void trainsAndExportsAModelWithMetadata() throws Exception {
+    Path out = work.resolve("run");
+    TestData.Run run = TestData.cli("train", "--data=" + dataset, "--output=" + out, "--epochs=2", "--unetWidth=8",
+        "--unetDepth=3", "--cropSize=64", "--miniBatchSize=4", "--optimizer=adam", "--learningRate=0.005",
+        "--classWeights=median-frequency", "--loss=focal");
+    assertThat(run.exitCode()).as(run.err()).isZero();
+    assertThat(run.out()).contains("epoch 2/2:", "best val mIoU");
+    assertThat(out.resolve("model/saved_model.pb")).exists();
+    JsonNode meta = TestData.json(out.resolve("model/maskbeam-model.json"));
+    assertThat(meta.path("numClasses").asInt()).isEqualTo(4);
+    assertThat(meta.path("training").path("config").path("classWeights")).hasSize(4);
+    assertThat(meta.path("training").path("config").path("loss").asText()).isEqualTo("FOCAL");
+    List<String> metrics = Files.readAllLines(out.resolve("metrics.jsonl"));
+    assertThat(metrics).hasSize(2);
+  }
+
+  @Test
+  void badInputFailsBeforeTrainingWithAClearMessage() throws Exception {
+    TestData.Run noData = TestData.cli("train", "--data=" + work.resolve("nowhere"), "--output=" + work.resolve("x"));
+    assertThat(noData.exitCode()).isEqualTo(Maskbeam.USAGE);
+    assertThat(noData.err()).contains("has no dataset.json");
+
+    TestData.Run crop = TestData.cli("train", "--data=" + dataset, "--output=" + work.resolve("y"), "--cropSize=100");
+    assertThat(crop.exitCode()).isEqualTo(Maskbeam.USAGE);
+    assertThat(crop.err()).contains("multiple of the network stride 16");
+
+    Path noShards = Files.createDirectories(work.resolve("empty-dataset"));
+    Files.copy(dataset.resolve("dataset.json"), noShards.resolve("dataset.json"));
+    TestData.Run shards = TestData.cli("train", "--data=" + noShards, "--output=" + work.resolve("z"));
+    assertThat(shards.exitCode()).isEqualTo(Maskbeam.USAGE);
+    assertThat(shards.err()).contains("no train-*.tfrecord shards");
+
+    Path wrongClasses = Files.createDirectories(work.resolve("wrong-classes"));
+    try (var files = Files.list(dataset)) {
+      for (Path f : files.filter(p -> p.getFileName().toString().contains(".tfrecord")).toList()) {
+        Files.copy(f, wrongClasses.resolve(f.getFileName()));
+      }
+    }
+    Files.writeString(wrongClasses.resolve("dataset.json"),
+        Files.readString(dataset.resolve("dataset.json")).replace("\"numClasses\" : 4", "\"numClasses\" : 2"));
+    TestData.Run classes = TestData.cli("train", "--data=" + wrongClasses, "--output=" + work.resolve("w"));
+    assertThat(classes.exitCode()).isEqualTo(Maskbeam.USAGE);
+    assertThat(classes.err()).contains("declares 2 classes");
+
+    TestData.Run algorithm = TestData.cli("train", "--data=" + dataset, "--output=" + work.resolve("v"),
+        "--algorithm=deeplabv3plus");
+    assertThat(algorithm.exitCode()).isEqualTo(Maskbeam.USAGE);
+    assertThat(algorithm.err()).contains("not available yet");
+  }
+}
