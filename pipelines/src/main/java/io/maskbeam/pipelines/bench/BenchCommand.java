@@ -4,10 +4,13 @@ import io.maskbeam.dataset.ExamplePreparer;
 import io.maskbeam.dataset.PreparedExample;
 import io.maskbeam.dataset.RejectedInputException;
 import io.maskbeam.dataset.SplitAssigner;
+import io.maskbeam.dataset.SyntheticShapes;
 import io.maskbeam.dataset.TfRecordFraming;
 import io.maskbeam.dataset.UnknownLabelPolicy;
 import io.maskbeam.image.ResizePolicy;
 import io.maskbeam.labels.LabelMap;
+import io.maskbeam.models.train.SegmentationGraph;
+import io.maskbeam.models.train.TrainConfig;
 import io.maskbeam.pipelines.cli.LabelMapResolver;
 import io.maskbeam.pipelines.cli.PipelineArgs;
 import io.maskbeam.pipelines.preprocess.PreprocessOptions;
@@ -42,10 +45,24 @@ import picocli.CommandLine.Parameters;
  */
 @Command(name = "bench", mixinStandardHelpOptions = true,
     description = "Benchmarks. 'bench preprocess': pipeline vs raw ceiling images/s on a paired dataset"
-        + " (default: CamVid train from ../shared/datasets/camvid).")
+        + " (default: CamVid train from ../shared/datasets/camvid). 'bench train': training images/s of U-Net at"
+        + " --size with batch --batch.")
 public final class BenchCommand implements Callable<Integer> {
-  @Parameters(index = "0", description = "What to benchmark: preprocess.")
+  @Parameters(index = "0", description = "What to benchmark: preprocess or train.")
   String target;
+
+  @Option(names = "--size", defaultValue = "256", description = "train: crop size. Default: ${DEFAULT-VALUE}.")
+  int size;
+
+  @Option(names = "--batch", defaultValue = "8", description = "train: batch size. Default: ${DEFAULT-VALUE}.")
+  int batch;
+
+  @Option(names = "--steps", defaultValue = "10", description = "train: steps per measured window."
+      + " Default: ${DEFAULT-VALUE}.")
+  int steps;
+
+  @Option(names = "--unetWidth", defaultValue = "32", description = "train: U-Net width. Default: ${DEFAULT-VALUE}.")
+  int unetWidth;
 
   @Option(names = "--images", defaultValue = "../shared/datasets/camvid/train", description = "Images folder.")
   Path images;
@@ -70,8 +87,11 @@ public final class BenchCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
+    if (target.equals("train")) {
+      return benchTrain();
+    }
     if (!target.equals("preprocess")) {
-      throw new IllegalArgumentException("unknown benchmark '" + target + "'; available: preprocess");
+      throw new IllegalArgumentException("unknown benchmark '" + target + "'; available: preprocess, train");
     }
     List<Path[]> distinct = listPairs(images, masks);
     if (distinct.isEmpty()) {
@@ -130,6 +150,44 @@ public final class BenchCommand implements Callable<Integer> {
     out.printf(Locale.ROOT, "pipeline (DirectRunner, end to end): median %.1f images/s, cores %.0f%% busy%n",
         beamMedian, 100 * median(beamCpu));
     out.printf(Locale.ROOT, "ratio pipeline/raw: %.2f (target >= 0.80)%n", beamMedian / rawMedian);
+    return 0;
+  }
+
+  /**
+   * Training throughput of one optimizer step (forward, backward, update, batch-norm averages) on synthetic
+   * shapes, measured in windows of {@code steps} after a warm-up window.
+   */
+  int benchTrain() {
+    TrainConfig config = new TrainConfig("unet", SyntheticShapes.NUM_CLASSES, 255, 4, unetWidth, true, null,
+        TrainConfig.Loss.CROSS_ENTROPY, 2f, TrainConfig.Optimizer.SGD, 0.9f, false, 1e-4f, 1);
+    byte[] images = new byte[batch * size * size * 3];
+    int[] labels = new int[batch * size * size];
+    for (int i = 0; i < batch; i++) {
+      SyntheticShapes.Sample s = SyntheticShapes.generate(size, size, i);
+      System.arraycopy(s.image().pixels(), 0, images, i * size * size * 3, size * size * 3);
+      for (int p = 0; p < size * size; p++) {
+        labels[i * size * size + p] = s.mask().labels()[p];
+      }
+    }
+    try (SegmentationGraph graph = new SegmentationGraph(config)) {
+      out.printf(Locale.ROOT, "bench train: %s, %,d parameters, %dx%d, batch %d, %d cores, %d windows of %d steps%n",
+          graph.network().describe(), graph.parameterCount(), size, size, batch,
+          Runtime.getRuntime().availableProcessors(), repeats, steps);
+      for (int s = 0; s < steps; s++) {
+        graph.trainStep(images, labels, batch, size, size, 0.01f);
+      }
+      double[] ips = new double[repeats];
+      for (int r = 0; r < repeats; r++) {
+        long start = System.nanoTime();
+        for (int s = 0; s < steps; s++) {
+          graph.trainStep(images, labels, batch, size, size, 0.01f);
+        }
+        ips[r] = (double) steps * batch / ((System.nanoTime() - start) / 1e9);
+        out.printf(Locale.ROOT, "  window %d: %.2f images/s%n", r + 1, ips[r]);
+      }
+      out.printf(Locale.ROOT, "training: median %.2f images/s (%.0f ms per step)%n", median(ips),
+          1000.0 * batch / median(ips));
+    }
     return 0;
   }
 
