@@ -68,8 +68,8 @@ class TrainCommandTest {
     assertThat(classes.err()).contains("declares 2 classes");
 
     TestData.Run algorithm = TestData.cli("train", "--data=" + dataset, "--output=" + work.resolve("v"),
-        "--algorithm=deeplabv3plus");
+        "--algorithm=psp");
     assertThat(algorithm.exitCode()).isEqualTo(Maskbeam.USAGE);
-    assertThat(algorithm.err()).contains("not available yet");
+    assertThat(algorithm.err()).contains("psp is not available yet");
   }
 }

@@ -130,6 +130,60 @@ public final class Net {
   }
 
   /**
+   * A k x k convolution with dilation {@code rate}, stride 1, SAME padding, built as SpaceToBatchND -> plain
+   * VALID convolution -> BatchToSpaceND. TensorFlow's own dilated Conv2D has silently wrong gradients in this
+   * version; this form has the same output and correct gradients. Any input size works: the input is padded by
+   * (k-1)/2 * rate on each side plus what makes it divisible by the rate, and the extra is cropped after.
+   */
+  public Operand<TFloat32> atrousConv(String name, Operand<TFloat32> x, int k, int cin, int cout, int rate,
+      boolean bias) {
+    if (rate == 1) {
+      return conv(name, x, k, cin, cout, 1, bias);
+    }
+    if (k % 2 == 0) {
+      throw new IllegalArgumentException("atrous convolution needs an odd kernel, got " + k);
+    }
+    Variable<TFloat32> w = variable(name + "_w", Shape.of(k, k, cin, cout), Math.sqrt(2.0 / (k * k * cin)), 0, true, true);
+    int p = (k - 1) / 2 * rate;
+    Operand<TInt32> r = tf.constant(rate);
+    Operand<TInt32> h = tf.gather(tf.shape(x), tf.constant(1), tf.constant(0));
+    Operand<TInt32> wd = tf.gather(tf.shape(x), tf.constant(2), tf.constant(0));
+    // Extra bottom/right padding so that (size + 2p + extra) is a multiple of the rate.
+    Operand<TInt32> extraH = tf.math.floorMod(tf.math.sub(r, tf.math.floorMod(tf.math.add(h, tf.constant(2 * p)), r)), r);
+    Operand<TInt32> extraW = tf.math.floorMod(tf.math.sub(r, tf.math.floorMod(tf.math.add(wd, tf.constant(2 * p)), r)), r);
+    Operand<TInt32> pad = tf.constant(p);
+    Operand<TInt32> paddings = tf.reshape(tf.stack(List.of(pad, tf.math.add(pad, extraH), pad, tf.math.add(pad, extraW))),
+        tf.constant(new int[] {2, 2}));
+    Operand<TInt32> zero = tf.constant(0);
+    Operand<TInt32> crops = tf.reshape(tf.stack(List.of(zero, extraH, zero, extraW)), tf.constant(new int[] {2, 2}));
+    Operand<TInt32> block = tf.constant(new int[] {rate, rate});
+    Operand<TFloat32> batched = tf.spaceToBatchNd(x, block, paddings);
+    Operand<TFloat32> convolved = tf.nn.conv2d(batched, w, List.of(1L, 1L, 1L, 1L), "VALID");
+    Operand<TFloat32> y = tf.batchToSpaceNd(convolved, block, crops);
+    if (bias) {
+      y = tf.nn.biasAdd(y, variable(name + "_b", Shape.of(cout), 0, 0f, true, false));
+    }
+    return y;
+  }
+
+  /** atrous conv (no bias) -> batch norm -> ReLU. */
+  public Operand<TFloat32> atrousConvBnRelu(String name, Operand<TFloat32> x, int k, int cin, int cout, int rate,
+      boolean training) {
+    return tf.nn.relu(batchNorm(name + "_bn", atrousConv(name, x, k, cin, cout, rate, false), cout, training));
+  }
+
+  /** 3x3 max pooling with stride 2 and SAME padding (ResNet's stem). */
+  public Operand<TFloat32> maxPool3s2(Operand<TFloat32> x) {
+    return tf.nn.maxPool(x, tf.constant(new int[] {1, 3, 3, 1}), tf.constant(new int[] {1, 2, 2, 1}), "SAME",
+        new MaxPool.Options[0]);
+  }
+
+  /** Mean over height and width, keeping them as size-1 axes: [N, 1, 1, C]. */
+  public Operand<TFloat32> globalAveragePool(Operand<TFloat32> x) {
+    return tf.math.mean(x, tf.constant(new int[] {1, 2}), org.tensorflow.op.math.Mean.keepDims(true));
+  }
+
+  /**
    * Batch norm: batch statistics in training (and their moving averages updated by {@link #batchNormUpdates}),
    * moving averages in inference.
    */

@@ -2,7 +2,6 @@ package io.maskbeam.models.train;
 
 import io.maskbeam.models.nn.Net;
 import io.maskbeam.models.nn.SegmentationNetwork;
-import io.maskbeam.models.nn.UNet;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -57,7 +56,7 @@ public final class SegmentationGraph implements AutoCloseable {
 
   public SegmentationGraph(TrainConfig config) {
     this.config = config;
-    this.network = new UNet(config.numClasses(), config.unetDepth(), config.unetWidth(), config.transposedUpsampling());
+    this.network = config.network();
     this.graph = new Graph();
     try {
       Ops tf = Ops.create(graph);

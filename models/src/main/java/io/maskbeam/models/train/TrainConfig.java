@@ -11,6 +11,8 @@ import java.util.Locale;
  */
 public record TrainConfig(
     String algorithm,
+    String backbone,
+    int outputStride,
     int numClasses,
     int ignoreValue,
     int unetDepth,
@@ -59,8 +61,22 @@ public record TrainConfig(
     if (classWeights != null && classWeights.length != numClasses) {
       throw new IllegalArgumentException(classWeights.length + " class weights for " + numClasses + " classes");
     }
-    if (!algorithm.equals("unet")) {
-      throw new IllegalArgumentException("algorithm '" + algorithm + "' is not available yet; available: unet");
+    if (!ALGORITHMS.contains(algorithm)) {
+      throw new IllegalArgumentException("--algorithm must be one of " + ALGORITHMS + ", got '" + algorithm
+          + "' (psp is not available yet)");
     }
+  }
+
+  public static final java.util.List<String> ALGORITHMS = java.util.List.of("unet", "deeplabv3plus", "fcn");
+
+  /** The network this configuration builds. */
+  public io.maskbeam.models.nn.SegmentationNetwork network() {
+    return switch (algorithm) {
+      case "unet" -> new io.maskbeam.models.nn.UNet(numClasses, unetDepth, unetWidth, transposedUpsampling);
+      case "deeplabv3plus" -> new io.maskbeam.models.nn.DeepLabV3Plus(numClasses,
+          io.maskbeam.models.nn.ResNet.parse(backbone, outputStride));
+      case "fcn" -> new io.maskbeam.models.nn.Fcn(numClasses, io.maskbeam.models.nn.ResNet.parse(backbone, outputStride));
+      default -> throw new IllegalStateException(algorithm);
+    };
   }
 }

@@ -15,7 +15,7 @@ class SegmentationGraphTest {
   @TempDir Path dir;
 
   static TrainConfig config(TrainConfig.Loss loss, TrainConfig.Optimizer optimizer) {
-    return new TrainConfig("unet", SyntheticShapes.NUM_CLASSES, 255, 3, 8, true, null, loss, 2f, optimizer, 0.9f,
+    return new TrainConfig("unet", "resnet-50", 16, SyntheticShapes.NUM_CLASSES, 255, 3, 8, true, null, loss, 2f, optimizer, 0.9f,
         false, 1e-4f, 42);
   }
 
@@ -116,7 +116,7 @@ class SegmentationGraphTest {
       g.save(checkpoint);
       continued = g.trainStep(batch.images(), batch.labels(), 2, 32, 32, 0.01f);
     }
-    TrainConfig other = new TrainConfig("unet", SyntheticShapes.NUM_CLASSES, 255, 3, 8, true, null,
+    TrainConfig other = new TrainConfig("unet", "resnet-50", 16, SyntheticShapes.NUM_CLASSES, 255, 3, 8, true, null,
         TrainConfig.Loss.CROSS_ENTROPY, 2f, TrainConfig.Optimizer.ADAM, 0.9f, false, 1e-4f, 999);
     try (SegmentationGraph resumed = new SegmentationGraph(other)) {
       resumed.restore(checkpoint);

@@ -52,7 +52,7 @@ class TrainerTest {
   }
 
   static TrainConfig config(int classes) {
-    return new TrainConfig("unet", classes, 255, 2, 8, true, null, TrainConfig.Loss.CROSS_ENTROPY, 2f,
+    return new TrainConfig("unet", "resnet-50", 16, classes, 255, 2, 8, true, null, TrainConfig.Loss.CROSS_ENTROPY, 2f,
         TrainConfig.Optimizer.ADAM, 0.9f, false, 1e-4f, 3);
   }
 

@@ -158,7 +158,7 @@ public final class BenchCommand implements Callable<Integer> {
    * shapes, measured in windows of {@code steps} after a warm-up window.
    */
   int benchTrain() {
-    TrainConfig config = new TrainConfig("unet", SyntheticShapes.NUM_CLASSES, 255, 4, unetWidth, true, null,
+    TrainConfig config = new TrainConfig("unet", "resnet-50", 16, SyntheticShapes.NUM_CLASSES, 255, 4, unetWidth, true, null,
         TrainConfig.Loss.CROSS_ENTROPY, 2f, TrainConfig.Optimizer.SGD, 0.9f, false, 1e-4f, 1);
     byte[] images = new byte[batch * size * size * 3];
     int[] labels = new int[batch * size * size];

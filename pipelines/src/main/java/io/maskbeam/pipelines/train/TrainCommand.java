@@ -52,12 +52,13 @@ public final class TrainCommand {
     checkSample(train, numClasses, ignore, "train");
     checkSample(val, numClasses, ignore, "val");
 
-    TrainConfig config = new TrainConfig(o.getAlgorithm().trim().toLowerCase(Locale.ROOT), numClasses, ignore,
+    TrainConfig config = new TrainConfig(o.getAlgorithm().trim().toLowerCase(Locale.ROOT), o.getBackbone(),
+        o.getOutputStride(), numClasses, ignore,
         o.getUnetDepth(), o.getUnetWidth(), parseUpsampling(o.getUpsampling()),
         classWeights(o.getClassWeights(), d, numClasses), TrainConfig.Loss.parse(o.getLoss()), o.getFocalGamma(),
         TrainConfig.Optimizer.parse(o.getOptimizer()), o.getMomentum(), o.getNesterov(), o.getWeightDecay(),
         o.getSeed());
-    int stride = 1 << o.getUnetDepth();
+    int stride = config.network().stride();
     if (o.getCropSize() % stride != 0) {
       throw new IllegalArgumentException("--cropSize " + o.getCropSize() + " must be a multiple of the network stride "
           + stride + " (e.g. " + (o.getCropSize() / stride * stride + stride) + ")");

@@ -23,11 +23,23 @@ public interface TrainOptions extends PipelineOptions {
 
   void setOutput(String value);
 
-  @Description("Network: unet (deeplabv3plus, fcn and psp are not available yet).")
+  @Description("Network: unet, deeplabv3plus or fcn (psp is not available yet).")
   @Default.String("unet")
   String getAlgorithm();
 
   void setAlgorithm(String value);
+
+  @Description("Backbone of deeplabv3plus and fcn: resnet-50 or resnet-101.")
+  @Default.String("resnet-50")
+  String getBackbone();
+
+  void setBackbone(String value);
+
+  @Description("Output stride of the ResNet backbone: 16 or 8 (8 is finer and about 3x slower).")
+  @Default.Integer(16)
+  Integer getOutputStride();
+
+  void setOutputStride(Integer value);
 
   @Description("U-Net depth: the number of 2x poolings (the input stride is 2^depth).")
   @Default.Integer(4)

@@ -1,0 +1,53 @@
+package io.maskbeam.models.train;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.maskbeam.dataset.SyntheticShapes;
+import org.junit.jupiter.api.Test;
+
+/** DeepLab v3+ and FCN on ResNet backbones: sizes as published, any input size served, a tiny batch overfitted. */
+class ResNetNetworksTest {
+
+  static TrainConfig config(String algorithm, String backbone, int outputStride) {
+    return new TrainConfig(algorithm, backbone, outputStride, SyntheticShapes.NUM_CLASSES, 255, 4, 8, true, null,
+        TrainConfig.Loss.CROSS_ENTROPY, 2f, TrainConfig.Optimizer.ADAM, 0.9f, false, 0f, 13);
+  }
+
+  @Test
+  void deeplabOverfitsATinyBatchAndServesOddSizes() {
+    SegmentationGraphTest.Batch batch = SegmentationGraphTest.Batch.of(2, 64, 21);
+    try (SegmentationGraph g = new SegmentationGraph(config("deeplabv3plus", "resnet-50", 16))) {
+      // ResNet-50 has 23.5 M parameters without its classifier; ASPP and the decoder add about 16 M here.
+      assertThat(g.parameterCount()).isBetween(35_000_000L, 45_000_000L);
+      float first = g.trainStep(batch.images(), batch.labels(), 2, 64, 64, 1e-3f);
+      float last = first;
+      for (int step = 1; step < 50; step++) {
+        last = g.trainStep(batch.images(), batch.labels(), 2, 64, 64, 1e-3f);
+      }
+      assertThat(last).isLessThan(first * 0.2f);
+      assertThat(g.predict(new byte[97 * 131 * 3], 1, 97, 131)).hasSize(97 * 131);
+    }
+  }
+
+  @Test
+  void fcnAtOutputStride8OverfitsATinyBatch() {
+    SegmentationGraphTest.Batch batch = SegmentationGraphTest.Batch.of(2, 48, 31);
+    try (SegmentationGraph g = new SegmentationGraph(config("fcn", "resnet-50", 8))) {
+      float first = g.trainStep(batch.images(), batch.labels(), 2, 48, 48, 1e-3f);
+      float last = first;
+      for (int step = 1; step < 40; step++) {
+        last = g.trainStep(batch.images(), batch.labels(), 2, 48, 48, 1e-3f);
+      }
+      assertThat(last).isLessThan(first * 0.3f);
+      assertThat(g.predict(new byte[33 * 50 * 3], 1, 33, 50)).hasSize(33 * 50);
+    }
+  }
+
+  @Test
+  void resnet101HasItsPublishedSize() {
+    try (SegmentationGraph g = new SegmentationGraph(config("fcn", "resnet-101", 16))) {
+      // ResNet-101 without classifier: 42.5 M; the FCN head (3x3, 2048 -> 512) adds 9.4 M.
+      assertThat(g.parameterCount()).isBetween(50_000_000L, 54_000_000L);
+    }
+  }
+}
