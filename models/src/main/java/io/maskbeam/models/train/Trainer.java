@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.maskbeam.models.eval.ConfusionMatrix;
+import io.maskbeam.models.report.Charts;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
@@ -105,6 +106,7 @@ public final class Trainer {
 
       int epoch = state.epoch;
       boolean stoppedEarly = false;
+      History history = History.read(metricsPath);
       long started = System.nanoTime();
       long stepsThisRun = 0;
       while (epoch < settings.epochs() && !stoppedEarly) {
@@ -144,6 +146,8 @@ public final class Trainer {
         v.write(line, datasetInfo);
         Files.writeString(metricsPath, JSON.writeValueAsString(line) + "\n", StandardCharsets.UTF_8,
             StandardOpenOption.CREATE, StandardOpenOption.APPEND);
+        history.add(epoch + 1, line.path("trainLoss").asDouble(), v.matrix.meanIou());
+        plot(output, history, v);
         boolean improved = v.hasData() && (state.bestEpoch == 0
             || v.matrix.meanIou() > state.bestMeanIou + settings.earlyStoppingTolerance());
         if (improved || !v.hasData()) {
@@ -172,6 +176,42 @@ public final class Trainer {
         }
       }
       return new Outcome(epoch, state.step, state.bestMeanIou, state.bestEpoch, stoppedEarly, modelDir);
+    }
+  }
+
+  /** Loss and mIoU per epoch, read back from metrics.jsonl on resume so the curves stay whole. */
+  record History(List<Integer> epochs, List<Double> loss, List<Double> meanIou) {
+    static History read(Path metrics) throws IOException {
+      History h = new History(new ArrayList<>(), new ArrayList<>(), new ArrayList<>());
+      if (Files.exists(metrics)) {
+        for (String line : Files.readAllLines(metrics)) {
+          if (!line.isBlank()) {
+            JsonNode n = JSON.readTree(line);
+            h.add(n.path("epoch").asInt(), n.path("trainLoss").asDouble(), n.path("valMeanIou").asDouble(Double.NaN));
+          }
+        }
+      }
+      return h;
+    }
+
+    void add(int epoch, double trainLoss, double iou) {
+      epochs.add(epoch);
+      loss.add(trainLoss);
+      meanIou.add(iou);
+    }
+  }
+
+  /** training-curves.png and, when there is validation data, the latest confusion matrix and class IoU. */
+  private void plot(Path output, History history, Validation v) throws IOException {
+    Charts.trainingCurves(output.resolve("training-curves.png"), history.epochs(), history.loss(), history.meanIou());
+    if (v.hasData()) {
+      List<String> names = new ArrayList<>();
+      JsonNode classes = datasetInfo.path("classes");
+      for (int c = 0; c < config.numClasses(); c++) {
+        names.add(classes.has(c) ? classes.get(c).path("name").asText("class_" + c) : "class_" + c);
+      }
+      Charts.confusionMatrix(output.resolve("confusion-matrix.png"), v.matrix, names);
+      Charts.classIou(output.resolve("class-iou.png"), v.matrix.iou(), names);
     }
   }
 

@@ -80,6 +80,10 @@ class TrainerTest {
     assertThat(meta.path("classes").get(1).path("name").asText()).isEqualTo("circle");
     assertThat(meta.path("validation").path("valMeanIou").asDouble()).isEqualTo(first.bestMeanIou());
     assertThat(out.resolve("model/saved_model.pb")).exists();
+    for (String png : List.of("training-curves.png", "confusion-matrix.png", "class-iou.png")) {
+      java.awt.image.BufferedImage chart = javax.imageio.ImageIO.read(out.resolve(png).toFile());
+      assertThat(chart.getWidth()).as(png).isGreaterThan(400);
+    }
 
     // Resume: two more epochs continue from step 6, the metrics file grows instead of restarting.
     Trainer.Outcome resumed = new Trainer(config(SyntheticShapes.NUM_CLASSES), settings(out, 4, true, null, false),

@@ -64,6 +64,14 @@ public final class BenchCommand implements Callable<Integer> {
   @Option(names = "--unetWidth", defaultValue = "32", description = "train: U-Net width. Default: ${DEFAULT-VALUE}.")
   int unetWidth;
 
+  @Option(names = "--algorithm", defaultValue = "unet", description = "train: unet, deeplabv3plus or fcn."
+      + " Default: ${DEFAULT-VALUE}.")
+  String algorithm;
+
+  @Option(names = "--backbone", defaultValue = "resnet-50", description = "train: ResNet backbone."
+      + " Default: ${DEFAULT-VALUE}.")
+  String backbone;
+
   @Option(names = "--images", defaultValue = "../shared/datasets/camvid/train", description = "Images folder.")
   Path images;
 
@@ -158,7 +166,7 @@ public final class BenchCommand implements Callable<Integer> {
    * shapes, measured in windows of {@code steps} after a warm-up window.
    */
   int benchTrain() {
-    TrainConfig config = new TrainConfig("unet", "resnet-50", 16, SyntheticShapes.NUM_CLASSES, 255, 4, unetWidth, true, null,
+    TrainConfig config = new TrainConfig(algorithm, backbone, 16, SyntheticShapes.NUM_CLASSES, 255, 4, unetWidth, true, null,
         TrainConfig.Loss.CROSS_ENTROPY, 2f, TrainConfig.Optimizer.SGD, 0.9f, false, 1e-4f, 1);
     byte[] images = new byte[batch * size * size * 3];
     int[] labels = new int[batch * size * size];
