@@ -53,6 +53,7 @@ public final class SegmentationGraph implements AutoCloseable {
   private final Operand<TInt32> classes;
   private final Operand<TFloat32> probabilities;
   private final long parameters;
+  private final java.util.Map<String, Variable<TFloat32>> variables;
 
   public SegmentationGraph(TrainConfig config) {
     this.config = config;
@@ -91,6 +92,7 @@ public final class SegmentationGraph implements AutoCloseable {
       probabilities = tf.withName("probabilities").nn.softmax(logits);
       classes = tf.withName("classes").math.argMax(logits, tf.constant(3), TInt32.class);
       parameters = net.parameterCount();
+      variables = net.variables();
       session = new Session(graph);
       session.initialize();
     } catch (RuntimeException e) {
@@ -159,6 +161,54 @@ public final class SegmentationGraph implements AutoCloseable {
         Result result = session.runner().feed(servingImages, x).fetch(classes).run()) {
       int[] out = new int[n * h * w];
       ((TInt32) result.get(0)).copyTo(DataBuffers.of(out, false, false));
+      return out;
+    }
+  }
+
+  /**
+   * Overwrites variables by name (pretrained weights). Every named variable must exist with the value's size;
+   * returns how many values were assigned.
+   */
+  public int assign(java.util.Map<String, float[]> values) {
+    Ops tf = Ops.create(graph);
+    // All assign ops first, then one run: every graph extension after the session exists costs a full pass.
+    List<Placeholder<TFloat32>> placeholders = new ArrayList<>();
+    List<TFloat32> tensors = new ArrayList<>();
+    Session.Runner runner = session.runner();
+    try {
+      for (java.util.Map.Entry<String, float[]> e : values.entrySet()) {
+        Variable<TFloat32> v = variables.get(e.getKey());
+        if (v == null) {
+          throw new IllegalArgumentException("the " + network.describe() + " graph has no variable " + e.getKey());
+        }
+        if (v.shape().size() != e.getValue().length) {
+          throw new IllegalArgumentException("variable " + e.getKey() + " has shape " + v.shape() + " ("
+              + v.shape().size() + " values) but " + e.getValue().length + " values were given");
+        }
+        Placeholder<TFloat32> value = tf.placeholder(TFloat32.class, Placeholder.shape(v.shape()));
+        placeholders.add(value);
+        TFloat32 t = TFloat32.tensorOf(v.shape(), DataBuffers.of(e.getValue()));
+        tensors.add(t);
+        runner.feed(value, t).addTarget(tf.assign(v, value));
+      }
+      if (!tensors.isEmpty()) {
+        runner.run().close();
+      }
+    } finally {
+      tensors.forEach(TFloat32::close);
+    }
+    return placeholders.size();
+  }
+
+  /** A variable's current values, flattened. */
+  public float[] read(String variable) {
+    Variable<TFloat32> v = variables.get(variable);
+    if (v == null) {
+      throw new IllegalArgumentException("no variable " + variable);
+    }
+    try (Result r = session.runner().fetch(v).run()) {
+      float[] out = new float[(int) v.shape().size()];
+      ((TFloat32) r.get(0)).copyTo(DataBuffers.of(out, false, false));
       return out;
     }
   }

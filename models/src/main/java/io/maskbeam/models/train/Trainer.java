@@ -53,6 +53,7 @@ public final class Trainer {
       float earlyStoppingTolerance,
       boolean resume,
       Path initModel,
+      Path pretrainedWeights,
       int threads,
       long seed) {}
 
@@ -98,6 +99,9 @@ public final class Trainer {
         graph.restore(checkpointPrefix);
         out.printf(Locale.ROOT, "resumed from %s at epoch %d, step %d%n", checkpointPrefix, state.epoch + 1, state.step);
       } else {
+        if (settings.pretrainedWeights() != null) {
+          loadPretrained(graph, settings.pretrainedWeights());
+        }
         if (settings.initModel() != null) {
           initFrom(graph, settings.initModel());
         }
@@ -231,6 +235,19 @@ public final class Trainer {
     JSON.writeValue(tmp.toFile(), state);
     Files.move(tmp, statePath, java.nio.file.StandardCopyOption.REPLACE_EXISTING,
         java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+  }
+
+  /** ImageNet weights of the ResNet backbone from a Keras HDF5 file. */
+  private void loadPretrained(SegmentationGraph graph, Path h5) throws IOException {
+    if (!(graph.network() instanceof io.maskbeam.models.nn.DeepLabV3Plus
+        || graph.network() instanceof io.maskbeam.models.nn.Fcn)) {
+      throw new IllegalArgumentException("--pretrainedWeights loads ResNet backbones; " + graph.network().describe()
+          + " has none");
+    }
+    int layers = config.backbone().contains("101") ? 101 : 50;
+    int n = graph.assign(io.maskbeam.models.pretrained.KerasResNetWeights.toMaskbeam(
+        io.maskbeam.models.pretrained.KerasResNetWeights.read(h5), layers));
+    out.printf(Locale.ROOT, "loaded %d pretrained backbone variables from %s%n", n, h5);
   }
 
   /** Starts from an exported model's weights (incremental training); its class count must match. */

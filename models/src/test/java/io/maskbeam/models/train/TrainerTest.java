@@ -48,7 +48,7 @@ class TrainerTest {
   Trainer.Settings settings(Path output, int epochs, boolean resume, Path initModel, boolean earlyStopping) {
     return new Trainer.Settings(output, epochs, 4, 4, 0.01f, LearningRateSchedule.Kind.POLY, 2, 0.1f, 1,
         new Augmenter(32, 0.75f, 1.25f, true, 0.1f, 0.1f, 0.1f, 255), 0, earlyStopping, 1, 1, 10f, resume, initModel,
-        2, 7);
+        null, 2, 7);
   }
 
   static TrainConfig config(int classes) {

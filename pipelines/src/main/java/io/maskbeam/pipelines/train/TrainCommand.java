@@ -71,7 +71,8 @@ public final class TrainCommand {
         new Augmenter(o.getCropSize(), o.getMinScale(), o.getMaxScale(), o.getFlip(), jitter, jitter, jitter, ignore),
         o.getCheckpointEverySteps(), o.getEarlyStopping(), o.getEarlyStoppingPatience(),
         o.getEarlyStoppingMinEpochs(), o.getEarlyStoppingTolerance(), o.getResume(),
-        o.getInitModel() == null ? null : Path.of(o.getInitModel()), threads, o.getSeed());
+        o.getInitModel() == null ? null : Path.of(o.getInitModel()),
+        o.getPretrainedWeights() == null ? null : Path.of(o.getPretrainedWeights()), threads, o.getSeed());
     ObjectNode info = JSON.createObjectNode();
     info.set("classes", d.path("classes"));
     info.put("source", data.source());

@@ -220,6 +220,12 @@ public interface TrainOptions extends PipelineOptions {
 
   void setInitModel(String value);
 
+  @Description("ImageNet weights for the ResNet backbone of deeplabv3plus or fcn: a Keras HDF5 weights file (e.g."
+      + " resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5) on local disk. Nothing is downloaded.")
+  String getPretrainedWeights();
+
+  void setPretrainedWeights(String value);
+
   @Description("Seed of initialisation, shuffling and augmentation.")
   @Default.Long(1L)
   Long getSeed();
