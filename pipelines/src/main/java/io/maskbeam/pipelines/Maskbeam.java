@@ -8,6 +8,7 @@ import io.maskbeam.pipelines.preprocess.PreprocessOptions;
 import io.maskbeam.pipelines.preprocess.PreprocessPipeline;
 import io.maskbeam.pipelines.train.TrainCommand;
 import io.maskbeam.pipelines.train.TrainOptions;
+import io.maskbeam.pipelines.train.TrainPipeline;
 import java.io.PrintStream;
 import java.io.PrintWriter;
 import java.util.Arrays;
@@ -104,7 +105,11 @@ public final class Maskbeam {
         return PreprocessPipeline.execute(options, out) ? OK : FAILED;
       }
       if (name.equals("train")) {
-        TrainCommand.execute(PipelineArgs.parse(rest, TrainOptions.class), out);
+        TrainOptions options = PipelineArgs.parse(rest, TrainOptions.class);
+        if (TrainPipeline.wanted(options)) {
+          return TrainPipeline.execute(rest, options, out);
+        }
+        TrainCommand.execute(options, out);
         return OK;
       }
       Object command = sub.commandSpec().userObject();

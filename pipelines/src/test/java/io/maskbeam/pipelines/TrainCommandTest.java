@@ -40,6 +40,23 @@ class TrainCommandTest {
   }
 
   @Test
+  void trialsTrainAsABeamPipelineAndTheBestIsRecorded() throws Exception {
+    Path out = work.resolve("trials");
+    TestData.Run run = TestData.cli("train", "--data=" + dataset, "--output=" + out, "--epochs=1", "--unetWidth=8",
+        "--unetDepth=3", "--cropSize=64", "--miniBatchSize=4", "--optimizer=adam",
+        "--trialGrid=learningRate=0.01,0.001");
+    assertThat(run.exitCode()).as(run.err()).isZero();
+    JsonNode trials = TestData.json(out.resolve("trials.json"));
+    assertThat(trials.path("trials")).hasSize(2);
+    assertThat(trials.path("trials").get(1).path("settings").path("learningRate").asText()).isEqualTo("0.001");
+    double best = Math.max(trials.path("trials").get(0).path("valMeanIou").asDouble(),
+        trials.path("trials").get(1).path("valMeanIou").asDouble());
+    assertThat(trials.path("best").path("valMeanIou").asDouble()).isEqualTo(best);
+    assertThat(out.resolve("trial-0/model/saved_model.pb")).exists();
+    assertThat(out.resolve("trial-1/model/saved_model.pb")).exists();
+  }
+
+  @Test
   void badInputFailsBeforeTrainingWithAClearMessage() throws Exception {
     TestData.Run noData = TestData.cli("train", "--data=" + work.resolve("nowhere"), "--output=" + work.resolve("x"));
     assertThat(noData.exitCode()).isEqualTo(Maskbeam.USAGE);

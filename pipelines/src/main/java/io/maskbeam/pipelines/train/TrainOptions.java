@@ -232,6 +232,18 @@ public interface TrainOptions extends PipelineOptions {
 
   void setSeed(Long value);
 
+  @Description("Hyperparameter grid trained as parallel trials in a Beam pipeline, e.g."
+      + " 'learningRate=0.001,0.0003;optimizer=adam,sgd' (the cartesian product; each trial writes output/trial-N/).")
+  String getTrialGrid();
+
+  void setTrialGrid(String value);
+
+  @Description("Accelerator resource hint for the training step when it runs as a Beam pipeline, e.g."
+      + " 'type:nvidia-tesla-t4;count:1;install-nvidia-driver' (Dataflow then gives that step a GPU worker pool).")
+  String getAcceleratorType();
+
+  void setAcceleratorType(String value);
+
   @Description("Threads decoding and augmenting batches (0: one per core).")
   @Default.Integer(0)
   Integer getDataThreads();
