@@ -19,7 +19,10 @@ import software.amazon.awssdk.regions.Region;
 import software.amazon.awssdk.services.s3.S3Client;
 import software.amazon.awssdk.services.s3.model.S3Object;
 
-/** Inputs, shards, dataset.json and rejections on s3://, against a real S3-compatible server on 127.0.0.1. */
+/**
+ * Preprocessing and training with data on s3://, against a real S3-compatible server on 127.0.0.1: inputs, shards,
+ * dataset.json, rejections, and a trained model uploaded back.
+ */
 class S3PreprocessTest {
   @TempDir static Path work;
   static S3ProxyServer server;
@@ -54,6 +57,33 @@ class S3PreprocessTest {
 
   private static byte[] get(String key) {
     return s3.getObjectAsBytes(b -> b.bucket("data").key(key)).asByteArray();
+  }
+
+  private static String[] s3Flags() {
+    return new String[] {
+      "--awsRegion=us-east-1", "--endpoint=" + server.endpoint(), "--s3PathStyleAccess=true",
+      "--awsCredentialsProvider={\"@type\":\"StaticCredentialsProvider\",\"accessKeyId\":\""
+          + S3ProxyServer.IDENTITY + "\",\"secretAccessKey\":\"" + S3ProxyServer.CREDENTIAL + "\"}"};
+  }
+
+  @Test
+  void trainReadsShardsFromS3AndUploadsTheModel() throws Exception {
+    TestData.Run demo = TestData.cli("demo", "--output=" + work.resolve("demo"), "--count=16", "--trainEpochs=0");
+    assertThat(demo.exitCode()).as(demo.err()).isZero();
+    try (var files = java.nio.file.Files.list(work.resolve("demo/dataset"))) {
+      for (Path f : files.filter(java.nio.file.Files::isRegularFile).toList()) {
+        put("shapes/" + f.getFileName(), java.nio.file.Files.readAllBytes(f));
+      }
+    }
+    List<String> args = new ArrayList<>(List.of("train", "--data=s3://data/shapes", "--output=s3://data/runs/unet",
+        "--epochs=1", "--unetWidth=8", "--unetDepth=3", "--cropSize=64", "--miniBatchSize=4", "--optimizer=adam"));
+    args.addAll(List.of(s3Flags()));
+    TestData.Run run = TestData.cli(args.toArray(String[]::new));
+    assertThat(run.exitCode()).as(run.err() + "\n" + server.log()).isZero();
+    JsonNode meta = TestData.JSON.readTree(get("runs/unet/model/maskbeam-model.json"));
+    assertThat(meta.path("numClasses").asInt()).isEqualTo(4);
+    assertThat(get("runs/unet/model/saved_model.pb").length).isPositive();
+    assertThat(new String(get("runs/unet/metrics.jsonl"))).contains("\"epoch\":1");
   }
 
   @Test
