@@ -85,8 +85,8 @@ class TrainCommandTest {
     assertThat(classes.err()).contains("declares 2 classes");
 
     TestData.Run algorithm = TestData.cli("train", "--data=" + dataset, "--output=" + work.resolve("v"),
-        "--algorithm=psp");
+        "--algorithm=segformer");
     assertThat(algorithm.exitCode()).isEqualTo(Maskbeam.USAGE);
-    assertThat(algorithm.err()).contains("psp is not available yet");
+    assertThat(algorithm.err()).contains("--algorithm must be one of [unet, deeplabv3plus, fcn, psp]");
   }
 }

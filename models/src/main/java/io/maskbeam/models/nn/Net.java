@@ -178,6 +178,46 @@ public final class Net {
         new MaxPool.Options[0]);
   }
 
+  /**
+   * Adaptive average pooling to {@code bins x bins} for inputs of any (dynamic) size, exactly as PyTorch defines
+   * it: output bin i averages input rows [floor(i*H/b), ceil((i+1)*H/b)). TensorFlow's pooling ops need static
+   * window sizes, so this is two matrix products with averaging matrices built from the runtime shape.
+   */
+  public Operand<TFloat32> adaptiveAvgPool(Operand<TFloat32> x, int bins) {
+    Operand<TInt32> n = tf.gather(tf.shape(x), tf.constant(0), tf.constant(0));
+    Operand<TInt32> h = tf.gather(tf.shape(x), tf.constant(1), tf.constant(0));
+    Operand<TInt32> w = tf.gather(tf.shape(x), tf.constant(2), tf.constant(0));
+    Operand<TInt32> c = tf.gather(tf.shape(x), tf.constant(3), tf.constant(0));
+    Operand<TInt32> b = tf.constant(bins);
+    // [H, N*W*C] -> [bins, N*W*C]
+    Operand<TFloat32> t = tf.reshape(tf.linalg.transpose(x, tf.constant(new int[] {1, 0, 2, 3})),
+        tf.stack(List.of(h, tf.constant(-1))));
+    t = tf.linalg.matMul(poolingMatrix(h, bins), t);
+    // [bins, N, W, C] -> [W, bins*N*C] -> [bins, bins*N*C]
+    t = tf.reshape(t, tf.stack(List.of(b, n, w, c)));
+    t = tf.reshape(tf.linalg.transpose(t, tf.constant(new int[] {2, 0, 1, 3})), tf.stack(List.of(w, tf.constant(-1))));
+    t = tf.linalg.matMul(poolingMatrix(w, bins), t);
+    // [binsW, binsH, N, C] -> [N, binsH, binsW, C]
+    t = tf.reshape(t, tf.stack(List.of(b, b, n, c)));
+    return tf.linalg.transpose(t, tf.constant(new int[] {2, 1, 0, 3}));
+  }
+
+  /** [bins, size]: row i holds 1/len over input positions [floor(i*size/bins), ceil((i+1)*size/bins)). */
+  private Operand<TFloat32> poolingMatrix(Operand<TInt32> size, int bins) {
+    Operand<TFloat32> s = tf.dtypes.cast(size, TFloat32.class);
+    Operand<TFloat32> i = tf.expandDims(tf.range(tf.constant(0f), tf.constant((float) bins), tf.constant(1f)),
+        tf.constant(1));
+    Operand<TFloat32> start = tf.math.floor(tf.math.div(tf.math.mul(i, s), tf.constant((float) bins)));
+    Operand<TFloat32> end = tf.math.ceil(tf.math.div(tf.math.mul(tf.math.add(i, tf.constant(1f)), s),
+        tf.constant((float) bins)));
+    Operand<TFloat32> j = tf.expandDims(tf.range(tf.constant(0f), s, tf.constant(1f)), tf.constant(0));
+    Operand<TFloat32> inside = tf.dtypes.cast(tf.math.logicalAnd(tf.math.greaterEqual(j, start), tf.math.less(j, end)),
+        TFloat32.class);
+    // The matrix depends on the input's shape only; without the stop, TensorFlow's C++ gradient builder walks from
+    // the input through Shape into Floor/Ceil, which have no gradients.
+    return tf.stopGradient(tf.math.div(inside, tf.math.sub(end, start)));
+  }
+
   /** Mean over height and width, keeping them as size-1 axes: [N, 1, 1, C]. */
   public Operand<TFloat32> globalAveragePool(Operand<TFloat32> x) {
     return tf.math.mean(x, tf.constant(new int[] {1, 2}), org.tensorflow.op.math.Mean.keepDims(true));

@@ -62,12 +62,11 @@ public record TrainConfig(
       throw new IllegalArgumentException(classWeights.length + " class weights for " + numClasses + " classes");
     }
     if (!ALGORITHMS.contains(algorithm)) {
-      throw new IllegalArgumentException("--algorithm must be one of " + ALGORITHMS + ", got '" + algorithm
-          + "' (psp is not available yet)");
+      throw new IllegalArgumentException("--algorithm must be one of " + ALGORITHMS + ", got '" + algorithm + "'");
     }
   }
 
-  public static final java.util.List<String> ALGORITHMS = java.util.List.of("unet", "deeplabv3plus", "fcn");
+  public static final java.util.List<String> ALGORITHMS = java.util.List.of("unet", "deeplabv3plus", "fcn", "psp");
 
   /** The network this configuration builds. */
   public io.maskbeam.models.nn.SegmentationNetwork network() {
@@ -76,6 +75,7 @@ public record TrainConfig(
       case "deeplabv3plus" -> new io.maskbeam.models.nn.DeepLabV3Plus(numClasses,
           io.maskbeam.models.nn.ResNet.parse(backbone, outputStride));
       case "fcn" -> new io.maskbeam.models.nn.Fcn(numClasses, io.maskbeam.models.nn.ResNet.parse(backbone, outputStride));
+      case "psp" -> new io.maskbeam.models.nn.PspNet(numClasses, io.maskbeam.models.nn.ResNet.parse(backbone, outputStride));
       default -> throw new IllegalStateException(algorithm);
     };
   }

@@ -239,8 +239,7 @@ public final class Trainer {
 
   /** ImageNet weights of the ResNet backbone from a Keras HDF5 file. */
   private void loadPretrained(SegmentationGraph graph, Path h5) throws IOException {
-    if (!(graph.network() instanceof io.maskbeam.models.nn.DeepLabV3Plus
-        || graph.network() instanceof io.maskbeam.models.nn.Fcn)) {
+    if (config.algorithm().equals("unet")) {
       throw new IllegalArgumentException("--pretrainedWeights loads ResNet backbones; " + graph.network().describe()
           + " has none");
     }

@@ -44,6 +44,20 @@ class ResNetNetworksTest {
   }
 
   @Test
+  void pspOverfitsATinyBatchAndServesOddSizes() {
+    SegmentationGraphTest.Batch batch = SegmentationGraphTest.Batch.of(2, 48, 41);
+    try (SegmentationGraph g = new SegmentationGraph(config("psp", "resnet-50", 16))) {
+      float first = g.trainStep(batch.images(), batch.labels(), 2, 48, 48, 1e-3f);
+      float last = first;
+      for (int step = 1; step < 40; step++) {
+        last = g.trainStep(batch.images(), batch.labels(), 2, 48, 48, 1e-3f);
+      }
+      assertThat(last).isLessThan(first * 0.3f);
+      assertThat(g.predict(new byte[37 * 61 * 3], 1, 37, 61)).hasSize(37 * 61);
+    }
+  }
+
+  @Test
   void resnet101HasItsPublishedSize() {
     try (SegmentationGraph g = new SegmentationGraph(config("fcn", "resnet-101", 16))) {
       // ResNet-101 without classifier: 42.5 M; the FCN head (3x3, 2048 -> 512) adds 9.4 M.

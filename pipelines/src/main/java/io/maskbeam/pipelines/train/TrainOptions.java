@@ -23,13 +23,13 @@ public interface TrainOptions extends PipelineOptions {
 
   void setOutput(String value);
 
-  @Description("Network: unet, deeplabv3plus or fcn (psp is not available yet).")
+  @Description("Network: unet, deeplabv3plus, fcn or psp.")
   @Default.String("unet")
   String getAlgorithm();
 
   void setAlgorithm(String value);
 
-  @Description("Backbone of deeplabv3plus and fcn: resnet-50 or resnet-101.")
+  @Description("Backbone of deeplabv3plus, fcn and psp: resnet-50 or resnet-101.")
   @Default.String("resnet-50")
   String getBackbone();
 
@@ -220,7 +220,7 @@ public interface TrainOptions extends PipelineOptions {
 
   void setInitModel(String value);
 
-  @Description("ImageNet weights for the ResNet backbone of deeplabv3plus or fcn: a Keras HDF5 weights file (e.g."
+  @Description("ImageNet weights for the ResNet backbone of deeplabv3plus, fcn or psp: a Keras HDF5 weights file (e.g."
       + " resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5) on local disk. Nothing is downloaded.")
   String getPretrainedWeights();
 
