@@ -1,7 +1,6 @@
 package io.maskbeam.models.pretrained;
 
 import io.jhdf.HdfFile;
-import io.jhdf.api.Attribute;
 import io.jhdf.api.Dataset;
 import io.jhdf.api.Group;
 import io.jhdf.api.Node;
@@ -182,11 +181,5 @@ public final class KerasResNetWeights {
       }
     }
     return new FoldedStem(kernel, bias);
-  }
-
-  /** Reads the root attribute {@code layer_names} if present, for messages. */
-  static String describe(HdfFile file) {
-    Attribute names = file.getAttribute("layer_names");
-    return names == null ? "(no layer_names)" : names.getDimensions().length + " layers";
   }
 }

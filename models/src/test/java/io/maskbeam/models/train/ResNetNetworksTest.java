@@ -13,46 +13,42 @@ class ResNetNetworksTest {
         TrainConfig.Loss.CROSS_ENTROPY, 2f, TrainConfig.Optimizer.ADAM, 0.9f, false, 0f, 13);
   }
 
+  /** Trains {@code steps} steps on one tiny batch; returns {first loss, last loss}. */
+  private static float[] overfit(SegmentationGraph g, int size, long seed, int steps) {
+    SegmentationGraphTest.Batch batch = SegmentationGraphTest.Batch.of(2, size, seed);
+    float first = g.trainStep(batch.images(), batch.labels(), 2, size, size, 1e-3f);
+    float last = first;
+    for (int step = 1; step < steps; step++) {
+      last = g.trainStep(batch.images(), batch.labels(), 2, size, size, 1e-3f);
+    }
+    return new float[] {first, last};
+  }
+
   @Test
   void deeplabOverfitsATinyBatchAndServesOddSizes() {
-    SegmentationGraphTest.Batch batch = SegmentationGraphTest.Batch.of(2, 64, 21);
     try (SegmentationGraph g = new SegmentationGraph(config("deeplabv3plus", "resnet-50", 16))) {
       // ResNet-50 has 23.5 M parameters without its classifier; ASPP and the decoder add about 16 M here.
       assertThat(g.parameterCount()).isBetween(35_000_000L, 45_000_000L);
-      float first = g.trainStep(batch.images(), batch.labels(), 2, 64, 64, 1e-3f);
-      float last = first;
-      for (int step = 1; step < 50; step++) {
-        last = g.trainStep(batch.images(), batch.labels(), 2, 64, 64, 1e-3f);
-      }
-      assertThat(last).isLessThan(first * 0.2f);
+      float[] loss = overfit(g, 64, 21, 50);
+      assertThat(loss[1]).isLessThan(loss[0] * 0.2f);
       assertThat(g.predict(new byte[97 * 131 * 3], 1, 97, 131)).hasSize(97 * 131);
     }
   }
 
   @Test
   void fcnAtOutputStride8OverfitsATinyBatch() {
-    SegmentationGraphTest.Batch batch = SegmentationGraphTest.Batch.of(2, 48, 31);
     try (SegmentationGraph g = new SegmentationGraph(config("fcn", "resnet-50", 8))) {
-      float first = g.trainStep(batch.images(), batch.labels(), 2, 48, 48, 1e-3f);
-      float last = first;
-      for (int step = 1; step < 40; step++) {
-        last = g.trainStep(batch.images(), batch.labels(), 2, 48, 48, 1e-3f);
-      }
-      assertThat(last).isLessThan(first * 0.3f);
+      float[] loss = overfit(g, 48, 31, 40);
+      assertThat(loss[1]).isLessThan(loss[0] * 0.3f);
       assertThat(g.predict(new byte[33 * 50 * 3], 1, 33, 50)).hasSize(33 * 50);
     }
   }
 
   @Test
   void pspOverfitsATinyBatchAndServesOddSizes() {
-    SegmentationGraphTest.Batch batch = SegmentationGraphTest.Batch.of(2, 48, 41);
     try (SegmentationGraph g = new SegmentationGraph(config("psp", "resnet-50", 16))) {
-      float first = g.trainStep(batch.images(), batch.labels(), 2, 48, 48, 1e-3f);
-      float last = first;
-      for (int step = 1; step < 40; step++) {
-        last = g.trainStep(batch.images(), batch.labels(), 2, 48, 48, 1e-3f);
-      }
-      assertThat(last).isLessThan(first * 0.3f);
+      float[] loss = overfit(g, 48, 41, 40);
+      assertThat(loss[1]).isLessThan(loss[0] * 0.3f);
       assertThat(g.predict(new byte[37 * 61 * 3], 1, 37, 61)).hasSize(37 * 61);
     }
   }
