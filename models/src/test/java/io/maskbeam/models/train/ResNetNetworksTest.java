@@ -13,15 +13,10 @@ class ResNetNetworksTest {
         TrainConfig.Loss.CROSS_ENTROPY, 2f, TrainConfig.Optimizer.ADAM, 0.9f, false, 0f, 13);
   }
 
-  /** Trains {@code steps} steps on one tiny batch; returns {first loss, last loss}. */
-  private static float[] overfit(SegmentationGraph g, int size, long seed, int steps) {
-    SegmentationGraphTest.Batch batch = SegmentationGraphTest.Batch.of(2, size, seed);
-    float first = g.trainStep(batch.images(), batch.labels(), 2, size, size, 1e-3f);
-    float last = first;
-    for (int step = 1; step < steps; step++) {
-      last = g.trainStep(batch.images(), batch.labels(), 2, size, size, 1e-3f);
-    }
-    return new float[] {first, last};
+  /** Trains one tiny batch until the loss falls below {@code fraction} of its start (at most 150 steps). */
+  private static float[] overfit(SegmentationGraph g, int size, long seed, float fraction) {
+    return SegmentationGraphTest.trainUntil(g, SegmentationGraphTest.Batch.of(2, size, seed), 1e-3f, fraction,
+        Float.MAX_VALUE, 150);
   }
 
   @Test
@@ -29,7 +24,7 @@ class ResNetNetworksTest {
     try (SegmentationGraph g = new SegmentationGraph(config("deeplabv3plus", "resnet-50", 16))) {
       // ResNet-50 has 23.5 M parameters without its classifier; ASPP and the decoder add about 16 M here.
       assertThat(g.parameterCount()).isBetween(35_000_000L, 45_000_000L);
-      float[] loss = overfit(g, 64, 21, 50);
+      float[] loss = overfit(g, 64, 21, 0.2f);
       assertThat(loss[1]).isLessThan(loss[0] * 0.2f);
       assertThat(g.predict(new byte[97 * 131 * 3], 1, 97, 131)).hasSize(97 * 131);
     }
@@ -38,7 +33,7 @@ class ResNetNetworksTest {
   @Test
   void fcnAtOutputStride8OverfitsATinyBatch() {
     try (SegmentationGraph g = new SegmentationGraph(config("fcn", "resnet-50", 8))) {
-      float[] loss = overfit(g, 48, 31, 40);
+      float[] loss = overfit(g, 48, 31, 0.3f);
       assertThat(loss[1]).isLessThan(loss[0] * 0.3f);
       assertThat(g.predict(new byte[33 * 50 * 3], 1, 33, 50)).hasSize(33 * 50);
     }
@@ -47,7 +42,7 @@ class ResNetNetworksTest {
   @Test
   void pspOverfitsATinyBatchAndServesOddSizes() {
     try (SegmentationGraph g = new SegmentationGraph(config("psp", "resnet-50", 16))) {
-      float[] loss = overfit(g, 48, 41, 40);
+      float[] loss = overfit(g, 48, 41, 0.3f);
       assertThat(loss[1]).isLessThan(loss[0] * 0.3f);
       assertThat(g.predict(new byte[37 * 61 * 3], 1, 37, 61)).hasSize(37 * 61);
     }

