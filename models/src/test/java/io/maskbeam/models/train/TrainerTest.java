@@ -22,11 +22,11 @@ import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-class TrainerTest {
+public class TrainerTest {
   private static final ObjectMapper JSON = new ObjectMapper();
   @TempDir Path dir;
 
-  static List<byte[]> records(int count, int size, long seed) throws Exception {
+  public static List<byte[]> records(int count, int size, long seed) throws Exception {
     LabelMap map = LabelMaps.parse(SyntheticShapes.LABEL_MAP_JSON, "shapes");
     ExamplePreparer preparer = new ExamplePreparer(map, ResizePolicy.KEEP, UnknownLabelPolicy.REJECT,
         ExamplePreparer.DEFAULT_MAX_PIXELS, 95);
@@ -38,20 +38,20 @@ class TrainerTest {
     return out;
   }
 
-  static ObjectNode datasetInfo() throws Exception {
+  public static ObjectNode datasetInfo() throws Exception {
     ObjectNode info = JSON.createObjectNode();
     info.set("classes", JSON.readTree(SyntheticShapes.LABEL_MAP_JSON).path("classes"));
     info.put("source", "synthetic");
     return info;
   }
 
-  Trainer.Settings settings(Path output, int epochs, boolean resume, Path initModel, boolean earlyStopping) {
+  public Trainer.Settings settings(Path output, int epochs, boolean resume, Path initModel, boolean earlyStopping) {
     return new Trainer.Settings(output, epochs, 4, 4, 0.01f, LearningRateSchedule.Kind.POLY, 2, 0.1f, 1,
         new Augmenter(32, 0.75f, 1.25f, true, 0.1f, 0.1f, 0.1f, 255), 0, earlyStopping, 1, 1, 10f, resume, initModel,
         null, 2, 7);
   }
 
-  static TrainConfig config(int classes) {
+  public static TrainConfig config(int classes) {
     return new TrainConfig("unet", "resnet-50", 16, classes, 255, 2, 8, true, null, TrainConfig.Loss.CROSS_ENTROPY, 2f,
         TrainConfig.Optimizer.ADAM, 0.9f, false, 1e-4f, 3);
   }
