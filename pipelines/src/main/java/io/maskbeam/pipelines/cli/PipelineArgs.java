@@ -13,6 +13,18 @@ import org.apache.beam.sdk.options.PipelineOptionsFactory;
 public final class PipelineArgs {
   private PipelineArgs() {}
 
+  /**
+   * Like {@link #parse} but ignoring options no registered interface declares: for arguments handed on to a
+   * worker (a training trial), which may carry the launching runner's flags.
+   */
+  public static <T extends PipelineOptions> T parseLenient(String[] args, Class<T> optionsClass) {
+    PipelineOptionsFactory.register(S3CompatibilityOptions.class);
+    PipelineOptionsFactory.register(optionsClass);
+    T options = PipelineOptionsFactory.fromArgs(args).withoutStrictParsing().withValidation().as(optionsClass);
+    applyDefaults(options, args);
+    return options;
+  }
+
   public static <T extends PipelineOptions> T parse(String[] args, Class<T> optionsClass) {
     PipelineOptionsFactory.register(S3CompatibilityOptions.class);
     PipelineOptionsFactory.register(optionsClass);

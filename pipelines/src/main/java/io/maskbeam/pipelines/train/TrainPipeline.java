@@ -149,7 +149,8 @@ public final class TrainPipeline {
     @ProcessElement
     public void process(@Element Trial trial, OutputReceiver<TrialResult> out) throws Exception {
       String[] args = trial.args().toArray(String[]::new);
-      TrainOptions options = PipelineArgs.parse(args, TrainOptions.class);
+      // The trial's arguments may carry the launching runner's flags (--project, --region, ...).
+      TrainOptions options = PipelineArgs.parseLenient(args, TrainOptions.class);
       ByteArrayOutputStream log = new ByteArrayOutputStream();
       Trainer.Outcome outcome;
       try (PrintStream print = new PrintStream(log, true, StandardCharsets.UTF_8)) {

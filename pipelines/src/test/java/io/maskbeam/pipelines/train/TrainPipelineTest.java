@@ -46,6 +46,13 @@ class TrainPipelineTest {
   }
 
   @Test
+  void trialArgumentsWithForeignRunnerFlagsStillParseOnTheWorker() {
+    TrainOptions o = io.maskbeam.pipelines.cli.PipelineArgs.parseLenient(
+        new String[] {"--data=d", "--output=o", "--someDataflowOnlyFlag=x", "--epochs=3"}, TrainOptions.class);
+    assertThat(o.getEpochs()).isEqualTo(3);
+  }
+
+  @Test
   void trialsOverrideTheirSettingsAndWriteToTheirOwnFolders() {
     String[] args = {"--data=d", "--output=out", "--learningRate=0.1", "--trialGrid=learningRate=0.01,0.001"};
     TrainOptions o = PipelineOptionsFactory.fromArgs(args).as(TrainOptions.class);
