@@ -44,7 +44,7 @@ class TrainCommandTest {
     Path out = work.resolve("trials");
     TestData.Run run = TestData.cli("train", "--data=" + dataset, "--output=" + out, "--epochs=1", "--unetWidth=8",
         "--unetDepth=3", "--cropSize=64", "--miniBatchSize=4", "--optimizer=adam",
-        "--trialGrid=learningRate=0.01,0.001");
+        "--trials=learningRate=0.01,0.001");
     assertThat(run.exitCode()).as(run.err()).isZero();
     JsonNode trials = TestData.json(out.resolve("trials.json"));
     assertThat(trials.path("trials")).hasSize(2);

@@ -234,9 +234,9 @@ public interface TrainOptions extends PipelineOptions {
 
   @Description("Hyperparameter grid trained as parallel trials in a Beam pipeline, e.g."
       + " 'learningRate=0.001,0.0003;optimizer=adam,sgd' (the cartesian product; each trial writes output/trial-N/).")
-  String getTrialGrid();
+  String getTrials();
 
-  void setTrialGrid(String value);
+  void setTrials(String value);
 
   @Description("Accelerator resource hint for the training step when it runs as a Beam pipeline, e.g."
       + " 'type:nvidia-tesla-t4;count:1;install-nvidia-driver' (Dataflow then gives that step a GPU worker pool).")

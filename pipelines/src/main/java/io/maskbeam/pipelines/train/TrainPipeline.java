@@ -52,7 +52,7 @@ public final class TrainPipeline {
 
   /** Whether {@code maskbeam train} should run as a pipeline rather than in this process. */
   public static boolean wanted(TrainOptions o) {
-    return (o.getTrialGrid() != null && !o.getTrialGrid().isBlank())
+    return (o.getTrials() != null && !o.getTrials().isBlank())
         || (o.getAcceleratorType() != null && !o.getAcceleratorType().isBlank())
         || !o.getRunner().getSimpleName().equals("DirectRunner");
   }
@@ -67,7 +67,7 @@ public final class TrainPipeline {
     for (String axis : spec.split(";")) {
       String[] kv = axis.split("=", 2);
       if (kv.length != 2 || kv[0].isBlank() || kv[1].isBlank()) {
-        throw new IllegalArgumentException("--trialGrid axis '" + axis + "' is not name=value1,value2,...");
+        throw new IllegalArgumentException("--trials axis '" + axis + "' is not name=value1,value2,...");
       }
       List<Map<String, String>> next = new ArrayList<>();
       for (Map<String, String> partial : out) {
@@ -86,12 +86,12 @@ public final class TrainPipeline {
   static List<Trial> trials(String[] args, TrainOptions o) {
     List<String> base = new ArrayList<>();
     for (String a : args) {
-      if (!a.startsWith("--trialGrid=") && !a.startsWith("--acceleratorType=") && !a.startsWith("--output=")
+      if (!a.startsWith("--trials=") && !a.startsWith("--acceleratorType=") && !a.startsWith("--output=")
           && !a.startsWith("--runner=")) {
         base.add(a);
       }
     }
-    List<Map<String, String>> settings = grid(o.getTrialGrid());
+    List<Map<String, String>> settings = grid(o.getTrials());
     List<Trial> trials = new ArrayList<>();
     for (int i = 0; i < settings.size(); i++) {
       List<String> trialArgs = new ArrayList<>();

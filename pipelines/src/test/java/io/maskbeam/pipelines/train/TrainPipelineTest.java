@@ -25,11 +25,11 @@ class TrainPipelineTest {
 
   @Test
   void onlyTheTrainingStepCarriesTheAcceleratorHint() {
-    TrainOptions o = PipelineOptionsFactory.fromArgs("--data=d", "--output=out", "--trialGrid=epochs=1,2")
+    TrainOptions o = PipelineOptionsFactory.fromArgs("--data=d", "--output=out", "--trials=epochs=1,2")
         .as(TrainOptions.class);
     Pipeline pipeline = Pipeline.create(o);
     TrainPipeline.applyTransforms(pipeline, TrainPipeline.trials(new String[] {"--data=d", "--output=out",
-        "--trialGrid=epochs=1,2", "--learningRate=0.1"}, o), "out", "type:nvidia-tesla-t4;count:1;install-nvidia-driver");
+        "--trials=epochs=1,2", "--learningRate=0.1"}, o), "out", "type:nvidia-tesla-t4;count:1;install-nvidia-driver");
     List<String> hinted = new ArrayList<>();
     List<String> plain = new ArrayList<>();
     pipeline.traverseTopologically(new Pipeline.PipelineVisitor.Defaults() {
@@ -54,7 +54,7 @@ class TrainPipelineTest {
 
   @Test
   void trialsOverrideTheirSettingsAndWriteToTheirOwnFolders() {
-    String[] args = {"--data=d", "--output=out", "--learningRate=0.1", "--trialGrid=learningRate=0.01,0.001"};
+    String[] args = {"--data=d", "--output=out", "--learningRate=0.1", "--trials=learningRate=0.01,0.001"};
     TrainOptions o = PipelineOptionsFactory.fromArgs(args).as(TrainOptions.class);
     List<TrainPipeline.Trial> trials = TrainPipeline.trials(args, o);
     assertThat(trials).hasSize(2);
