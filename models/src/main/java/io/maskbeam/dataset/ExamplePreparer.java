@@ -48,10 +48,6 @@ public final class ExamplePreparer implements Serializable {
     this.jpegQuality = jpegQuality;
   }
 
-  public LabelMap labelMap() {
-    return labelMap;
-  }
-
   public PreparedExample prepare(String id, byte[] imageBytes, byte[] maskBytes) throws RejectedInputException {
     // Headers first: an oversized or unreadable input is refused before any pixel memory is spent on either file.
     ImageHeader imageHeader = header(imageBytes, true);

@@ -135,11 +135,6 @@ public final class ImageCodec {
     return f.equals("jpg") ? "jpeg" : f;
   }
 
-  /** The normalised format name ("png", "jpeg", ...) from the header. */
-  public static String formatOf(byte[] bytes) throws InvalidImageException {
-    return probe(bytes).format();
-  }
-
   private static boolean isEndOfData(Throwable e) {
     for (Throwable t = e; t != null; t = t.getCause()) {
       if (t instanceof EOFException) {

@@ -141,15 +141,6 @@ public final class LabelMap implements Serializable {
     return !colorToClass.isEmpty();
   }
 
-  public Map<Integer, Integer> colorTable() {
-    return colorToClass;
-  }
-
-  /** The raw-value table (a copy): index = raw value. */
-  public int[] rawTable() {
-    return rawToClass.clone();
-  }
-
   /** The JSON this map was built from (a preset's name and definition, or the user's JSON), for provenance. */
   public String specJson() {
     return specJson;
