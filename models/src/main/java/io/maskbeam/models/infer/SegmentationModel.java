@@ -36,9 +36,11 @@ public final class SegmentationModel implements ProbabilityModel, AutoCloseable 
   private final int numClasses;
   private final int ignoreValue;
   private final List<LabelClass> classes;
+  private final JsonNode metadata;
 
   private SegmentationModel(Path dir, SavedModelBundle bundle, SessionFunction serving, JsonNode meta) {
     this.dir = dir;
+    this.metadata = meta;
     this.bundle = bundle;
     this.serving = serving;
     this.numClasses = meta.path("numClasses").asInt();
@@ -90,6 +92,16 @@ public final class SegmentationModel implements ProbabilityModel, AutoCloseable 
 
   public Path dir() {
     return dir;
+  }
+
+  /** The parsed {@value Trainer#METADATA}. */
+  public JsonNode metadata() {
+    return metadata.deepCopy();
+  }
+
+  /** The square crop the model was trained on (its natural input size), or 0 when the metadata does not say. */
+  public int trainingCropSize() {
+    return metadata.path("training").path("settings").path("cropSize").asInt(0);
   }
 
   @Override

@@ -24,6 +24,7 @@ class InferenceTest {
   /** A model without spatial context: class = red channel / 64. Tiling must not change its answer anywhere. */
   static final class PointwiseModel implements ProbabilityModel {
     int calls;
+    int maxPixelsPerCall;
 
     @Override
     public int numClasses() {
@@ -33,6 +34,7 @@ class InferenceTest {
     @Override
     public float[] probabilities(byte[] rgb, int n, int h, int w) {
       calls++;
+      maxPixelsPerCall = Math.max(maxPixelsPerCall, n * h * w);
       float[] p = new float[n * h * w * 4];
       for (int i = 0; i < n * h * w; i++) {
         int cls = (rgb[i * 3] & 0xFF) / 64;
@@ -120,6 +122,17 @@ class InferenceTest {
       for (byte b : tiled.labels()) {
         assertThat(b & 0xFF).isLessThan(4);
       }
+      // Reruns must write identical masks whatever batch an image lands in: a batch of three equals three runs.
+      Segmenter segmenter = new Segmenter(model, 256, 32, 4, io.maskbeam.image.ResizePolicy.KEEP);
+      List<RgbImage> three = List.of(noise(96, 64, 11), noise(96, 64, 12), noise(96, 64, 13));
+      List<Segmenter.Result> batched = segmenter.segmentWhole(three, true);
+      for (int i = 0; i < 3; i++) {
+        Segmenter.Result alone = segmenter.segmentWhole(List.of(three.get(i)), true).get(0);
+        assertThat(batched.get(i).labels().labels()).as("image %d", i).isEqualTo(alone.labels().labels());
+        assertThat(batched.get(i).probabilities()).as("image %d", i).isEqualTo(alone.probabilities());
+      }
+      LabelImage flipped = new TestTimeAugmentation(model, true, new double[] {0.75, 1.0}).segment(image);
+      assertThat(flipped.width()).isEqualTo(131);
     }
   }
 }

@@ -1,0 +1,96 @@
+package io.maskbeam.models.infer;
+
+import io.maskbeam.image.LabelImage;
+import io.maskbeam.image.Resampler;
+import io.maskbeam.image.RgbImage;
+import java.util.Arrays;
+
+/**
+ * Test-time augmentation as a model: the image is run at each scale, and mirrored when {@code flip} is set; the
+ * probabilities are brought back to the input's size and orientation and averaged. Because it is itself a
+ * {@link ProbabilityModel}, tiling and batching compose with it unchanged (each tile is augmented).
+ */
+public final class TestTimeAugmentation implements ProbabilityModel {
+  private final ProbabilityModel model;
+  private final boolean flip;
+  private final double[] scales;
+
+  public TestTimeAugmentation(ProbabilityModel model, boolean flip, double[] scales) {
+    if (scales.length == 0) {
+      throw new IllegalArgumentException("test-time augmentation needs at least one scale");
+    }
+    for (double s : scales) {
+      if (!(s >= 0.25 && s <= 4)) {
+        throw new IllegalArgumentException("test-time scales must be in [0.25, 4], got " + s);
+      }
+    }
+    this.model = model;
+    this.flip = flip;
+    this.scales = scales.clone();
+  }
+
+  /** Whether these settings change anything; without, callers use the model directly. */
+  public static boolean isIdentity(boolean flip, double[] scales) {
+    return !flip && scales.length == 1 && scales[0] == 1.0;
+  }
+
+  @Override
+  public int numClasses() {
+    return model.numClasses();
+  }
+
+  /** Model passes per input image. */
+  public int passes() {
+    return scales.length * (flip ? 2 : 1);
+  }
+
+  @Override
+  public float[] probabilities(byte[] rgb, int n, int h, int w) {
+    int c = model.numClasses();
+    int frame = h * w * c;
+    float[] sum = new float[n * frame];
+    int copies = flip ? 2 : 1;
+    for (double scale : scales) {
+      int sh = Math.max(1, (int) Math.round(h * scale));
+      int sw = Math.max(1, (int) Math.round(w * scale));
+      byte[] batch = new byte[copies * n * sh * sw * 3];
+      for (int i = 0; i < n; i++) {
+        byte[] one = Arrays.copyOfRange(rgb, i * h * w * 3, (i + 1) * h * w * 3);
+        byte[] scaled = sh == h && sw == w ? one : Resampler.resize(new RgbImage(w, h, one), sw, sh).pixels();
+        System.arraycopy(scaled, 0, batch, i * sh * sw * 3, scaled.length);
+        if (flip) {
+          int base = (n + i) * sh * sw * 3;
+          for (int y = 0; y < sh; y++) {
+            for (int x = 0; x < sw; x++) {
+              System.arraycopy(scaled, (y * sw + (sw - 1 - x)) * 3, batch, base + (y * sw + x) * 3, 3);
+            }
+          }
+        }
+      }
+      float[] p = model.probabilities(batch, copies * n, sh, sw);
+      for (int j = 0; j < copies * n; j++) {
+        if (j >= n) {
+          ProbabilityMaps.flipHorizontally(p, j * sh * sw * c, sh, sw, c);
+        }
+        float[] one = Arrays.copyOfRange(p, j * sh * sw * c, (j + 1) * sh * sw * c);
+        float[] back = ProbabilityMaps.resize(one, sh, sw, c, h, w);
+        int o = (j % n) * frame;
+        for (int k = 0; k < frame; k++) {
+          sum[o + k] += back[k];
+        }
+      }
+    }
+    float inv = 1f / passes();
+    for (int k = 0; k < sum.length; k++) {
+      sum[k] *= inv;
+    }
+    return sum;
+  }
+
+  @Override
+  public LabelImage segment(RgbImage image) {
+    float[] p = probabilities(image.pixels(), 1, image.height(), image.width());
+    return new LabelImage(image.width(), image.height(),
+        ProbabilityMaps.argMax(p, 0, image.width() * image.height(), model.numClasses()));
+  }
+}
