@@ -6,6 +6,8 @@ import io.maskbeam.pipelines.cli.PipelineArgs;
 import io.maskbeam.pipelines.demo.DemoCommand;
 import io.maskbeam.pipelines.preprocess.PreprocessOptions;
 import io.maskbeam.pipelines.preprocess.PreprocessPipeline;
+import io.maskbeam.pipelines.segment.SegmentOptions;
+import io.maskbeam.pipelines.segment.SegmentPipeline;
 import io.maskbeam.pipelines.train.TrainCommand;
 import io.maskbeam.pipelines.train.TrainOptions;
 import io.maskbeam.pipelines.train.TrainPipeline;
@@ -68,6 +70,10 @@ public final class Maskbeam {
     cli.addSubcommand("train", new CommandLine(OptionsCommand.spec("train",
         "Trains a segmentation network (U-Net) on preprocessed shards; exports a SavedModel with metadata.",
         TrainOptions.class)));
+    cli.addSubcommand("segment", new CommandLine(OptionsCommand.spec("segment",
+        "Segments an image collection (local, gs://, s3://) with a trained model: masks, colour masks, overlays,"
+            + " probabilities, per-image stats, summary.json/csv and errors/.",
+        SegmentOptions.class)));
     cli.addSubcommand("demo", new CommandLine(new DemoCommand()));
     cli.addSubcommand("bench", new CommandLine(new BenchCommand()));
     return cli;
@@ -103,6 +109,10 @@ public final class Maskbeam {
       if (name.equals("preprocess")) {
         PreprocessOptions options = PipelineArgs.parse(rest, PreprocessOptions.class);
         return PreprocessPipeline.execute(options, out) ? OK : FAILED;
+      }
+      if (name.equals("segment")) {
+        SegmentOptions options = PipelineArgs.parse(rest, SegmentOptions.class);
+        return SegmentPipeline.execute(options, out) ? OK : FAILED;
       }
       if (name.equals("train")) {
         TrainOptions options = PipelineArgs.parse(rest, TrainOptions.class);

@@ -20,16 +20,29 @@ public final class ProgressReporter {
   private final String namespace;
   private final String[][] shown;
   private final String rateCounter;
+  private final String totalCounter;
+  private final String[] doneCounters;
 
   /**
    * @param shown pairs of {counter name, label} to print, in order
    * @param rateCounter the counter whose rate (per second) is shown
    */
   public ProgressReporter(PrintStream out, String namespace, String[][] shown, String rateCounter) {
+    this(out, namespace, shown, rateCounter, null);
+  }
+
+  /**
+   * @param totalCounter the counter holding how many items there are (null: no ETA)
+   * @param doneCounters counters whose sum is how many items are finished, for the ETA
+   */
+  public ProgressReporter(PrintStream out, String namespace, String[][] shown, String rateCounter,
+      String totalCounter, String... doneCounters) {
     this.out = out;
     this.namespace = namespace;
     this.shown = shown;
     this.rateCounter = rateCounter;
+    this.totalCounter = totalCounter;
+    this.doneCounters = doneCounters;
   }
 
   public PipelineResult.State waitFor(PipelineResult result) {
@@ -66,7 +79,19 @@ public final class ProgressReporter {
     }
     long done = counters.getOrDefault(rateCounter, 0L);
     if (seconds > 0 && done > 0) {
-      sb.append(String.format(Locale.ROOT, " (%.1f/s)", done / seconds));
+      double rate = done / seconds;
+      sb.append(String.format(Locale.ROOT, " (%.1f/s)", rate));
+      if (totalCounter != null) {
+        long finished = 0;
+        for (String c : doneCounters) {
+          finished += counters.getOrDefault(c, 0L);
+        }
+        long left = counters.getOrDefault(totalCounter, 0L) - finished;
+        if (left > 0) {
+          long eta = Math.round(left / rate);
+          sb.append(String.format(Locale.ROOT, " ETA %d:%02d", eta / 60, eta % 60));
+        }
+      }
     }
     return sb.toString();
   }

@@ -79,13 +79,19 @@ public final class Storage {
   }
 
   public static void write(String uri, byte[] content, String mimeType) throws IOException {
-    WritableByteChannel channel = FileSystems.create(resource(uri),
-        CreateOptions.StandardCreateOptions.builder().setMimeType(mimeType).build());
-    // Close once, through the stream: a second close of an S3 channel completes its multipart upload again,
-    // which the server answers with NoSuchUpload.
-    try (OutputStream out = Channels.newOutputStream(channel)) {
+    try (OutputStream out = create(uri, mimeType)) {
       out.write(content);
     }
+  }
+
+  /**
+   * Opens an object for streaming writes; it exists once the stream is closed. Close it exactly once: a second
+   * close of an S3 channel completes its multipart upload again, which the server answers with NoSuchUpload.
+   */
+  public static OutputStream create(String uri, String mimeType) throws IOException {
+    WritableByteChannel channel = FileSystems.create(resource(uri),
+        CreateOptions.StandardCreateOptions.builder().setMimeType(mimeType).build());
+    return new java.io.BufferedOutputStream(Channels.newOutputStream(channel), 256 * 1024);
   }
 
   public static void writeString(String uri, String content, String mimeType) throws IOException {

@@ -1,0 +1,139 @@
+package io.maskbeam.pipelines.segment;
+
+import org.apache.beam.sdk.options.Default;
+import org.apache.beam.sdk.options.Description;
+import org.apache.beam.sdk.options.PipelineOptions;
+import org.apache.beam.sdk.options.Validation;
+
+/** Options of {@code maskbeam segment}: the single definition of its flags (CLI help, Beam parser, templates). */
+public interface SegmentOptions extends PipelineOptions {
+  @Description("Model folder written by 'maskbeam train' (its model/ folder): local, gs:// or s3:// (copied to a"
+      + " local cache first).")
+  @Validation.Required
+  String getModel();
+
+  void setModel(String value);
+
+  @Description("Images to segment: one or more globs separated by commas (local, gs:// or s3://), e.g."
+      + " 's3://bucket/photos/**.jpg,s3://bucket/scans/*.png'.")
+  String getInput();
+
+  void setInput(String value);
+
+  @Description("JSON Lines manifest of images, {\"image\": uri} or SageMaker's {\"source-ref\": uri} per line"
+      + " (relative URIs resolve against the manifest's folder). May be combined with --input.")
+  String getManifest();
+
+  void setManifest(String value);
+
+  @Description("Root that output names are relative to. Default: the common folder of the --input globs (and"
+      + " the manifest).")
+  String getInputRoot();
+
+  void setInputRoot(String value);
+
+  @Description("Output prefix for masks/, color/, overlays/, probabilities/, stats/, errors/, summary.json and"
+      + " summary.csv.")
+  @Validation.Required
+  String getOutput();
+
+  void setOutput(String value);
+
+  @Description("Segment only inputs whose outputs are missing (reruns after a failure, or new images).")
+  @Default.Boolean(false)
+  Boolean getSkipExisting();
+
+  void setSkipExisting(Boolean value);
+
+  @Description("Images up to this size (after --inferenceSize) run whole; larger ones in overlapping tiles of"
+      + " this size, so memory stays bounded whatever the image size.")
+  @Default.Integer(1024)
+  Integer getTileSize();
+
+  void setTileSize(Integer value);
+
+  @Description("Overlap of neighbouring tiles in pixels; probabilities are blended across it.")
+  @Default.Integer(128)
+  Integer getTileOverlap();
+
+  void setTileOverlap(Integer value);
+
+  @Description("Most images (or tiles) per model call; images of one inference size are batched.")
+  @Default.Integer(8)
+  Integer getMaxBatchSize();
+
+  void setMaxBatchSize(Integer value);
+
+  @Description("Most decoded pixel data held for batching, in MB per worker thread.")
+  @Default.Integer(256)
+  Integer getMaxBatchMb();
+
+  void setMaxBatchMb(Integer value);
+
+  @Description("Size the network sees: keep (the image's own), WIDTHxHEIGHT (all inputs share it, so any sizes"
+      + " batch together), shorter:N, longer:N, or 'model' (the training crop). Masks are always the input's size.")
+  @Default.String("keep")
+  String getInferenceSize();
+
+  void setInferenceSize(String value);
+
+  @Description("Test-time augmentation: also run each image mirrored and average.")
+  @Default.Boolean(false)
+  Boolean getTtaFlip();
+
+  void setTtaFlip(Boolean value);
+
+  @Description("Test-time augmentation: scales to run each image at, averaged, e.g. 0.75,1,1.25.")
+  @Default.String("1")
+  String getTtaScales();
+
+  void setTtaScales(String value);
+
+  @Description("Largest accepted image in pixels, checked from the header before decoding.")
+  @Default.Long(100_000_000L)
+  Long getMaxPixels();
+
+  void setMaxPixels(Long value);
+
+  @Description("Write color/<name>.png, the mask in class colours.")
+  @Default.Boolean(true)
+  Boolean getWriteColor();
+
+  void setWriteColor(Boolean value);
+
+  @Description("Write overlays/<name>.jpg, the image blended with the colour mask.")
+  @Default.Boolean(true)
+  Boolean getWriteOverlays();
+
+  void setWriteOverlays(Boolean value);
+
+  @Description("Write probabilities/<name>.npy, float32 [height, width, classes] (np.load reads it).")
+  @Default.Boolean(false)
+  Boolean getWriteProbabilities();
+
+  void setWriteProbabilities(Boolean value);
+
+  @Description("Weight of the colour mask in overlays, 0..1.")
+  @Default.Double(0.5)
+  Double getOverlayAlpha();
+
+  void setOverlayAlpha(Double value);
+
+  @Description("JPEG quality of overlays.")
+  @Default.Integer(90)
+  Integer getOverlayQuality();
+
+  void setOverlayQuality(Integer value);
+
+  @Description("Groups the work is spread over; 0 = 4 per DirectRunner thread, 1024 on distributed runners.")
+  @Default.Integer(0)
+  Integer getParallelism();
+
+  void setParallelism(Integer value);
+
+  @Description("Accelerator resource hint for the inference step, e.g."
+      + " 'type:nvidia-tesla-t4;count:1;install-nvidia-driver' (Dataflow runs that step on a GPU worker pool).")
+  String getAcceleratorType();
+
+  void setAcceleratorType(String value);
+}

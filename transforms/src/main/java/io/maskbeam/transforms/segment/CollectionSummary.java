@@ -1,0 +1,107 @@
+package io.maskbeam.transforms.segment;
+
+import java.io.Serializable;
+import org.apache.beam.sdk.coders.DefaultCoder;
+import org.apache.beam.sdk.coders.SerializableCoder;
+import org.apache.beam.sdk.transforms.Combine;
+
+/** Totals over a collection's per-image statistics: the content of {@code summary.json} and {@code summary.csv}. */
+@DefaultCoder(SerializableCoder.class)
+public final class CollectionSummary implements Serializable {
+  private static final long serialVersionUID = 1L;
+
+  long images;
+  long pixels;
+  final long[] classPixels;
+  /** Images in which the class covers at least one pixel. */
+  final long[] imagesWithClass;
+  /** Sum over images of the class's share of the image; divided by images, the mean per-image fraction. */
+  final double[] fractionSum;
+
+  public CollectionSummary(int numClasses) {
+    classPixels = new long[numClasses];
+    imagesWithClass = new long[numClasses];
+    fractionSum = new double[numClasses];
+  }
+
+  public void add(ImageStats s) {
+    images++;
+    pixels += s.pixels();
+    for (int c = 0; c < classPixels.length; c++) {
+      long n = c < s.classPixels().length ? s.classPixels()[c] : 0;
+      classPixels[c] += n;
+      if (n > 0) {
+        imagesWithClass[c]++;
+      }
+      fractionSum[c] += s.pixels() == 0 ? 0 : (double) n / s.pixels();
+    }
+  }
+
+  public void merge(CollectionSummary other) {
+    images += other.images;
+    pixels += other.pixels;
+    for (int c = 0; c < classPixels.length; c++) {
+      classPixels[c] += other.classPixels[c];
+      imagesWithClass[c] += other.imagesWithClass[c];
+      fractionSum[c] += other.fractionSum[c];
+    }
+  }
+
+  public long images() {
+    return images;
+  }
+
+  public long pixels() {
+    return pixels;
+  }
+
+  public long classPixels(int c) {
+    return classPixels[c];
+  }
+
+  public long imagesWithClass(int c) {
+    return imagesWithClass[c];
+  }
+
+  public double meanImageFraction(int c) {
+    return images == 0 ? 0 : fractionSum[c] / images;
+  }
+
+  public int numClasses() {
+    return classPixels.length;
+  }
+
+  /** Beam combine over ImageStats: associative and commutative, so it runs partially on every worker. */
+  public static final class CombineFn extends Combine.CombineFn<ImageStats, CollectionSummary, CollectionSummary> {
+    private final int numClasses;
+
+    public CombineFn(int numClasses) {
+      this.numClasses = numClasses;
+    }
+
+    @Override
+    public CollectionSummary createAccumulator() {
+      return new CollectionSummary(numClasses);
+    }
+
+    @Override
+    public CollectionSummary addInput(CollectionSummary acc, ImageStats input) {
+      acc.add(input);
+      return acc;
+    }
+
+    @Override
+    public CollectionSummary mergeAccumulators(Iterable<CollectionSummary> accs) {
+      CollectionSummary out = new CollectionSummary(numClasses);
+      for (CollectionSummary a : accs) {
+        out.merge(a);
+      }
+      return out;
+    }
+
+    @Override
+    public CollectionSummary extractOutput(CollectionSummary acc) {
+      return acc;
+    }
+  }
+}

@@ -1,0 +1,64 @@
+package io.maskbeam.transforms.segment;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.Serializable;
+import java.util.List;
+import org.apache.beam.sdk.coders.DefaultCoder;
+import org.apache.beam.sdk.coders.SerializableCoder;
+
+/**
+ * Per-image class statistics of one segmentation: pixels per class id (the arrays index class ids), as written to
+ * {@code stats/} JSON Lines with class names as keys so pandas' {@code read_json(lines=True)} reads them directly.
+ * {@code run} names the run that produced them; the summary keeps the newest entry per key.
+ */
+@DefaultCoder(SerializableCoder.class)
+public record ImageStats(String key, String input, String run, int width, int height, int orientation,
+    long[] classPixels) implements Serializable {
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  public long pixels() {
+    return (long) width * height;
+  }
+
+  public String toJsonLine(List<String> classNames) {
+    ObjectNode node = JSON.createObjectNode();
+    node.put("key", key);
+    node.put("input", input);
+    node.put("run", run);
+    node.put("width", width);
+    node.put("height", height);
+    node.put("orientation", orientation);
+    node.put("pixels", pixels());
+    ObjectNode counts = node.putObject("classPixels");
+    ObjectNode fractions = node.putObject("classFractions");
+    for (int c = 0; c < classPixels.length; c++) {
+      counts.put(classNames.get(c), classPixels[c]);
+      fractions.put(classNames.get(c), pixels() == 0 ? 0 : (double) classPixels[c] / pixels());
+    }
+    try {
+      return JSON.writeValueAsString(node);
+    } catch (JsonProcessingException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  /** Parses a line written by {@link #toJsonLine}; class names map back to ids. */
+  public static ImageStats fromJsonLine(String line, List<String> classNames) {
+    JsonNode node;
+    try {
+      node = JSON.readTree(line);
+    } catch (JsonProcessingException e) {
+      throw new IllegalArgumentException("not a stats line: " + e.getOriginalMessage());
+    }
+    long[] counts = new long[classNames.size()];
+    JsonNode c = node.path("classPixels");
+    for (int i = 0; i < counts.length; i++) {
+      counts[i] = c.path(classNames.get(i)).asLong(0);
+    }
+    return new ImageStats(node.path("key").asText(), node.path("input").asText(), node.path("run").asText(),
+        node.path("width").asInt(), node.path("height").asInt(), node.path("orientation").asInt(1), counts);
+  }
+}

@@ -1,0 +1,67 @@
+package io.maskbeam.transforms.segment;
+
+import io.maskbeam.models.infer.SegmentationModel;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.Map;
+
+/**
+ * One loaded model per JVM and model URI, shared by every DoFn instance and thread (a TensorFlow Session is safe
+ * to call concurrently; loading one per thread would multiply memory and start-up time). Reference-counted: each
+ * {@link #acquire} is paired with a {@link #release} (a DoFn's {@code @Setup} and {@code @Teardown}), and the model
+ * is closed, freeing its native memory, when the last user releases it.
+ */
+public final class SharedModels {
+  /** A held model and how long this call spent loading it (0 when it was already loaded). */
+  public record Lease(SegmentationModel model, long loadMillis) {}
+
+  private static final class Entry {
+    final SegmentationModel model;
+    int users;
+
+    Entry(SegmentationModel model) {
+      this.model = model;
+    }
+  }
+
+  private static final Map<String, Entry> MODELS = new HashMap<>();
+
+  private SharedModels() {}
+
+  public static synchronized Lease acquire(String uri) {
+    Entry entry = MODELS.get(uri);
+    long loadMillis = 0;
+    if (entry == null) {
+      long start = System.nanoTime();
+      try {
+        Path local = ModelCache.localCopy(uri, ModelCache.defaultCacheDir());
+        entry = new Entry(SegmentationModel.load(local));
+      } catch (IOException e) {
+        throw new UncheckedIOException("cannot load model " + uri + ": " + e.getMessage(), e);
+      }
+      loadMillis = (System.nanoTime() - start) / 1_000_000;
+      MODELS.put(uri, entry);
+    }
+    entry.users++;
+    return new Lease(entry.model, loadMillis);
+  }
+
+  public static synchronized void release(String uri) {
+    Entry entry = MODELS.get(uri);
+    if (entry == null) {
+      return;
+    }
+    if (--entry.users <= 0) {
+      MODELS.remove(uri);
+      entry.model.close();
+    }
+  }
+
+  /** Users of a model URI (0 when not loaded); for tests and diagnostics. */
+  public static synchronized int users(String uri) {
+    Entry entry = MODELS.get(uri);
+    return entry == null ? 0 : entry.users;
+  }
+}
