@@ -145,4 +145,67 @@ public final class TestImages {
       throw new UncheckedIOException(e);
     }
   }
+
+  /** A JPEG with an APP1 EXIF block holding one IFD entry: Orientation (0x0112, SHORT) = {@code orientation}. */
+  public static byte[] jpegWithOrientation(io.maskbeam.image.RgbImage image, int orientation) {
+    byte[] jpeg = io.maskbeam.image.ImageCodec.encodeJpeg(image, 95);
+    java.nio.ByteBuffer tiff = java.nio.ByteBuffer.allocate(8 + 2 + 12 + 4).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+    tiff.put((byte) 'I').put((byte) 'I').putShort((short) 42).putInt(8);
+    tiff.putShort((short) 1);
+    tiff.putShort((short) 0x0112).putShort((short) 3).putInt(1).putShort((short) orientation).putShort((short) 0);
+    tiff.putInt(0);
+    byte[] header = "Exif\0\0".getBytes(StandardCharsets.ISO_8859_1);
+    int length = 2 + header.length + tiff.capacity();
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    out.write(jpeg, 0, 2); // SOI
+    out.write(0xFF);
+    out.write(0xE1);
+    out.write(length >> 8);
+    out.write(length & 0xFF);
+    out.writeBytes(header);
+    out.writeBytes(tiff.array());
+    out.write(jpeg, 2, jpeg.length - 2);
+    return out.toByteArray();
+  }
+
+  /**
+   * A 4-channel (CMYK) JPEG as print workflows write it: the JDK writer stores a 4-band raster without colour
+   * conversion, which readers take as CMYK.
+   */
+  public static byte[] cmykJpeg(int w, int h) {
+    java.awt.image.WritableRaster raster = java.awt.image.Raster.createInterleavedRaster(
+        java.awt.image.DataBuffer.TYPE_BYTE, w, h, 4, null);
+    for (int y = 0; y < h; y++) {
+      for (int x = 0; x < w; x++) {
+        raster.setPixel(x, y, new int[] {x * 255 / w, y * 255 / h, 40, 10});
+      }
+    }
+    javax.imageio.ImageWriter writer = ImageIO.getImageWritersByFormatName("jpeg").next();
+    try {
+      ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+      try (javax.imageio.stream.ImageOutputStream out = ImageIO.createImageOutputStream(bytes)) {
+        writer.setOutput(out);
+        writer.write(null, new javax.imageio.IIOImage(raster, null, null), writer.getDefaultWriteParam());
+      }
+      return bytes.toByteArray();
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    } finally {
+      writer.dispose();
+    }
+  }
+
+  /** A 16-bit-per-channel RGB PNG. */
+  public static byte[] rgb16Png(int w, int h) {
+    java.awt.color.ColorSpace srgb = java.awt.color.ColorSpace.getInstance(java.awt.color.ColorSpace.CS_sRGB);
+    java.awt.image.ComponentColorModel cm = new java.awt.image.ComponentColorModel(srgb, false, false,
+        java.awt.Transparency.OPAQUE, java.awt.image.DataBuffer.TYPE_USHORT);
+    java.awt.image.WritableRaster raster = cm.createCompatibleWritableRaster(w, h);
+    for (int y = 0; y < h; y++) {
+      for (int x = 0; x < w; x++) {
+        raster.setPixel(x, y, new int[] {x * 65535 / w, y * 65535 / h, 30000});
+      }
+    }
+    return write(new BufferedImage(cm, raster, false, null), "png");
+  }
 }

@@ -2,10 +2,6 @@ package io.maskbeam.image;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.io.ByteArrayOutputStream;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
-import java.nio.charset.StandardCharsets;
 import org.junit.jupiter.api.Test;
 
 class ExifOrientationTest {
@@ -53,36 +49,24 @@ class ExifOrientationTest {
     }
   }
 
-  /** A JPEG with an APP1 EXIF block holding one IFD entry: Orientation (0x0112, SHORT) = value. */
-  public static byte[] jpegWithOrientation(RgbImage image, int orientation) {
-    byte[] jpeg = ImageCodec.encodeJpeg(image, 95);
-    ByteBuffer tiff = ByteBuffer.allocate(8 + 2 + 12 + 4).order(ByteOrder.LITTLE_ENDIAN);
-    tiff.put((byte) 'I').put((byte) 'I').putShort((short) 42).putInt(8);
-    tiff.putShort((short) 1);
-    tiff.putShort((short) 0x0112).putShort((short) 3).putInt(1).putShort((short) orientation).putShort((short) 0);
-    tiff.putInt(0);
-    byte[] header = "Exif\0\0".getBytes(StandardCharsets.ISO_8859_1);
-    int length = 2 + header.length + tiff.capacity();
-    ByteArrayOutputStream out = new ByteArrayOutputStream();
-    out.write(jpeg, 0, 2); // SOI
-    out.write(0xFF);
-    out.write(0xE1);
-    out.write(length >> 8);
-    out.write(length & 0xFF);
-    out.writeBytes(header);
-    out.writeBytes(tiff.array());
-    out.write(jpeg, 2, jpeg.length - 2);
-    return out.toByteArray();
-  }
-
   @Test
   void readsTheOrientationTagFromJpegExif() {
     RgbImage image = new RgbImage(16, 8, new byte[16 * 8 * 3]);
     for (int o = 1; o <= 8; o++) {
-      assertThat(ExifOrientation.read(jpegWithOrientation(image, o))).isEqualTo(o);
+      assertThat(ExifOrientation.read(io.maskbeam.dataset.TestImages.jpegWithOrientation(image, o))).isEqualTo(o);
     }
     assertThat(ExifOrientation.read(ImageCodec.encodeJpeg(image, 90))).isEqualTo(1);
     assertThat(ExifOrientation.read(ImageCodec.encodePng(image))).isEqualTo(1);
     assertThat(ExifOrientation.read(new byte[] {(byte) 0xFF, (byte) 0xD8, (byte) 0xFF, (byte) 0xE1, 0, 9})).isEqualTo(1);
+  }
+
+  @Test
+  void decodesCmykAnd16BitImagesToRgb() throws Exception {
+    RgbImage cmyk = ImageCodec.toRgb(ImageCodec.decode(io.maskbeam.dataset.TestImages.cmykJpeg(40, 30), 1 << 20));
+    assertThat(cmyk.width()).isEqualTo(40);
+    assertThat(cmyk.height()).isEqualTo(30);
+    RgbImage deep = ImageCodec.toRgb(ImageCodec.decode(io.maskbeam.dataset.TestImages.rgb16Png(40, 30), 1 << 20));
+    // 16-bit samples scale to 8 bits: the blue channel 30000/65535 becomes about 117.
+    assertThat(deep.pixels()[2] & 0xFF).isBetween(115, 119);
   }
 }

@@ -15,13 +15,16 @@ public final class CollectionSummary implements Serializable {
   final long[] classPixels;
   /** Images in which the class covers at least one pixel. */
   final long[] imagesWithClass;
-  /** Sum over images of the class's share of the image; divided by images, the mean per-image fraction. */
-  final double[] fractionSum;
+  /**
+   * Sum over images of the class's share of each image, in billionths. Fixed point keeps the sum exact, so the
+   * summary does not depend on the order in which workers combine (floating-point sums do).
+   */
+  final long[] fractionSumNanos;
 
   public CollectionSummary(int numClasses) {
     classPixels = new long[numClasses];
     imagesWithClass = new long[numClasses];
-    fractionSum = new double[numClasses];
+    fractionSumNanos = new long[numClasses];
   }
 
   public void add(ImageStats s) {
@@ -33,7 +36,7 @@ public final class CollectionSummary implements Serializable {
       if (n > 0) {
         imagesWithClass[c]++;
       }
-      fractionSum[c] += s.pixels() == 0 ? 0 : (double) n / s.pixels();
+      fractionSumNanos[c] += s.pixels() == 0 ? 0 : Math.round(n * 1e9 / s.pixels());
     }
   }
 
@@ -43,7 +46,7 @@ public final class CollectionSummary implements Serializable {
     for (int c = 0; c < classPixels.length; c++) {
       classPixels[c] += other.classPixels[c];
       imagesWithClass[c] += other.imagesWithClass[c];
-      fractionSum[c] += other.fractionSum[c];
+      fractionSumNanos[c] += other.fractionSumNanos[c];
     }
   }
 
@@ -64,7 +67,7 @@ public final class CollectionSummary implements Serializable {
   }
 
   public double meanImageFraction(int c) {
-    return images == 0 ? 0 : fractionSum[c] / images;
+    return images == 0 ? 0 : fractionSumNanos[c] / 1e9 / images;
   }
 
   public int numClasses() {

@@ -97,7 +97,8 @@ public final class OutputNames {
   public static String sanitize(String relative) {
     List<String> segments = new ArrayList<>();
     boolean changed = false;
-    for (String segment : relative.split("/", -1)) {
+    // Backslashes separate folders on Windows-made names; treat them as separators so "..\\" cannot hide.
+    for (String segment : relative.replace('\\', '/').split("/", -1)) {
       if (segment.isEmpty() || segment.equals(".") || segment.equals("..")) {
         changed |= !segment.isEmpty() || !segments.isEmpty();
         continue;
