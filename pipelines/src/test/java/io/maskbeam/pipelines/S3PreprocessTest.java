@@ -20,7 +20,7 @@ import software.amazon.awssdk.services.s3.S3Client;
 import software.amazon.awssdk.services.s3.model.S3Object;
 
 /**
- * Preprocessing and training with data on s3://, against a real S3-compatible server on 127.0.0.1: inputs, shards,
+ * Preprocessing, training and segmentation with data on s3://, against a real S3-compatible server on 127.0.0.1: inputs, shards,
  * dataset.json, rejections, and a trained model uploaded back.
  */
 class S3PreprocessTest {
@@ -84,6 +84,53 @@ class S3PreprocessTest {
     assertThat(meta.path("numClasses").asInt()).isEqualTo(4);
     assertThat(get("runs/unet/model/saved_model.pb").length).isPositive();
     assertThat(new String(get("runs/unet/metrics.jsonl"))).contains("\"epoch\":1");
+  }
+
+  @Test
+  void segmentReadsModelAndImagesFromS3AndWritesResultsBack() throws Exception {
+    TestData.Run demo = TestData.cli("demo", "--output=" + work.resolve("seg-demo"), "--count=16", "--trainEpochs=1");
+    assertThat(demo.exitCode()).as(demo.err()).isZero();
+    Path modelDir = work.resolve("seg-demo/training/model");
+    try (var files = java.nio.file.Files.walk(modelDir)) {
+      for (Path f : files.filter(java.nio.file.Files::isRegularFile).toList()) {
+        put("models/shapes/" + modelDir.relativize(f).toString().replace('\\', '/'), java.nio.file.Files.readAllBytes(f));
+      }
+    }
+    for (int i = 0; i < 5; i++) {
+      put("photos/day" + (i % 2) + "/p" + i + ".png", TestImages.rgbPng(64, 48, 40 + i));
+    }
+    put("photos/day0/broken.png", TestImages.truncated(TestImages.rgbPng(64, 48, 9)));
+    List<String> args = new ArrayList<>(List.of("segment", "--model=s3://data/models/shapes",
+        "--input=s3://data/photos/**.png", "--output=s3://data/segmented"));
+    args.addAll(List.of(s3Flags()));
+    TestData.Run run = TestData.cli(args.toArray(String[]::new));
+    assertThat(run.exitCode()).as(run.out() + run.err() + "\n" + server.log()).isZero();
+    assertThat(run.out()).contains("matched 6 = segmented 5 + skipped 0 + failed 1");
+
+    List<String> keys = new ArrayList<>();
+    s3.listObjectsV2Paginator(b -> b.bucket("data").prefix("segmented/")).contents().stream()
+        .map(S3Object::key).forEach(keys::add);
+    assertThat(keys).contains("segmented/masks/day0/p0.png", "segmented/masks/day1/p3.png",
+        "segmented/color/day0/p2.png", "segmented/overlays/day1/p1.jpg", "segmented/summary.json",
+        "segmented/summary.csv");
+    assertThat(keys).noneMatch(k -> k.contains("broken") && k.contains("masks"));
+    int[] mask = TestData.rawValues(get("segmented/masks/day0/p4.png"));
+    assertThat(mask).hasSize(64 * 48);
+    assertThat(java.util.Arrays.stream(mask).max().orElseThrow()).isLessThan(4);
+    JsonNode summary = TestData.JSON.readTree(get("segmented/summary.json"));
+    assertThat(summary.path("collection").path("images").asInt()).isEqualTo(5);
+    assertThat(summary.path("collection").path("pixels").asLong()).isEqualTo(5L * 64 * 48);
+    String errors = keys.stream().filter(k -> k.startsWith("segmented/errors/")).map(k -> new String(get(k)))
+        .reduce("", String::concat);
+    assertThat(errors).contains("s3://data/photos/day0/broken.png", "TRUNCATED");
+
+    // A model prefix with nothing under it is refused before the job starts.
+    List<String> bad = new ArrayList<>(List.of("segment", "--model=s3://data/models/nothing",
+        "--input=s3://data/photos/**.png", "--output=s3://data/segmented2"));
+    bad.addAll(List.of(s3Flags()));
+    TestData.Run refused = TestData.cli(bad.toArray(String[]::new));
+    assertThat(refused.exitCode()).isEqualTo(Maskbeam.USAGE);
+    assertThat(refused.err()).contains("model s3://data/models/nothing does not exist");
   }
 
   @Test
