@@ -4,6 +4,9 @@ import io.maskbeam.dataset.SyntheticShapes;
 import io.maskbeam.pipelines.cli.PipelineArgs;
 import io.maskbeam.pipelines.preprocess.PreprocessOptions;
 import io.maskbeam.pipelines.preprocess.PreprocessPipeline;
+import io.maskbeam.models.train.Trainer;
+import io.maskbeam.pipelines.segment.SegmentOptions;
+import io.maskbeam.pipelines.segment.SegmentPipeline;
 import io.maskbeam.pipelines.train.TrainCommand;
 import io.maskbeam.pipelines.train.TrainOptions;
 import java.io.IOException;
@@ -27,7 +30,8 @@ import picocli.CommandLine.Unmatched;
  */
 @Command(name = "demo", mixinStandardHelpOptions = true,
     description = "Generates a synthetic shapes dataset (with one corrupt and one unpaired file, to show the"
-        + " dead-letter output), preprocesses it into TFRecords on the DirectRunner, and trains a small U-Net on it.")
+        + " dead-letter output), preprocesses it into TFRecords on the DirectRunner, trains a small U-Net on it, and"
+        + " segments unseen images with it (masks, colour masks, overlays, stats, summary).")
 public final class DemoCommand implements Callable<Integer> {
   @Option(names = "--output", defaultValue = "maskbeam-demo", description = "Working folder. Default: ${DEFAULT-VALUE}.")
   Path output;
@@ -58,7 +62,7 @@ public final class DemoCommand implements Callable<Integer> {
     Path root = output.toAbsolutePath().normalize();
     Path data = root.resolve("synthetic");
     deleteRecursively(data);
-    int stages = trainEpochs > 0 ? 3 : 2;
+    int stages = trainEpochs > 0 ? 4 : 2;
     out.printf("1/" + stages + " generating %d synthetic %dx%d image/mask pairs in %s%n", count, width, height, data);
     SyntheticShapes.writePairedDataset(data, count, width, height, seed);
     // Faults a real dataset has: a truncated image and an image whose mask is missing.
@@ -89,12 +93,30 @@ public final class DemoCommand implements Callable<Integer> {
     if (trainEpochs > 0) {
       Path training = root.resolve("training");
       deleteRecursively(training);
-      out.printf("3/3 train -> %s%n", training);
+      out.printf("3/4 train -> %s%n", training);
       String[] trainArgs = {
         "--data=" + dataset, "--output=" + training, "--epochs=" + trainEpochs, "--unetWidth=16",
         "--cropSize=" + (Math.min(width, height) / 16 * 16), "--miniBatchSize=8", "--optimizer=adam",
         "--learningRate=0.005", "--minScale=0.75", "--maxScale=1.25"};
       TrainCommand.execute(PipelineArgs.parse(trainArgs, TrainOptions.class), out);
+
+      // Images the model never saw, plus one corrupt file for the dead-letter output.
+      Path unseen = root.resolve("unseen");
+      deleteRecursively(unseen);
+      SyntheticShapes.writePairedDataset(unseen, Math.max(4, count / 4), width, height, seed + 1_000_003);
+      Files.write(unseen.resolve("images/corrupt_0000.png"), Arrays.copyOf(good, good.length / 3));
+      Path segmented = root.resolve("segmented");
+      deleteRecursively(segmented);
+      out.printf("4/4 segment %s -> %s%n", unseen.resolve("images"), segmented);
+      List<String> segmentArgs = new ArrayList<>(List.of(
+          "--model=" + training.resolve(Trainer.MODEL_DIR), "--input=" + unseen.resolve("images") + "/*.png",
+          "--output=" + segmented));
+      segmentArgs.addAll(beamArgs);
+      if (!SegmentPipeline.execute(PipelineArgs.parse(segmentArgs.toArray(String[]::new), SegmentOptions.class),
+          out)) {
+        return 1;
+      }
+      out.println("(the corrupt image among the unseen ones is there on purpose: it is the error)");
     }
     return 0;
   }
