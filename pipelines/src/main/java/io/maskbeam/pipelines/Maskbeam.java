@@ -111,7 +111,7 @@ public final class Maskbeam {
         return PreprocessPipeline.execute(options, out) ? OK : FAILED;
       }
       if (name.equals("segment")) {
-        SegmentOptions options = PipelineArgs.parse(rest, SegmentOptions.class);
+        SegmentOptions options = SegmentPipeline.parse(rest);
         return SegmentPipeline.execute(options, out) ? OK : FAILED;
       }
       if (name.equals("train")) {

@@ -33,6 +33,9 @@ public final class SegmentationModel implements ProbabilityModel, AutoCloseable 
   private final Path dir;
   private final SavedModelBundle bundle;
   private final SessionFunction serving;
+  /** Graph tensor names of the signature's input and class output, to fetch the classes alone. */
+  private final String imagesTensor;
+  private final String classesTensor;
   private final int numClasses;
   private final int ignoreValue;
   private final List<LabelClass> classes;
@@ -43,6 +46,8 @@ public final class SegmentationModel implements ProbabilityModel, AutoCloseable 
     this.metadata = meta;
     this.bundle = bundle;
     this.serving = serving;
+    this.imagesTensor = serving.signature().getInputs().get("images").name;
+    this.classesTensor = serving.signature().getOutputs().get("classes").name;
     this.numClasses = meta.path("numClasses").asInt();
     this.ignoreValue = meta.path("ignoreValue").asInt(255);
     List<LabelClass> list = new ArrayList<>();
@@ -117,14 +122,24 @@ public final class SegmentationModel implements ProbabilityModel, AutoCloseable 
     return classes;
   }
 
-  /** Class ids for a batch of same-size images [n, h, w, 3]. */
+  /** Class ids for a batch of same-size images [n, h, w, 3]; only the class output is computed. */
   public int[] classes(byte[] rgb, int n, int h, int w) {
     try (TUint8 x = TUint8.tensorOf(Shape.of(n, h, w, 3), DataBuffers.of(rgb, true, false));
-        Result r = serving.call(Map.of("images", x))) {
+        Result r = serving.session().runner().feed(imagesTensor, x).fetch(classesTensor).run()) {
       int[] out = new int[n * h * w];
-      ((TInt32) r.get("classes").orElseThrow()).copyTo(DataBuffers.of(out, false, false));
+      ((TInt32) r.get(0)).copyTo(DataBuffers.of(out, false, false));
       return out;
     }
+  }
+
+  @Override
+  public byte[] labels(byte[] rgb, int n, int h, int w) {
+    int[] c = classes(rgb, n, h, w);
+    byte[] labels = new byte[c.length];
+    for (int i = 0; i < c.length; i++) {
+      labels[i] = (byte) c[i];
+    }
+    return labels;
   }
 
   /** Class probabilities [n, h, w, C] for a batch of same-size images. */

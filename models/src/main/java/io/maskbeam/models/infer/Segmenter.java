@@ -64,8 +64,18 @@ public final class Segmenter {
       RgbImage input = resized(image, iw, ih);
       System.arraycopy(input.pixels(), 0, batch, i * ih * iw * 3, input.pixels().length);
     }
-    float[] p = model.probabilities(batch, images.size(), ih, iw);
     List<Result> results = new ArrayList<>(images.size());
+    boolean sameSize = images.stream().allMatch(im -> im.width() == iw && im.height() == ih);
+    if (!keepProbabilities && sameSize) {
+      // Only labels wanted, at the network's own size: let the model skip the probabilities.
+      byte[] labels = model.labels(batch, images.size(), ih, iw);
+      for (int i = 0; i < images.size(); i++) {
+        results.add(new Result(new LabelImage(iw, ih,
+            java.util.Arrays.copyOfRange(labels, i * ih * iw, (i + 1) * ih * iw)), null));
+      }
+      return results;
+    }
+    float[] p = model.probabilities(batch, images.size(), ih, iw);
     int frame = ih * iw * c;
     for (int i = 0; i < images.size(); i++) {
       RgbImage image = images.get(i);

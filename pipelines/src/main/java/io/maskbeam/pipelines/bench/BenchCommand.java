@@ -46,9 +46,10 @@ import picocli.CommandLine.Parameters;
 @Command(name = "bench", mixinStandardHelpOptions = true,
     description = "Benchmarks. 'bench preprocess': pipeline vs raw ceiling images/s on a paired dataset"
         + " (default: CamVid train from ../shared/datasets/camvid). 'bench train': training images/s of U-Net at"
-        + " --size with batch --batch.")
+        + " --size with batch --batch. 'bench segment --model=DIR': segment pipeline vs the model's raw Session"
+        + " images/s, then peak RSS at --rssCounts images.")
 public final class BenchCommand implements Callable<Integer> {
-  @Parameters(index = "0", description = "What to benchmark: preprocess or train.")
+  @Parameters(index = "0", description = "What to benchmark: preprocess, train or segment.")
   String target;
 
   @Option(names = "--size", defaultValue = "256", description = "train: crop size. Default: ${DEFAULT-VALUE}.")
@@ -91,6 +92,21 @@ public final class BenchCommand implements Callable<Integer> {
       + " (through a manifest), to measure with the job's fixed cost amortised. Default: ${DEFAULT-VALUE}.")
   int replicate;
 
+  @Option(names = "--model", description = "segment: model folder written by 'maskbeam train'.")
+  Path model;
+
+  @Option(names = "--count", defaultValue = "100", description = "segment: images per measured run (the --images"
+      + " are cycled to reach it). Default: ${DEFAULT-VALUE}.")
+  int count;
+
+  @Option(names = "--rssCounts", split = ",", defaultValue = "100,2000", description = "segment: collection sizes"
+      + " whose peak RSS is measured in separate processes (0: skip). Default: ${DEFAULT-VALUE}.")
+  List<Integer> rssCounts;
+
+  @Option(names = "--segmentArg", description = "segment: an extra argument for the segment pipeline (repeatable),"
+      + " e.g. --segmentArg=--targetParallelism=2.")
+  List<String> segmentArgs = new ArrayList<>();
+
   PrintStream out = System.out;
 
   @Override
@@ -98,8 +114,12 @@ public final class BenchCommand implements Callable<Integer> {
     if (target.equals("train")) {
       return benchTrain();
     }
+    if (target.equals("segment")) {
+      List<Integer> sizes = rssCounts.stream().filter(n -> n > 0).toList();
+      return new SegmentBench(out, segmentArgs).run(model, images, count, batch, repeats, sizes, work.resolve("segment"));
+    }
     if (!target.equals("preprocess")) {
-      throw new IllegalArgumentException("unknown benchmark '" + target + "'; available: preprocess, train");
+      throw new IllegalArgumentException("unknown benchmark '" + target + "'; available: preprocess, train, segment");
     }
     List<Path[]> distinct = listPairs(images, masks);
     if (distinct.isEmpty()) {
@@ -290,6 +310,17 @@ public final class BenchCommand implements Callable<Integer> {
     String n = p.getFileName().toString();
     int dot = n.lastIndexOf('.');
     return dot > 0 ? n.substring(0, dot) : n;
+  }
+
+  static void deleteTree(Path dir) throws IOException {
+    if (!Files.exists(dir, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+      return;
+    }
+    try (Stream<Path> paths = Files.walk(dir)) {
+      for (Path p : paths.sorted(java.util.Comparator.reverseOrder()).toList()) {
+        Files.delete(p);
+      }
+    }
   }
 
   static double median(double[] values) {

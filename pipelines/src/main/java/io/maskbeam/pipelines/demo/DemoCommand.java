@@ -112,7 +112,7 @@ public final class DemoCommand implements Callable<Integer> {
           "--model=" + training.resolve(Trainer.MODEL_DIR), "--input=" + unseen.resolve("images") + "/*.png",
           "--output=" + segmented));
       segmentArgs.addAll(beamArgs);
-      if (!SegmentPipeline.execute(PipelineArgs.parse(segmentArgs.toArray(String[]::new), SegmentOptions.class),
+      if (!SegmentPipeline.execute(SegmentPipeline.parse(segmentArgs.toArray(String[]::new)),
           out)) {
         return 1;
       }

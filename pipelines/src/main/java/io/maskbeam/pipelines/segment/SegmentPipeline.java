@@ -60,8 +60,21 @@ public final class SegmentPipeline {
   public record Outputs(PCollection<ImageStats> stats, PCollection<SegmentError> errors, PCollection<String> skipped) {}
 
   public static void main(String[] args) {
-    SegmentOptions options = PipelineArgs.parse(args, SegmentOptions.class);
+    SegmentOptions options = parse(args);
     System.exit(execute(options, System.out) ? 0 : 1);
+  }
+
+  /**
+   * Parses segment's arguments. On the DirectRunner, unless told otherwise, one worker thread per core: every
+   * model call already spreads over all cores, so Beam's default of at least three threads on a two-core machine
+   * only makes calls compete (measured: 0.89 of the raw ceiling with 2 threads, lower with 3).
+   */
+  public static SegmentOptions parse(String[] args) {
+    SegmentOptions options = PipelineArgs.parse(args, SegmentOptions.class);
+    if (java.util.Arrays.stream(args).noneMatch(a -> a.startsWith("--targetParallelism"))) {
+      options.as(DirectOptions.class).setTargetParallelism(Runtime.getRuntime().availableProcessors());
+    }
+    return options;
   }
 
   /** A running job and the model lease held for it (released when the job ends). */

@@ -1,0 +1,201 @@
+package io.maskbeam.pipelines.bench;
+
+import io.maskbeam.image.ImageCodec;
+import io.maskbeam.image.RgbImage;
+import io.maskbeam.models.infer.SegmentationModel;
+import io.maskbeam.pipelines.cli.PipelineArgs;
+import io.maskbeam.pipelines.segment.SegmentOptions;
+import io.maskbeam.pipelines.segment.SegmentPipeline;
+import io.maskbeam.transforms.segment.SharedModels;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.stream.Stream;
+import org.apache.beam.sdk.PipelineResult;
+
+/**
+ * {@code maskbeam bench segment}: the segment pipeline end to end on the DirectRunner against its raw ceiling (the
+ * same SavedModel's Session on the same decoded images, batched the same way, with no Beam, no decoding and no
+ * writing), alternating, with medians and their ratio; then peak RSS of whole {@code segment} processes at several
+ * collection sizes, which must stay flat.
+ */
+final class SegmentBench {
+  private final PrintStream out;
+  private final List<String> extraArgs;
+
+  SegmentBench(PrintStream out, List<String> extraArgs) {
+    this.out = out;
+    this.extraArgs = List.copyOf(extraArgs);
+  }
+
+  int run(Path model, Path imagesDir, int count, int batch, int repeats, List<Integer> rssCounts, Path work)
+      throws Exception {
+    if (model == null) {
+      throw new IllegalArgumentException("bench segment needs --model=DIR (a model folder written by maskbeam train)");
+    }
+    List<Path> sources;
+    try (Stream<Path> s = Files.list(imagesDir)) {
+      sources = s.filter(p -> p.toString().endsWith(".png") || p.toString().endsWith(".jpg")).sorted().toList();
+    }
+    if (sources.isEmpty()) {
+      throw new IllegalArgumentException("no .png or .jpg images in " + imagesDir);
+    }
+    Files.createDirectories(work);
+    Path inputs = collection(sources, count, work);
+    String modelUri = model.toAbsolutePath().toString();
+    SharedModels.Lease lease = SharedModels.acquire(modelUri);
+    try {
+      SegmentationModel m = lease.model();
+      out.printf(Locale.ROOT, "bench segment: model %s (%d classes, loaded in %d ms), %d images from %s, batch %d,"
+          + " %d cores, %d measured runs each%n", model, m.numClasses(), lease.loadMillis(), count, imagesDir, batch,
+          Runtime.getRuntime().availableProcessors(), repeats);
+      List<RgbImage> decoded = new ArrayList<>();
+      try (Stream<Path> s = Files.list(inputs)) {
+        for (Path p : s.sorted().toList()) {
+          decoded.add(ImageCodec.toRgb(ImageCodec.decode(Files.readAllBytes(p), Long.MAX_VALUE)));
+        }
+      }
+      rawCeiling(m, decoded, batch); // warm-up
+      pipeline(modelUri, inputs, work.resolve("out"), batch);
+      double[] raw = new double[repeats];
+      double[] beam = new double[repeats];
+      for (int r = 0; r < repeats; r++) {
+        raw[r] = count / rawCeiling(m, decoded, batch);
+        beam[r] = count / pipeline(modelUri, inputs, work.resolve("out"), batch);
+        out.printf(Locale.ROOT, "  run %d: raw ceiling %.2f images/s, pipeline %.2f images/s%n", r + 1, raw[r],
+            beam[r]);
+      }
+      double rawMedian = BenchCommand.median(raw);
+      double beamMedian = BenchCommand.median(beam);
+      out.printf(Locale.ROOT, "raw ceiling (Session on decoded images, batch %d): median %.2f images/s%n", batch,
+          rawMedian);
+      out.printf(Locale.ROOT, "segment pipeline (DirectRunner, end to end, all outputs): median %.2f images/s%n",
+          beamMedian);
+      out.printf(Locale.ROOT, "ratio pipeline/raw: %.2f (target >= 0.90)%n", beamMedian / rawMedian);
+    } finally {
+      SharedModels.release(modelUri);
+    }
+    if (!rssCounts.isEmpty()) {
+      Map<Integer, Long> rss = new LinkedHashMap<>();
+      for (int n : rssCounts) {
+        Path dir = collection(sources, n, work);
+        rss.put(n, peakRssOfSegmentProcess(modelUri, dir, work.resolve("rss-out-" + n), batch));
+        out.printf(Locale.ROOT, "peak RSS of 'maskbeam segment' on %d images: %d MB%n", n, rss.get(n) / 1024);
+      }
+    }
+    return 0;
+  }
+
+  /** A folder of {@code count} inputs: links to the sources, cycled, so large collections cost no disk. */
+  static Path collection(List<Path> sources, int count, Path work) throws IOException {
+    Path dir = work.resolve("inputs-" + count);
+    if (Files.isDirectory(dir)) {
+      try (Stream<Path> s = Files.list(dir)) {
+        if (s.count() == count) {
+          return dir;
+        }
+      }
+      BenchCommand.deleteTree(dir);
+    }
+    Files.createDirectories(dir);
+    for (int i = 0; i < count; i++) {
+      Path source = sources.get(i % sources.size()).toAbsolutePath();
+      String ext = source.toString().substring(source.toString().lastIndexOf('.'));
+      Files.createSymbolicLink(dir.resolve(String.format(Locale.ROOT, "img_%05d%s", i, ext)), source);
+    }
+    return dir;
+  }
+
+  /** Seconds for the model alone: same-size images in batches, classes copied out, nothing else. */
+  static double rawCeiling(SegmentationModel model, List<RgbImage> images, int batch) {
+    long start = System.nanoTime();
+    int i = 0;
+    while (i < images.size()) {
+      RgbImage first = images.get(i);
+      int n = 1;
+      while (n < batch && i + n < images.size() && images.get(i + n).width() == first.width()
+          && images.get(i + n).height() == first.height()) {
+        n++;
+      }
+      byte[] pixels = new byte[n * first.pixels().length];
+      for (int k = 0; k < n; k++) {
+        System.arraycopy(images.get(i + k).pixels(), 0, pixels, k * first.pixels().length, first.pixels().length);
+      }
+      model.classes(pixels, n, first.height(), first.width());
+      i += n;
+    }
+    return (System.nanoTime() - start) / 1e9;
+  }
+
+  /** Seconds for {@code segment} end to end: graph, DirectRunner, listing, decoding, inference, every output. */
+  double pipeline(String model, Path inputs, Path output, int batch) throws IOException {
+    BenchCommand.deleteTree(output);
+    List<String> list = new ArrayList<>(List.of("--model=" + model, "--input=" + inputs.toAbsolutePath() + "/*",
+        "--output=" + output, "--maxBatchSize=" + batch));
+    list.addAll(extraArgs);
+    String[] args = list.toArray(String[]::new);
+    long start = System.nanoTime();
+    SegmentOptions options = SegmentPipeline.parse(args);
+    SharedModels.Lease lease = SharedModels.acquire(model);
+    try {
+      PipelineResult.State state = SegmentPipeline.run(options, lease.model()).result().waitUntilFinish();
+      if (state != PipelineResult.State.DONE) {
+        throw new IllegalStateException("segment ended in state " + state);
+      }
+    } finally {
+      SharedModels.release(model);
+    }
+    return (System.nanoTime() - start) / 1e9;
+  }
+
+  /** Runs {@code java -jar maskbeam.jar segment} on a folder and returns its peak resident set size in KB. */
+  long peakRssOfSegmentProcess(String model, Path inputs, Path output, int batch) throws Exception {
+    BenchCommand.deleteTree(output);
+    Path jar = Path.of(SegmentBench.class.getProtectionDomain().getCodeSource().getLocation().toURI());
+    if (!jar.toString().endsWith(".jar")) {
+      throw new IllegalStateException("peak RSS is measured on the packaged jar; run bench from maskbeam.jar");
+    }
+    String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+    List<String> command = new ArrayList<>(List.of(java, "-jar", jar.toString(), "segment", "--model=" + model,
+        "--input=" + inputs.toAbsolutePath() + "/*", "--output=" + output, "--maxBatchSize=" + batch));
+    command.addAll(extraArgs);
+    ProcessBuilder pb = new ProcessBuilder(command);
+    pb.redirectErrorStream(true);
+    pb.redirectOutput(work(output).toFile());
+    Process p = pb.start();
+    long peak = 0;
+    Path status = Path.of("/proc", Long.toString(p.pid()), "status");
+    while (p.isAlive()) {
+      peak = Math.max(peak, vmHwm(status));
+      Thread.sleep(100);
+    }
+    if (p.exitValue() != 0) {
+      throw new IllegalStateException("segment process failed (exit " + p.exitValue() + "); see " + work(output));
+    }
+    return peak;
+  }
+
+  private static Path work(Path output) {
+    return output.resolveSibling(output.getFileName() + ".log");
+  }
+
+  /** The kernel's high-water mark of the process's resident memory (VmHWM), in KB; 0 once it has exited. */
+  static long vmHwm(Path status) {
+    try {
+      for (String line : Files.readAllLines(status)) {
+        if (line.startsWith("VmHWM:")) {
+          return Long.parseLong(line.replaceAll("[^0-9]", ""));
+        }
+      }
+    } catch (IOException | NumberFormatException e) {
+      // the process ended between the check and the read
+    }
+    return 0;
+  }
+}
