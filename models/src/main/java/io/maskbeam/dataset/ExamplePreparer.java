@@ -109,6 +109,22 @@ public final class ExamplePreparer implements Serializable {
         remapped.unknownPixels, reencoded);
   }
 
+  /**
+   * A ground-truth mask as class ids (the ignore value where ignored), read exactly as {@link #prepare} reads
+   * masks: header check, decode, label-map remapping and the unknown-label policy. Not resized.
+   */
+  public LabelImage groundTruth(byte[] maskBytes) throws RejectedInputException {
+    header(maskBytes, false);
+    BufferedImage mask = decode(maskBytes, false);
+    Remapped remapped = remap(mask);
+    if (remapped.unknownPixels > 0 && unknownPolicy == UnknownLabelPolicy.REJECT) {
+      throw new RejectedInputException(RejectReason.UNKNOWN_LABEL_VALUES, String.format(Locale.ROOT,
+          "%d pixels carry %s not in label map '%s': %s", remapped.unknownPixels,
+          remapped.colour ? "colours" : "values", labelMap.name(), remapped.unknownSample));
+    }
+    return new LabelImage(mask.getWidth(), mask.getHeight(), remapped.labels);
+  }
+
   private ImageHeader header(byte[] bytes, boolean isImage) throws RejectedInputException {
     ImageHeader header;
     try {

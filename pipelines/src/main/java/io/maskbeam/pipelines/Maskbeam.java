@@ -4,6 +4,8 @@ import io.maskbeam.pipelines.bench.BenchCommand;
 import io.maskbeam.pipelines.cli.OptionsCommand;
 import io.maskbeam.pipelines.cli.PipelineArgs;
 import io.maskbeam.pipelines.demo.DemoCommand;
+import io.maskbeam.pipelines.evaluate.EvaluateOptions;
+import io.maskbeam.pipelines.evaluate.EvaluatePipeline;
 import io.maskbeam.pipelines.preprocess.PreprocessOptions;
 import io.maskbeam.pipelines.preprocess.PreprocessPipeline;
 import io.maskbeam.pipelines.segment.SegmentOptions;
@@ -74,6 +76,10 @@ public final class Maskbeam {
         "Segments an image collection (local, gs://, s3://) with a trained model: masks, colour masks, overlays,"
             + " probabilities, per-image stats, summary.json/csv and errors/.",
         SegmentOptions.class)));
+    cli.addSubcommand("evaluate", new CommandLine(OptionsCommand.spec("evaluate",
+        "Scores predictions (of --model, or existing --predictions) against ground truth (--data shards or --masks):"
+            + " metrics.json, confusion matrix and IoU plots, and an HTML report with the best and worst examples.",
+        EvaluateOptions.class)));
     cli.addSubcommand("demo", new CommandLine(new DemoCommand()));
     cli.addSubcommand("bench", new CommandLine(new BenchCommand()));
     return cli;
@@ -113,6 +119,10 @@ public final class Maskbeam {
       if (name.equals("segment")) {
         SegmentOptions options = SegmentPipeline.parse(rest);
         return SegmentPipeline.execute(options, out) ? OK : FAILED;
+      }
+      if (name.equals("evaluate")) {
+        EvaluateOptions options = PipelineArgs.parse(rest, EvaluateOptions.class);
+        return EvaluatePipeline.execute(options, out) ? OK : FAILED;
       }
       if (name.equals("train")) {
         TrainOptions options = PipelineArgs.parse(rest, TrainOptions.class);

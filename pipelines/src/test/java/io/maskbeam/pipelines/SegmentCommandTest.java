@@ -17,7 +17,6 @@ import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.stream.Stream;
 import javax.imageio.ImageIO;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -31,31 +30,15 @@ import org.junit.jupiter.api.io.TempDir;
 class SegmentCommandTest {
   @TempDir static Path work;
   static Path model;
-  static final int CLASSES = 11;
+  static final int CLASSES = CamVidModel.CLASSES;
 
   @BeforeAll
   static void trainOnCamVid() throws IOException {
-    Path camvid = TestData.camvid();
-    Path images = Files.createDirectories(work.resolve("camvid/images"));
-    Path masks = Files.createDirectories(work.resolve("camvid/masks"));
-    for (String name : camvidNames("train", 12)) {
-      Files.copy(camvid.resolve("train").resolve(name), images.resolve(name));
-      Files.copy(camvid.resolve("trainannot").resolve(name), masks.resolve(name));
-    }
-    TestData.Run prep = TestData.cli("preprocess", "--images=" + images, "--masks=" + masks,
-        "--labelMap=camvid-11", "--resize=120x90", "--validationFraction=0.2", "--output=" + work.resolve("data"));
-    assertThat(prep.exitCode()).as(prep.err()).isZero();
-    TestData.Run train = TestData.cli("train", "--data=" + work.resolve("data"), "--output=" + work.resolve("run"),
-        "--epochs=2", "--unetWidth=8", "--unetDepth=3", "--cropSize=64", "--miniBatchSize=4", "--optimizer=adam",
-        "--learningRate=0.005");
-    assertThat(train.exitCode()).as(train.err()).isZero();
-    model = work.resolve("run/model");
+    model = CamVidModel.get();
   }
 
   static List<String> camvidNames(String split, int count) throws IOException {
-    try (Stream<Path> files = Files.list(TestData.camvid().resolve(split))) {
-      return files.map(p -> p.getFileName().toString()).sorted().limit(count).toList();
-    }
+    return CamVidModel.names(split, count);
   }
 
   static RgbImage camvidImage(int index) throws Exception {
@@ -259,6 +242,27 @@ class SegmentCommandTest {
         return false;
       }
     }
+  }
+
+  @Test
+  void testTimeAugmentationAndTheModelsInferenceSizeKeepMasksAtInputSize() throws Exception {
+    Path in = Files.createDirectories(work.resolve("tta"));
+    Files.write(in.resolve("wide.png"), ImageCodec.encodePng(camvidImage(6)));
+    Files.write(in.resolve("small.png"), TestImages.rgbPng(100, 70, 5));
+    Path output = work.resolve("tta-out");
+    TestData.Run run = TestData.cli("segment", "--model=" + model, "--input=" + in + "/*.png", "--output=" + output,
+        "--ttaFlip=true", "--ttaScales=0.75,1", "--inferenceSize=model", "--writeProbabilities=true");
+    assertThat(run.exitCode()).as(run.err()).isZero();
+    assertThat(run.out()).contains("matched 2 = segmented 2 + skipped 0 + failed 0");
+    // Both inputs ran at the 64x64 training crop in one batch; masks and probabilities come back at input size.
+    LabelImage wide = ImageCodec.decodeLabels(Files.readAllBytes(output.resolve("masks/wide.png")));
+    assertThat(wide.width()).isEqualTo(480);
+    assertThat(wide.height()).isEqualTo(360);
+    assertThat(Npy.readFloat32(Files.readAllBytes(output.resolve("probabilities/small.npy"))).shape())
+        .containsExactly(70, 100, CLASSES);
+    JsonNode settings = TestData.json(output.resolve("summary.json")).path("run").path("settings");
+    assertThat(settings.path("inferenceSize").asText()).isEqualTo("64x64");
+    assertThat(settings.path("ttaFlip").asBoolean()).isTrue();
   }
 
   @Test

@@ -107,6 +107,10 @@ public final class BenchCommand implements Callable<Integer> {
       + " e.g. --segmentArg=--targetParallelism=2.")
   List<String> segmentArgs = new ArrayList<>();
 
+  @Option(names = "--rssJvmArg", description = "segment: a JVM option for the processes whose peak RSS is measured"
+      + " (repeatable), e.g. --rssJvmArg=-Xmx2g.")
+  List<String> rssJvmArgs = new ArrayList<>();
+
   PrintStream out = System.out;
 
   @Override
@@ -116,7 +120,7 @@ public final class BenchCommand implements Callable<Integer> {
     }
     if (target.equals("segment")) {
       List<Integer> sizes = rssCounts.stream().filter(n -> n > 0).toList();
-      return new SegmentBench(out, segmentArgs).run(model, images, count, batch, repeats, sizes, work.resolve("segment"));
+      return new SegmentBench(out, segmentArgs, rssJvmArgs).run(model, images, count, batch, repeats, sizes, work.resolve("segment"));
     }
     if (!target.equals("preprocess")) {
       throw new IllegalArgumentException("unknown benchmark '" + target + "'; available: preprocess, train, segment");

@@ -28,10 +28,12 @@ import org.apache.beam.sdk.PipelineResult;
 final class SegmentBench {
   private final PrintStream out;
   private final List<String> extraArgs;
+  private final List<String> jvmArgs;
 
-  SegmentBench(PrintStream out, List<String> extraArgs) {
+  SegmentBench(PrintStream out, List<String> extraArgs, List<String> jvmArgs) {
     this.out = out;
     this.extraArgs = List.copyOf(extraArgs);
+    this.jvmArgs = List.copyOf(jvmArgs);
   }
 
   int run(Path model, Path imagesDir, int count, int batch, int repeats, List<Integer> rssCounts, Path work)
@@ -51,33 +53,37 @@ final class SegmentBench {
     String modelUri = model.toAbsolutePath().toString();
     SharedModels.Lease lease = SharedModels.acquire(modelUri);
     try {
-      SegmentationModel m = lease.model();
-      out.printf(Locale.ROOT, "bench segment: model %s (%d classes, loaded in %d ms), %d images from %s, batch %d,"
-          + " %d cores, %d measured runs each%n", model, m.numClasses(), lease.loadMillis(), count, imagesDir, batch,
-          Runtime.getRuntime().availableProcessors(), repeats);
-      List<RgbImage> decoded = new ArrayList<>();
-      try (Stream<Path> s = Files.list(inputs)) {
-        for (Path p : s.sorted().toList()) {
-          decoded.add(ImageCodec.toRgb(ImageCodec.decode(Files.readAllBytes(p), Long.MAX_VALUE)));
+      if (repeats < 1) {
+        out.println("bench segment: throughput runs skipped (--repeats=0)");
+      } else {
+        SegmentationModel m = lease.model();
+        out.printf(Locale.ROOT, "bench segment: model %s (%d classes, loaded in %d ms), %d images from %s, batch %d,"
+            + " %d cores, %d measured runs each%n", model, m.numClasses(), lease.loadMillis(), count, imagesDir, batch,
+            Runtime.getRuntime().availableProcessors(), repeats);
+        List<RgbImage> decoded = new ArrayList<>();
+        try (Stream<Path> s = Files.list(inputs)) {
+          for (Path p : s.sorted().toList()) {
+            decoded.add(ImageCodec.toRgb(ImageCodec.decode(Files.readAllBytes(p), Long.MAX_VALUE)));
+          }
         }
+        rawCeiling(m, decoded, batch); // warm-up
+        pipeline(modelUri, inputs, work.resolve("out"), batch);
+        double[] raw = new double[repeats];
+        double[] beam = new double[repeats];
+        for (int r = 0; r < repeats; r++) {
+          raw[r] = count / rawCeiling(m, decoded, batch);
+          beam[r] = count / pipeline(modelUri, inputs, work.resolve("out"), batch);
+          out.printf(Locale.ROOT, "  run %d: raw ceiling %.2f images/s, pipeline %.2f images/s%n", r + 1, raw[r],
+              beam[r]);
+        }
+        double rawMedian = BenchCommand.median(raw);
+        double beamMedian = BenchCommand.median(beam);
+        out.printf(Locale.ROOT, "raw ceiling (Session on decoded images, batch %d): median %.2f images/s%n", batch,
+            rawMedian);
+        out.printf(Locale.ROOT, "segment pipeline (DirectRunner, end to end, all outputs): median %.2f images/s%n",
+            beamMedian);
+        out.printf(Locale.ROOT, "ratio pipeline/raw: %.2f (target >= 0.90)%n", beamMedian / rawMedian);
       }
-      rawCeiling(m, decoded, batch); // warm-up
-      pipeline(modelUri, inputs, work.resolve("out"), batch);
-      double[] raw = new double[repeats];
-      double[] beam = new double[repeats];
-      for (int r = 0; r < repeats; r++) {
-        raw[r] = count / rawCeiling(m, decoded, batch);
-        beam[r] = count / pipeline(modelUri, inputs, work.resolve("out"), batch);
-        out.printf(Locale.ROOT, "  run %d: raw ceiling %.2f images/s, pipeline %.2f images/s%n", r + 1, raw[r],
-            beam[r]);
-      }
-      double rawMedian = BenchCommand.median(raw);
-      double beamMedian = BenchCommand.median(beam);
-      out.printf(Locale.ROOT, "raw ceiling (Session on decoded images, batch %d): median %.2f images/s%n", batch,
-          rawMedian);
-      out.printf(Locale.ROOT, "segment pipeline (DirectRunner, end to end, all outputs): median %.2f images/s%n",
-          beamMedian);
-      out.printf(Locale.ROOT, "ratio pipeline/raw: %.2f (target >= 0.90)%n", beamMedian / rawMedian);
     } finally {
       SharedModels.release(modelUri);
     }
@@ -86,7 +92,8 @@ final class SegmentBench {
       for (int n : rssCounts) {
         Path dir = collection(sources, n, work);
         rss.put(n, peakRssOfSegmentProcess(modelUri, dir, work.resolve("rss-out-" + n), batch));
-        out.printf(Locale.ROOT, "peak RSS of 'maskbeam segment' on %d images: %d MB%n", n, rss.get(n) / 1024);
+        out.printf(Locale.ROOT, "peak RSS of 'maskbeam segment' on %d images: %d MB (JVM options %s)%n", n,
+            rss.get(n) / 1024, jvmArgs);
       }
     }
     return 0;
@@ -162,7 +169,9 @@ final class SegmentBench {
       throw new IllegalStateException("peak RSS is measured on the packaged jar; run bench from maskbeam.jar");
     }
     String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-    List<String> command = new ArrayList<>(List.of(java, "-jar", jar.toString(), "segment", "--model=" + model,
+    List<String> command = new ArrayList<>(List.of(java));
+    command.addAll(jvmArgs);
+    command.addAll(List.of("-jar", jar.toString(), "segment", "--model=" + model,
         "--input=" + inputs.toAbsolutePath() + "/*", "--output=" + output, "--maxBatchSize=" + batch));
     command.addAll(extraArgs);
     ProcessBuilder pb = new ProcessBuilder(command);

@@ -54,7 +54,8 @@ public final class SegmentPipeline {
   private SegmentPipeline() {}
 
   /** What the checks at launch learned: the model's classes, this run's id, and earlier runs' stats files. */
-  public record Launch(List<LabelClass> classes, int trainingCropSize, String runId, List<String> previousStatsFiles) {}
+  public record Launch(List<LabelClass> classes, int trainingCropSize, String runId, List<String> previousStatsFiles,
+      long listedFiles) {}
 
   /** The graph's main outputs. */
   public record Outputs(PCollection<ImageStats> stats, PCollection<SegmentError> errors, PCollection<String> skipped) {}
@@ -117,11 +118,13 @@ public final class SegmentPipeline {
       throw new IllegalArgumentException("give --input (globs) and/or --manifest");
     }
     try {
+      long listed = 0;
       for (String pattern : patterns) {
         MatchResult m = FileSystems.match(pattern, EmptyMatchTreatment.ALLOW);
         if (m.status() != MatchResult.Status.OK || m.metadata().isEmpty()) {
           throw new IllegalArgumentException("--input '" + pattern + "' matched no files");
         }
+        listed += m.metadata().size();
       }
       if (o.getManifest() != null && !o.getManifest().isBlank()) {
         MatchResult m = FileSystems.match(o.getManifest(), EmptyMatchTreatment.ALLOW);
@@ -131,7 +134,7 @@ public final class SegmentPipeline {
       }
       settings(o, "check", model.trainingCropSize());
       String runId = ZonedDateTime.now(ZoneOffset.UTC).format(RUN_ID);
-      return new Launch(model.classes(), model.trainingCropSize(), runId, previousStatsFiles(o.getOutput()));
+      return new Launch(model.classes(), model.trainingCropSize(), runId, previousStatsFiles(o.getOutput()), listed);
     } catch (IOException e) {
       throw new IllegalStateException("cannot list inputs or output: " + e.getMessage(), e);
     }
@@ -205,7 +208,7 @@ public final class SegmentPipeline {
         OutputNames.absoluteLocal(o.getOutput(), true)));
     PCollection<SegmentInput> inputs = listed.get(ListImages.INPUTS);
     PCollectionTuple segmented = inputs.apply("SegmentImages",
-        new SegmentImages(settings, parallelism(o), o.getAcceleratorType()));
+        new SegmentImages(settings, parallelism(o, launch.listedFiles()), o.getAcceleratorType()));
     PCollection<SegmentError> errors = PCollectionList.of(listed.get(ListImages.ERRORS))
         .and(segmented.get(SegmentImages.ERRORS))
         .apply("AllErrors", Flatten.pCollections());
@@ -220,15 +223,23 @@ public final class SegmentPipeline {
     return new Outputs(stats, errors, segmented.get(SegmentImages.SKIPPED));
   }
 
-  static int parallelism(SegmentOptions o) {
+  /**
+   * Groups the inputs are spread over: at least a few per worker thread, and small enough (about
+   * {@value #IMAGES_PER_GROUP} images) that progress counters, which runners publish when a group's bundle
+   * completes, move steadily and a retried group redoes little.
+   */
+  static int parallelism(SegmentOptions o, long listedFiles) {
     if (o.getParallelism() > 0) {
       return o.getParallelism();
     }
+    int bySize = (int) Math.min(1 << 20, Math.max(1, (listedFiles + IMAGES_PER_GROUP - 1) / IMAGES_PER_GROUP));
     if (o.getRunner().getSimpleName().equals("DirectRunner")) {
-      return 4 * o.as(DirectOptions.class).getTargetParallelism();
+      return Math.max(4 * o.as(DirectOptions.class).getTargetParallelism(), bySize);
     }
-    return 1024;
+    return Math.max(1024, bySize);
   }
+
+  static final int IMAGES_PER_GROUP = 32;
 
   static String settingsJson(SegmentOptions o, SegmentationSettings s, String root) {
     ObjectNode n = new ObjectMapper().createObjectNode();

@@ -1,0 +1,79 @@
+package io.maskbeam.transforms.evaluate;
+
+import io.maskbeam.models.eval.ConfusionMatrix;
+import org.apache.beam.sdk.metrics.Counter;
+import org.apache.beam.sdk.metrics.Metrics;
+import org.apache.beam.sdk.transforms.DoFn;
+import org.apache.beam.sdk.transforms.PTransform;
+import org.apache.beam.sdk.transforms.ParDo;
+import org.apache.beam.sdk.values.PCollection;
+import org.apache.beam.sdk.values.PCollectionTuple;
+import org.apache.beam.sdk.values.TupleTag;
+import org.apache.beam.sdk.values.TupleTagList;
+
+/**
+ * Each example's confusion matrix (its prediction from the model or a file, against its ground truth), or an error
+ * saying why it could not be scored. Combining the matrices is left to {@link CombineConfusion}, so it happens
+ * across workers.
+ */
+public final class EvaluateExamples extends PTransform<PCollection<EvalItem>, PCollectionTuple> {
+  public static final String METRICS_NAMESPACE = "maskbeam.evaluate";
+  public static final TupleTag<ImageEvaluation> EVALUATED = new TupleTag<>() {};
+  public static final TupleTag<EvaluationError> FAILED = new TupleTag<>() {};
+
+  private final Observer observer;
+
+  public EvaluateExamples(Observer observer) {
+    this.observer = observer;
+  }
+
+  @Override
+  public PCollectionTuple expand(PCollection<EvalItem> items) {
+    return items.apply("Score", ParDo.of(new ScoreFn(observer)).withOutputTags(EVALUATED, TupleTagList.of(FAILED)));
+  }
+
+  /** The confusion matrix of one prediction against its truth; truth pixels outside the classes are skipped. */
+  public static ConfusionMatrix confusion(byte[] truth, byte[] prediction, int numClasses) {
+    int[] t = new int[truth.length];
+    int[] p = new int[prediction.length];
+    for (int i = 0; i < t.length; i++) {
+      t[i] = truth[i] & 0xFF;
+      p[i] = prediction[i] & 0xFF;
+    }
+    return new ConfusionMatrix(numClasses).add(t, p);
+  }
+
+  static final class ScoreFn extends DoFn<EvalItem, ImageEvaluation> {
+    private final Observer observer;
+    private final Counter evaluated = Metrics.counter(METRICS_NAMESPACE, "examples_evaluated");
+    private final Counter failed = Metrics.counter(METRICS_NAMESPACE, "examples_failed");
+
+    ScoreFn(Observer observer) {
+      this.observer = observer;
+    }
+
+    @Setup
+    public void setup() {
+      observer.open();
+    }
+
+    @Teardown
+    public void teardown() {
+      observer.close();
+    }
+
+    @ProcessElement
+    public void process(@Element EvalItem item, MultiOutputReceiver out) {
+      try {
+        Observer.Observation o = observer.observe(item);
+        ConfusionMatrix m = confusion(o.truth().labels(), o.prediction().labels(), observer.numClasses());
+        evaluated.inc();
+        out.get(EVALUATED).output(new ImageEvaluation(item.id(), item.source(), o.truth().width(),
+            o.truth().height(), m));
+      } catch (Observer.Unusable e) {
+        failed.inc();
+        out.get(FAILED).output(new EvaluationError(item.id(), item.source(), e.reason(), e.getMessage()));
+      }
+    }
+  }
+}
