@@ -80,6 +80,7 @@ public final class Maskbeam {
         "Scores predictions (of --model, or existing --predictions) against ground truth (--data shards or --masks):"
             + " metrics.json, confusion matrix and IoU plots, and an HTML report with the best and worst examples.",
         EvaluateOptions.class)));
+    cli.addSubcommand("serve", new CommandLine(new io.maskbeam.pipelines.serve.ServeCommand()));
     cli.addSubcommand("demo", new CommandLine(new DemoCommand()));
     cli.addSubcommand("bench", new CommandLine(new BenchCommand()));
     return cli;
