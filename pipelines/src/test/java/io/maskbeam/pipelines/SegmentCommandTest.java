@@ -266,6 +266,46 @@ class SegmentCommandTest {
   }
 
   @Test
+  void incrementalRunsSegmentOnlyNewOrChangedImagesAndKeepTheSummaryWhole() throws Exception {
+    Path in = Files.createDirectories(work.resolve("incremental-in"));
+    for (int i = 0; i < 3; i++) {
+      Files.write(in.resolve("day1_" + i + ".png"), TestImages.rgbPng(64, 48, 100 + i));
+    }
+    Path output = work.resolve("incremental-out");
+    TestData.Run first = TestData.cli("segment", "--model=" + model, "--input=" + in + "/*.png",
+        "--output=" + output, "--incremental=true");
+    assertThat(first.exitCode()).as(first.err()).isZero();
+    assertThat(first.out()).contains("matched 3 = segmented 3 + skipped 0 + failed 0");
+    java.nio.file.attribute.FileTime untouched = Files.getLastModifiedTime(output.resolve("masks/day1_1.png"));
+
+    // Two new images arrive and one is replaced by a different picture.
+    for (int i = 0; i < 2; i++) {
+      Files.write(in.resolve("day2_" + i + ".png"), TestImages.rgbPng(64, 48, 200 + i));
+    }
+    Files.write(in.resolve("day1_2.png"), TestImages.rgbPng(64, 48, 999));
+    Files.setLastModifiedTime(in.resolve("day1_2.png"),
+        java.nio.file.attribute.FileTime.fromMillis(System.currentTimeMillis() + 5000));
+    Thread.sleep(20);
+    TestData.Run second = TestData.cli("segment", "--model=" + model, "--input=" + in + "/*.png",
+        "--output=" + output, "--incremental=true");
+    assertThat(second.exitCode()).as(second.err()).isZero();
+    assertThat(second.out()).contains("matched 5 = segmented 3 + skipped 2 + failed 0");
+    assertThat(Files.getLastModifiedTime(output.resolve("masks/day1_1.png"))).isEqualTo(untouched);
+
+    Path scratch = work.resolve("incremental-scratch");
+    TestData.Run full = TestData.cli("segment", "--model=" + model, "--input=" + in + "/*.png",
+        "--output=" + scratch);
+    assertThat(full.exitCode()).as(full.err()).isZero();
+    JsonNode incremental = TestData.json(output.resolve("summary.json"));
+    JsonNode fromScratch = TestData.json(scratch.resolve("summary.json"));
+    assertThat(incremental.path("collection")).isEqualTo(fromScratch.path("collection"));
+    assertThat(incremental.path("classes")).isEqualTo(fromScratch.path("classes"));
+    assertThat(incremental.path("collection").path("images").asInt()).isEqualTo(5);
+    assertThat(Files.readAllBytes(output.resolve("masks/day1_2.png")))
+        .isEqualTo(Files.readAllBytes(scratch.resolve("masks/day1_2.png")));
+  }
+
+  @Test
   void manifestInputsAreAccountedForLineByLine() throws Exception {
     Path dir = Files.createDirectories(work.resolve("manifest"));
     Files.write(dir.resolve("a.png"), TestImages.rgbPng(48, 32, 3));

@@ -47,9 +47,10 @@ import picocli.CommandLine.Parameters;
     description = "Benchmarks. 'bench preprocess': pipeline vs raw ceiling images/s on a paired dataset"
         + " (default: CamVid train from ../shared/datasets/camvid). 'bench train': training images/s of U-Net at"
         + " --size with batch --batch. 'bench segment --model=DIR': segment pipeline vs the model's raw Session"
-        + " images/s, then peak RSS at --rssCounts images.")
+        + " images/s, then peak RSS at --rssCounts images. 'bench serve --model=DIR': serve under load from this"
+        + " process at --concurrency clients, next to the raw Session.")
 public final class BenchCommand implements Callable<Integer> {
-  @Parameters(index = "0", description = "What to benchmark: preprocess, train or segment.")
+  @Parameters(index = "0", description = "What to benchmark: preprocess, train, segment or serve.")
   String target;
 
   @Option(names = "--size", defaultValue = "256", description = "train: crop size. Default: ${DEFAULT-VALUE}.")
@@ -111,6 +112,14 @@ public final class BenchCommand implements Callable<Integer> {
       + " (repeatable), e.g. --rssJvmArg=-Xmx2g.")
   List<String> rssJvmArgs = new ArrayList<>();
 
+  @Option(names = "--seconds", defaultValue = "20", description = "serve: seconds per concurrency level."
+      + " Default: ${DEFAULT-VALUE}.")
+  int seconds;
+
+  @Option(names = "--concurrency", split = ",", defaultValue = "1,2,4", description = "serve: concurrent clients"
+      + " per level. Default: ${DEFAULT-VALUE}.")
+  List<Integer> concurrency;
+
   PrintStream out = System.out;
 
   @Override
@@ -118,12 +127,15 @@ public final class BenchCommand implements Callable<Integer> {
     if (target.equals("train")) {
       return benchTrain();
     }
+    if (target.equals("serve")) {
+      return new ServeBench(out).run(model, images, seconds, concurrency, work.resolve("serve"));
+    }
     if (target.equals("segment")) {
       List<Integer> sizes = rssCounts.stream().filter(n -> n > 0).toList();
       return new SegmentBench(out, segmentArgs, rssJvmArgs).run(model, images, count, batch, repeats, sizes, work.resolve("segment"));
     }
     if (!target.equals("preprocess")) {
-      throw new IllegalArgumentException("unknown benchmark '" + target + "'; available: preprocess, train, segment");
+      throw new IllegalArgumentException("unknown benchmark '" + target + "'; available: preprocess, train, segment, serve");
     }
     List<Path[]> distinct = listPairs(images, masks);
     if (distinct.isEmpty()) {

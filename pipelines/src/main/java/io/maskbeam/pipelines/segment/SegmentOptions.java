@@ -45,6 +45,13 @@ public interface SegmentOptions extends PipelineOptions {
 
   void setSkipExisting(Boolean value);
 
+  @Description("Incremental run: segment only inputs that are new or changed (size or modification time) since the"
+      + " runs recorded in the output's state/ folder; the summary still covers every image.")
+  @Default.Boolean(false)
+  Boolean getIncremental();
+
+  void setIncremental(Boolean value);
+
   @Description("Images up to this size (after --inferenceSize) run whole; larger ones in overlapping tiles of"
       + " this size, so memory stays bounded whatever the image size.")
   @Default.Integer(1024)

@@ -10,6 +10,7 @@ import io.maskbeam.pipelines.cli.PipelineArgs;
 import io.maskbeam.pipelines.cli.ProgressReporter;
 import io.maskbeam.transforms.io.Storage;
 import io.maskbeam.transforms.segment.ImageStats;
+import io.maskbeam.transforms.segment.IncrementalState;
 import io.maskbeam.transforms.segment.ListImages;
 import io.maskbeam.transforms.segment.OutputNames;
 import io.maskbeam.transforms.segment.SegmentError;
@@ -29,6 +30,7 @@ import java.util.List;
 import java.util.Locale;
 import org.apache.beam.runners.direct.DirectOptions;
 import org.apache.beam.sdk.Pipeline;
+import org.apache.beam.sdk.coders.StringUtf8Coder;
 import org.apache.beam.sdk.PipelineResult;
 import org.apache.beam.sdk.io.FileSystems;
 import org.apache.beam.sdk.io.fs.EmptyMatchTreatment;
@@ -55,7 +57,7 @@ public final class SegmentPipeline {
 
   /** What the checks at launch learned: the model's classes, this run's id, and earlier runs' stats files. */
   public record Launch(List<LabelClass> classes, int trainingCropSize, String runId, List<String> previousStatsFiles,
-      long listedFiles) {}
+      List<String> previousStateFiles, long listedFiles) {}
 
   /** The graph's main outputs. */
   public record Outputs(PCollection<ImageStats> stats, PCollection<SegmentError> errors, PCollection<String> skipped) {}
@@ -134,7 +136,9 @@ public final class SegmentPipeline {
       }
       settings(o, "check", model.trainingCropSize());
       String runId = ZonedDateTime.now(ZoneOffset.UTC).format(RUN_ID);
-      return new Launch(model.classes(), model.trainingCropSize(), runId, previousStatsFiles(o.getOutput()), listed);
+      return new Launch(model.classes(), model.trainingCropSize(), runId,
+          previousFiles(o.getOutput(), SegmentationSettings.STATS), previousFiles(o.getOutput(), IncrementalState.DIR),
+          listed);
     } catch (IOException e) {
       throw new IllegalStateException("cannot list inputs or output: " + e.getMessage(), e);
     }
@@ -172,9 +176,9 @@ public final class SegmentPipeline {
     s.setLength(0);
   }
 
-  static List<String> previousStatsFiles(String output) throws IOException {
-    MatchResult m = FileSystems.match(Storage.join(output, SegmentationSettings.STATS + "/*.jsonl"),
-        EmptyMatchTreatment.ALLOW);
+  /** Earlier runs' JSON Lines files in a folder of the output (listed before this run writes its own). */
+  static List<String> previousFiles(String output, String dir) throws IOException {
+    MatchResult m = FileSystems.match(Storage.join(output, dir + "/*.jsonl"), EmptyMatchTreatment.ALLOW);
     List<String> files = new ArrayList<>();
     if (m.status() == MatchResult.Status.OK) {
       m.metadata().forEach(md -> files.add(md.resourceId().toString()));
@@ -207,8 +211,21 @@ public final class SegmentPipeline {
     PCollectionTuple listed = pipeline.apply("ListImages", new ListImages(patterns, o.getManifest(), root,
         OutputNames.absoluteLocal(o.getOutput(), true)));
     PCollection<SegmentInput> inputs = listed.get(ListImages.INPUTS);
-    PCollectionTuple segmented = inputs.apply("SegmentImages",
+    PCollection<SegmentInput> toSegment = inputs;
+    PCollectionList<String> skipped = PCollectionList.empty(pipeline);
+    if (o.getIncremental()) {
+      PCollectionTuple compared = inputs.apply("FilterUnchanged",
+          new IncrementalState.FilterUnchanged(launch.previousStateFiles()));
+      toSegment = compared.get(IncrementalState.CHANGED);
+      skipped = skipped.and(compared.get(IncrementalState.UNCHANGED).setCoder(StringUtf8Coder.of()));
+    }
+    PCollectionTuple segmented = toSegment.apply("SegmentImages",
         new SegmentImages(settings, parallelism(o, launch.listedFiles()), o.getAcceleratorType()));
+    // Every run records what it processed, so a later --incremental run can build on any run.
+    segmented.get(SegmentImages.PROCESSED).apply("RecordState",
+        new IncrementalState.Write(o.getOutput(), launch.runId()));
+    PCollection<String> allSkipped = skipped.and(segmented.get(SegmentImages.SKIPPED))
+        .apply("AllSkipped", Flatten.pCollections());
     PCollection<SegmentError> errors = PCollectionList.of(listed.get(ListImages.ERRORS))
         .and(segmented.get(SegmentImages.ERRORS))
         .apply("AllErrors", Flatten.pCollections());
@@ -219,8 +236,8 @@ public final class SegmentPipeline {
         .apply("AllMatched", Flatten.pCollections());
     PCollection<ImageStats> stats = segmented.get(SegmentImages.STATS);
     stats.apply("WriteResults", new WriteSegmentationResults(settings, launch.classes(), launch.previousStatsFiles(),
-        matched, errors, segmented.get(SegmentImages.SKIPPED), settingsJson(o, settings, root)));
-    return new Outputs(stats, errors, segmented.get(SegmentImages.SKIPPED));
+        matched, errors, allSkipped, settingsJson(o, settings, root)));
+    return new Outputs(stats, errors, allSkipped);
   }
 
   /**
@@ -247,6 +264,7 @@ public final class SegmentPipeline {
     n.put("manifest", o.getManifest());
     n.put("inputRoot", root);
     n.put("skipExisting", s.skipExisting());
+    n.put("incremental", o.getIncremental());
     n.put("tileSize", s.tileSize());
     n.put("tileOverlap", s.tileOverlap());
     n.put("maxBatchSize", s.maxBatchSize());

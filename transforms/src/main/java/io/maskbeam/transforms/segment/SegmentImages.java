@@ -57,6 +57,8 @@ public final class SegmentImages extends PTransform<PCollection<SegmentInput>, P
   public static final TupleTag<ImageStats> STATS = new TupleTag<>() {};
   public static final TupleTag<SegmentError> ERRORS = new TupleTag<>() {};
   public static final TupleTag<String> SKIPPED = new TupleTag<>() {};
+  /** The inputs whose outputs were all written (what an incremental run records in its state). */
+  public static final TupleTag<SegmentInput> PROCESSED = new TupleTag<>() {};
 
   private final SegmentationSettings settings;
   private final int parallelism;
@@ -72,7 +74,8 @@ public final class SegmentImages extends PTransform<PCollection<SegmentInput>, P
   public PCollectionTuple expand(PCollection<SegmentInput> inputs) {
     int groups = parallelism;
     PTransform<PCollection<? extends KV<Integer, Iterable<SegmentInput>>>, PCollectionTuple> segment =
-        ParDo.of(new SegmentFn(settings)).withOutputTags(STATS, TupleTagList.of(ERRORS).and(SKIPPED));
+        ParDo.of(new SegmentFn(settings))
+            .withOutputTags(STATS, TupleTagList.of(ERRORS).and(SKIPPED).and(PROCESSED));
     if (acceleratorHint != null && !acceleratorHint.isBlank()) {
       segment = segment.setResourceHints(ResourceHints.create().withAccelerator(acceleratorHint));
     }
@@ -355,6 +358,7 @@ public final class SegmentImages extends PTransform<PCollection<SegmentInput>, P
         return;
       }
       segmented.inc();
+      out.get(PROCESSED).output(d.input());
       out.get(STATS).output(new ImageStats(key, d.input().uri(), settings.run(), labels.width(), labels.height(),
           d.orientation(), MaskRendering.classPixels(labels, model.numClasses())));
     }
