@@ -113,30 +113,37 @@ public final class SegmentationServer implements AutoCloseable {
 
   private void invocations(HttpExchange exchange) throws IOException {
     try {
+      String length = exchange.getRequestHeaders().getFirst("Content-Length");
+      if (length != null && parseLong(length) > maxRequestBytes) {
+        // Read and drop a moderately oversized body, so the client (still sending) gets the 413 rather than a reset
+        // connection; a far larger one is cut off.
+        boolean drained = parseLong(length) <= DRAIN_FACTOR * maxRequestBytes
+            && discard(exchange.getRequestBody(), DRAIN_FACTOR * maxRequestBytes);
+        reject(exchange, 413, "request body of " + length + " bytes exceeds the limit of " + maxRequestBytes, drained);
+        return;
+      }
+      // The body is read (within the limit) before anything else is judged: answering while the client is still
+      // sending would reset the connection under it.
+      byte[] body = readBounded(exchange.getRequestBody());
+      if (body == null) {
+        boolean drained = discard(exchange.getRequestBody(), (DRAIN_FACTOR - 1) * maxRequestBytes);
+        reject(exchange, 413, "request body exceeds the limit of " + maxRequestBytes + " bytes", drained);
+        return;
+      }
       if (!exchange.getRequestMethod().equals("POST")) {
-        reject(exchange, 405, "use POST /invocations with an image body", false);
+        reject(exchange, 405, "use POST /invocations with an image body", true);
         return;
       }
       String contentType = header(exchange, "Content-Type", "application/x-image");
       if (!(contentType.startsWith("image/") || contentType.startsWith("application/x-image")
           || contentType.startsWith("application/octet-stream"))) {
         reject(exchange, 415, "Content-Type must be image/jpeg, image/png or application/x-image, got " + contentType,
-            false);
+            true);
         return;
       }
       String accept = answerType(header(exchange, "Accept", "image/png"));
       if (accept == null) {
-        reject(exchange, 406, "Accept must be image/png, application/json or application/x-npy", false);
-        return;
-      }
-      String length = exchange.getRequestHeaders().getFirst("Content-Length");
-      if (length != null && parseLong(length) > maxRequestBytes) {
-        reject(exchange, 413, "request body of " + length + " bytes exceeds the limit of " + maxRequestBytes, false);
-        return;
-      }
-      byte[] body = readBounded(exchange.getRequestBody());
-      if (body == null) {
-        reject(exchange, 413, "request body exceeds the limit of " + maxRequestBytes + " bytes", false);
+        reject(exchange, 406, "Accept must be image/png, application/json or application/x-npy", true);
         return;
       }
       RgbImage image;
@@ -235,6 +242,21 @@ public final class SegmentationServer implements AutoCloseable {
       out.write(buffer, 0, n);
     }
     return out.toByteArray();
+  }
+
+  private static final long DRAIN_FACTOR = 4;
+
+  /** Reads and drops up to {@code limit} bytes; whether the body ended within them. */
+  private static boolean discard(InputStream in, long limit) throws IOException {
+    byte[] buffer = new byte[64 * 1024];
+    long total = 0;
+    for (int n = in.read(buffer); n >= 0; n = in.read(buffer)) {
+      total += n;
+      if (total > limit) {
+        return false;
+      }
+    }
+    return true;
   }
 
   private static long parseLong(String s) {

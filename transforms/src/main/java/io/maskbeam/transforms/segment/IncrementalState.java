@@ -13,13 +13,14 @@ import org.apache.beam.sdk.io.FileIO;
 import org.apache.beam.sdk.io.TextIO;
 import org.apache.beam.sdk.metrics.Counter;
 import org.apache.beam.sdk.metrics.Metrics;
-import org.apache.beam.sdk.transforms.Combine;
+import org.apache.beam.sdk.transforms.GroupByKey;
 import org.apache.beam.sdk.transforms.Create;
 import org.apache.beam.sdk.transforms.DoFn;
 import org.apache.beam.sdk.transforms.MapElements;
 import org.apache.beam.sdk.transforms.PTransform;
 import org.apache.beam.sdk.transforms.ParDo;
 import org.apache.beam.sdk.transforms.View;
+import org.apache.beam.sdk.transforms.WithKeys;
 import org.apache.beam.sdk.values.KV;
 import org.apache.beam.sdk.values.PCollection;
 import org.apache.beam.sdk.values.PCollectionTuple;
@@ -86,16 +87,22 @@ public final class IncrementalState {
             .apply("ReadState", TextIO.readFiles())
             .apply("ParseState", MapElements.into(TypeDescriptors.kvs(TypeDescriptors.strings(),
                 TypeDescriptors.strings())).via(IncrementalState::parse))
-            // An input recorded by several runs: the newest run's record counts.
-            .apply("NewestRecord", Combine.perKey((Iterable<String> records) -> {
-              String best = null;
-              for (String r : records) {
-                if (best == null || r.compareTo(best) > 0) {
-                  best = r;
+            // An input recorded by several runs: the newest run's record counts. Found in bounded hash buckets, as
+            // a per-input GroupByKey costs the DirectRunner bookkeeping per key.
+            .apply("ByBucket", WithKeys.<Integer, KV<String, String>>of(kv -> Math.floorMod(kv.getKey().hashCode(), 64))
+                .withKeyType(TypeDescriptors.integers()))
+            .apply("GroupBuckets", GroupByKey.create())
+            .apply("NewestRecord", ParDo.of(new DoFn<KV<Integer, Iterable<KV<String, String>>>, KV<String, String>>() {
+              @ProcessElement
+              public void process(@Element KV<Integer, Iterable<KV<String, String>>> bucket,
+                  OutputReceiver<KV<String, String>> out) {
+                Map<String, String> newest = new java.util.HashMap<>();
+                for (KV<String, String> kv : bucket.getValue()) {
+                  newest.merge(kv.getKey(), kv.getValue(), (a, b) -> b.compareTo(a) > 0 ? b : a);
                 }
+                newest.forEach((k, v) -> out.output(KV.of(k, v)));
               }
-              return best;
-            }));
+            })).setCoder(KvCoder.of(StringUtf8Coder.of(), StringUtf8Coder.of()));
       }
       PCollectionView<Map<String, String>> processed = known.apply("StateView", View.asMap());
       return inputs.apply("CompareWithState", ParDo.of(new CompareFn(processed)).withSideInputs(processed)

@@ -22,8 +22,8 @@ import org.apache.beam.sdk.transforms.Flatten;
 import org.apache.beam.sdk.transforms.MapElements;
 import org.apache.beam.sdk.transforms.PTransform;
 import org.apache.beam.sdk.transforms.ParDo;
-import org.apache.beam.sdk.transforms.SerializableFunction;
-import org.apache.beam.sdk.transforms.Values;
+import org.apache.beam.sdk.transforms.GroupByKey;
+import org.apache.beam.sdk.values.KV;
 import org.apache.beam.sdk.transforms.View;
 import org.apache.beam.sdk.transforms.WithKeys;
 import org.apache.beam.sdk.values.PCollection;
@@ -98,9 +98,12 @@ public final class WriteSegmentationResults extends PTransform<PCollection<Image
     }
     PCollection<CollectionSummary> summary = all
         .apply("AllStats", Flatten.pCollections())
-        .apply("ByKey", WithKeys.<String, ImageStats>of(ImageStats::key).withKeyType(TypeDescriptors.strings()))
-        .apply("NewestPerKey", Combine.perKey(newest()))
-        .apply("Newest", Values.create())
+        // Newest entry per image, found within a bounded number of hash buckets: a per-image GroupByKey costs the
+        // DirectRunner bookkeeping per key (minutes at a few thousand images).
+        .apply("ByBucket", WithKeys.<Integer, ImageStats>of(st -> Math.floorMod(st.key().hashCode(), BUCKETS))
+            .withKeyType(TypeDescriptors.integers()))
+        .apply("GroupBuckets", GroupByKey.create())
+        .apply("NewestPerKey", ParDo.of(new NewestFn()))
         .apply("Summarize", Combine.globally(new CollectionSummary.CombineFn(classes.size())));
 
     PCollectionView<Long> matchedCount = countView("Matched", matched);
@@ -124,18 +127,19 @@ public final class WriteSegmentationResults extends PTransform<PCollection<Image
     return values.apply("Count" + name, Count.<T>globally()).apply(name + "View", View.asSingleton());
   }
 
-  /** The newest statistics of a key: the latest run; within a run, the first input by URI (deterministic). */
-  private static SerializableFunction<Iterable<ImageStats>, ImageStats> newest() {
-    return values -> {
-      ImageStats best = null;
-      for (ImageStats s : values) {
-        if (best == null || s.run().compareTo(best.run()) > 0
-            || (s.run().equals(best.run()) && s.input().compareTo(best.input()) < 0)) {
-          best = s;
-        }
+  static final int BUCKETS = 64;
+
+  /** The newest statistics of each key in a bucket: the latest run; within a run, the first input by URI. */
+  static final class NewestFn extends DoFn<KV<Integer, Iterable<ImageStats>>, ImageStats> {
+    @ProcessElement
+    public void process(@Element KV<Integer, Iterable<ImageStats>> bucket, OutputReceiver<ImageStats> out) {
+      Map<String, ImageStats> newest = new java.util.HashMap<>();
+      for (ImageStats s : bucket.getValue()) {
+        newest.merge(s.key(), s, (a, b) -> b.run().compareTo(a.run()) > 0
+            || (b.run().equals(a.run()) && b.input().compareTo(a.input()) < 0) ? b : a);
       }
-      return best;
-    };
+      newest.values().forEach(out::output);
+    }
   }
 
   static final class WriteSummaryFn extends DoFn<CollectionSummary, Void> {
