@@ -1,0 +1,120 @@
+package io.maskbeam.runners.spark;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.maskbeam.image.ImageCodec;
+import io.maskbeam.image.LabelImage;
+import io.maskbeam.pipelines.Maskbeam;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Every Maskbeam pipeline on Beam's Spark runner with a real embedded Spark ({@code local[2]}): the same command
+ * lines as on the DirectRunner, with {@code --runner=SparkRunner --sparkMaster=local[2]}.
+ */
+class SparkRunnerTest {
+  static final ObjectMapper JSON = new ObjectMapper();
+  static final String[] SPARK = {"--runner=SparkRunner", "--sparkMaster=local[2]"};
+  @TempDir static Path work;
+  static Path demo;
+
+  record Run(int exitCode, String out, String err) {}
+
+  static Run cli(String... args) {
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    ByteArrayOutputStream err = new ByteArrayOutputStream();
+    int code = Maskbeam.run(args, new PrintStream(out, true, StandardCharsets.UTF_8),
+        new PrintStream(err, true, StandardCharsets.UTF_8));
+    return new Run(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+  }
+
+  static Run spark(String... args) {
+    List<String> all = new ArrayList<>(List.of(args));
+    all.addAll(List.of(SPARK));
+    return cli(all.toArray(String[]::new));
+  }
+
+  @BeforeAll
+  static void demoDataAndModel() {
+    // The demo on the DirectRunner makes synthetic data and a small model; Spark then runs the pipelines on them.
+    demo = work.resolve("demo");
+    Run run = cli("demo", "--output=" + demo, "--count=24", "--trainEpochs=2");
+    assertThat(run.exitCode()).as(run.out() + run.err()).isZero();
+  }
+
+  @Test
+  void preprocessOnSpark() throws Exception {
+    Path out = work.resolve("dataset");
+    Run run = spark("preprocess", "--images=" + demo.resolve("synthetic/images"),
+        "--masks=" + demo.resolve("synthetic/masks"), "--labelMap=" + demo.resolve("synthetic/labelmap.json"),
+        "--output=" + out, "--numShards=2");
+    assertThat(run.exitCode()).as(run.out() + run.err()).isZero();
+    JsonNode counts = JSON.readTree(Files.readString(out.resolve("dataset.json"))).path("counts");
+    // 24 pairs, plus the demo's truncated image and unpaired image.
+    assertThat(counts.path("inputs").asLong()).isEqualTo(26);
+    assertThat(counts.path("written").asLong()).isEqualTo(24);
+    assertThat(counts.path("rejected").asLong()).isEqualTo(2);
+  }
+
+  @Test
+  void trainingTrialsOnSpark() throws Exception {
+    Path out = work.resolve("trials");
+    Run run = spark("train", "--data=" + demo.resolve("dataset"), "--output=" + out, "--epochs=1",
+        "--unetWidth=8", "--unetDepth=3", "--cropSize=64", "--miniBatchSize=4", "--trials=learningRate=0.01,0.001");
+    assertThat(run.exitCode()).as(run.out() + run.err()).isZero();
+    JsonNode trials = JSON.readTree(Files.readString(out.resolve("trials.json")));
+    assertThat(trials.path("trials")).hasSize(2);
+    assertThat(trials.path("trials").get(1).path("settings").path("learningRate").asText()).isEqualTo("0.001");
+    assertThat(out.resolve("trial-0/model/saved_model.pb")).exists();
+    assertThat(out.resolve("trial-1/model/maskbeam-model.json")).exists();
+  }
+
+  @Test
+  void segmentAndEvaluateOnSpark() throws Exception {
+    Path model = demo.resolve("training/model");
+    Path out = work.resolve("segmented");
+    Run run = spark("segment", "--model=" + model, "--input=" + demo.resolve("unseen/images") + "/*.png",
+        "--output=" + out);
+    assertThat(run.exitCode()).as(run.out() + run.err()).isZero();
+    JsonNode summary = JSON.readTree(Files.readString(out.resolve("summary.json")));
+    long images;
+    try (Stream<Path> s = Files.list(demo.resolve("unseen/images"))) {
+      images = s.count();
+    }
+    assertThat(summary.path("run").path("matched").asLong()).isEqualTo(images);
+    assertThat(summary.path("run").path("segmented").asLong()).isEqualTo(images - 1);
+    assertThat(summary.path("run").path("failed").asLong()).isEqualTo(1);
+    LabelImage mask = ImageCodec.decodeLabels(Files.readAllBytes(out.resolve("masks/shape_0000.png")));
+    assertThat(mask.width()).isEqualTo(128);
+
+    // The same masks as the DirectRunner writes.
+    Path direct = work.resolve("segmented-direct");
+    Run directRun = cli("segment", "--model=" + model, "--input=" + demo.resolve("unseen/images") + "/*.png",
+        "--output=" + direct);
+    assertThat(directRun.exitCode()).as(directRun.err()).isZero();
+    assertThat(Files.readAllBytes(out.resolve("masks/shape_0003.png")))
+        .isEqualTo(Files.readAllBytes(direct.resolve("masks/shape_0003.png")));
+    assertThat(summary.path("classes")).isEqualTo(
+        JSON.readTree(Files.readString(direct.resolve("summary.json"))).path("classes"));
+
+    Path eval = work.resolve("evaluation");
+    Run evaluate = spark("evaluate", "--predictions=" + out.resolve("masks"),
+        "--masks=" + demo.resolve("unseen/masks"), "--labelMap=" + demo.resolve("synthetic/labelmap.json"),
+        "--output=" + eval);
+    assertThat(evaluate.exitCode()).as(evaluate.out() + evaluate.err()).isZero();
+    JsonNode metrics = JSON.readTree(Files.readString(eval.resolve("metrics.json")));
+    assertThat(metrics.path("examples").asLong()).isEqualTo(images - 1);
+    assertThat(metrics.path("meanIou").asDouble()).isBetween(0.0, 1.0);
+  }
+}
