@@ -4,16 +4,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import java.io.IOException;
-import java.net.ServerSocket;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
+import io.maskbeam.dataset.TestImages;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Arrays;
+import java.util.Comparator;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
@@ -22,151 +17,126 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
- * A real Spark standalone cluster on 127.0.0.1, started from the Spark jars (a master and one worker with one
- * core), and the bulk segmentation job submitted to it through {@code SparkSubmit} with {@code maskbeam-spark.jar}.
- * Runs after packaging (failsafe); every process it starts, executors included, is stopped.
+ * A real Spark standalone cluster on 127.0.0.1 (master and workers from Spark's Maven jars), and the bulk
+ * segmentation job submitted to it through {@code SparkSubmit} with {@code maskbeam-spark.jar}: once undisturbed,
+ * once with a worker killed in the middle. Runs after packaging (failsafe); every process it starts is stopped.
  */
 class SparkClusterIT {
   static final ObjectMapper JSON = new ObjectMapper();
   /** Under target/, so the master, worker, executor and submit logs outlive a failed run. */
   static Path work;
-  static final List<Process> processes = new ArrayList<>();
-  static String sparkClasspath;
-  static Path sparkHome;
-  static String master;
-  static int masterUi;
+  static LocalSparkCluster cluster;
   static Path demo;
-
-  static int freePort() throws IOException {
-    try (ServerSocket s = new ServerSocket(0)) {
-      return s.getLocalPort();
-    }
-  }
-
-  static List<String> java(String... rest) {
-    List<String> cmd = new ArrayList<>();
-    cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-    cmd.addAll(Arrays.asList(System.getProperty("maskbeam.jdkOpens").trim().split("\\s+")));
-    cmd.addAll(Arrays.asList(rest));
-    return cmd;
-  }
-
-  static Process start(String name, List<String> command) throws IOException {
-    ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true)
-        .redirectOutput(work.resolve(name + ".log").toFile());
-    pb.environment().put("SPARK_LOCAL_IP", "127.0.0.1");
-    pb.environment().put("SPARK_HOME", sparkHome.toString());
-    // Without it the launcher looks for a Spark source build to learn the Scala version.
-    pb.environment().put("SPARK_SCALA_VERSION", "2.12");
-    // Executors start with the same module flags, through the launcher's standard option variable.
-    pb.environment().put("SPARK_EXECUTOR_OPTS", System.getProperty("maskbeam.jdkOpens"));
-    Process p = pb.start();
-    processes.add(p);
-    return p;
-  }
+  static Path direct;
+  static Path images;
+  static final int IMAGES = 240;
 
   @BeforeAll
   static void startCluster() throws Exception {
     work = Path.of("target", "spark-cluster-it").toAbsolutePath();
     if (Files.exists(work)) {
       try (Stream<Path> old = Files.walk(work)) {
-        for (Path p : old.sorted(java.util.Comparator.reverseOrder()).toList()) {
+        for (Path p : old.sorted(Comparator.reverseOrder()).toList()) {
           Files.delete(p);
         }
       }
     }
     Files.createDirectories(work);
-    sparkHome = Path.of(System.getProperty("maskbeam.sparkHome")).toAbsolutePath();
-    sparkClasspath = sparkHome.resolve("jars") + "/*";
-    int port = freePort();
-    masterUi = freePort();
-    master = "spark://127.0.0.1:" + port;
-    start("master", java("-Xmx512m", "-cp", sparkClasspath, "org.apache.spark.deploy.master.Master",
-        "--host", "127.0.0.1", "--port", Integer.toString(port), "--webui-port", Integer.toString(masterUi)));
-    Files.createDirectories(work.resolve("worker"));
-    start("worker", java("-Xmx512m", "-cp", sparkClasspath, "org.apache.spark.deploy.worker.Worker",
-        "--host", "127.0.0.1", "--cores", "1", "--memory", "3g", "--webui-port", Integer.toString(freePort()),
-        "--work-dir", work.resolve("worker").toString(), master));
-    waitForWorkers(1);
+    cluster = LocalSparkCluster.fromSystemProperties(work);
+    cluster.startMaster();
+    cluster.startWorker(1, "3g");
+    cluster.startWorker(1, "3g");
+    cluster.waitForWorkers(2);
 
     demo = work.resolve("demo");
     SparkRunnerTest.Run run = SparkRunnerTest.cli("demo", "--output=" + demo, "--count=16", "--trainEpochs=1");
     assertThat(run.exitCode()).as(run.out() + run.err()).isZero();
+    // Enough images for the job to be in full swing when a worker dies.
+    images = Files.createDirectories(work.resolve("images"));
+    for (int i = 0; i < IMAGES; i++) {
+      Files.write(images.resolve(String.format("img_%03d.png", i)), TestImages.rgbPng(320, 240, i));
+    }
+    Files.write(images.resolve("broken.png"), TestImages.truncated(TestImages.rgbPng(320, 240, 7)));
+    direct = work.resolve("direct");
+    SparkRunnerTest.Run reference = SparkRunnerTest.cli("segment", "--model=" + model(),
+        "--input=" + images + "/*.png", "--output=" + direct);
+    assertThat(reference.exitCode()).as(reference.err()).isZero();
   }
 
-  static void waitForWorkers(int count) throws Exception {
-    HttpClient http = HttpClient.newHttpClient();
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(90);
-    while (System.nanoTime() < deadline) {
-      try {
-        HttpResponse<String> r = http.send(HttpRequest.newBuilder(
-            URI.create("http://127.0.0.1:" + masterUi + "/json/")).build(), HttpResponse.BodyHandlers.ofString());
-        JsonNode status = JSON.readTree(r.body());
-        int alive = 0;
-        for (JsonNode w : status.path("workers")) {
-          alive += w.path("state").asText().equals("ALIVE") ? 1 : 0;
-        }
-        if (alive >= count) {
-          return;
-        }
-      } catch (IOException e) {
-        // master not up yet
-      }
-      Thread.sleep(500);
-    }
-    throw new IllegalStateException("no ALIVE worker registered with " + master + "; see " + work);
+  static Path model() {
+    return demo.resolve("training/model");
   }
 
   @AfterAll
   static void stopCluster() throws Exception {
-    for (Process p : processes) {
-      // Executors are the worker's children: stop them too.
-      p.descendants().forEach(ProcessHandle::destroy);
-      p.destroy();
+    if (cluster != null) {
+      cluster.close();
     }
-    for (Process p : processes) {
-      if (!p.waitFor(20, TimeUnit.SECONDS)) {
-        p.descendants().forEach(ProcessHandle::destroyForcibly);
-        p.destroyForcibly().waitFor();
-      }
+  }
+
+  static Process submitSegment(String name, Path output) throws Exception {
+    return cluster.submit(name, Path.of(System.getProperty("maskbeam.sparkJar")), List.of("segment",
+        "--model=" + model(), "--input=" + images + "/*.png", "--output=" + output, "--parallelism=16"));
+  }
+
+  /** Every input has exactly one mask, byte-identical to the DirectRunner's, and the counts reconcile. */
+  static void assertSameAsDirect(Path output) throws Exception {
+    JsonNode summary = JSON.readTree(Files.readString(output.resolve("summary.json")));
+    JsonNode run = summary.path("run");
+    assertThat(run.path("matched").asLong()).isEqualTo(IMAGES + 1);
+    assertThat(run.path("segmented").asLong() + run.path("skipped").asLong()).isEqualTo(IMAGES);
+    assertThat(run.path("failed").asLong()).isEqualTo(1);
+    assertThat(summary.path("collection").path("images").asLong()).isEqualTo(IMAGES);
+    List<String> names = new ArrayList<>();
+    try (Stream<Path> masks = Files.list(output.resolve("masks"))) {
+      masks.forEach(m -> names.add(m.getFileName().toString()));
     }
+    assertThat(names).hasSize(IMAGES).allMatch(n -> n.matches("img_\\d{3}\\.png"));
+    for (String n : names) {
+      assertThat(Files.readAllBytes(output.resolve("masks").resolve(n))).as(n)
+          .isEqualTo(Files.readAllBytes(direct.resolve("masks").resolve(n)));
+    }
+    assertThat(summary.path("classes")).isEqualTo(
+        JSON.readTree(Files.readString(direct.resolve("summary.json"))).path("classes"));
   }
 
   @Test
   void bulkSegmentationSubmittedToAStandaloneCluster() throws Exception {
     Path output = work.resolve("segmented");
-    String opens = System.getProperty("maskbeam.jdkOpens").trim();
-    List<String> submit = java("-Xmx1g", "-cp", sparkClasspath, "org.apache.spark.deploy.SparkSubmit",
-        "--master", master, "--deploy-mode", "client", "--class", "io.maskbeam.pipelines.Maskbeam",
-        "--conf", "spark.executor.extraJavaOptions=" + opens, "--conf", "spark.executor.memory=1g",
-        "--conf", "spark.driver.host=127.0.0.1",
-        System.getProperty("maskbeam.sparkJar"),
-        "segment", "--runner=SparkRunner", "--sparkMaster=" + master,
-        "--model=" + demo.resolve("training/model"), "--input=" + demo.resolve("unseen/images") + "/*.png",
-        "--output=" + output);
-    Process p = start("submit", submit);
-    assertThat(p.waitFor(240, TimeUnit.SECONDS)).as("spark-submit finished; see %s", work).isTrue();
-    assertThat(p.exitValue()).as(Files.readString(work.resolve("submit.log"))).isZero();
+    Process p = submitSegment("submit", output);
+    assertThat(p.waitFor(300, TimeUnit.SECONDS)).as("spark-submit finished; see %s", work).isTrue();
+    assertThat(p.exitValue()).as("see %s", work.resolve("submit.log")).isZero();
+    assertSameAsDirect(output);
+  }
 
-    long images;
-    try (Stream<Path> s = Files.list(demo.resolve("unseen/images"))) {
-      images = s.count();
-    }
-    JsonNode summary = JSON.readTree(Files.readString(output.resolve("summary.json")));
-    assertThat(summary.path("run").path("matched").asLong()).isEqualTo(images);
-    assertThat(summary.path("run").path("segmented").asLong()).isEqualTo(images - 1);
-    assertThat(summary.path("run").path("failed").asLong()).isEqualTo(1);
-
-    // Identical to the embedded DirectRunner's outputs.
-    Path direct = work.resolve("direct");
-    SparkRunnerTest.Run run = SparkRunnerTest.cli("segment", "--model=" + demo.resolve("training/model"),
-        "--input=" + demo.resolve("unseen/images") + "/*.png", "--output=" + direct);
-    assertThat(run.exitCode()).as(run.err()).isZero();
-    try (Stream<Path> masks = Files.list(direct.resolve("masks"))) {
-      for (Path m : masks.toList()) {
-        assertThat(Files.readAllBytes(output.resolve("masks").resolve(m.getFileName())))
-            .as("%s", m.getFileName()).isEqualTo(Files.readAllBytes(m));
+  @Test
+  void aWorkerKilledMidJobLosesNothing() throws Exception {
+    Path output = work.resolve("segmented-fault");
+    Process p = submitSegment("submit-fault", output);
+    // Kill one worker (and its executor) once masks are being written.
+    Path masks = output.resolve("masks");
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(180);
+    while (System.nanoTime() < deadline && p.isAlive()) {
+      if (Files.isDirectory(masks)) {
+        try (Stream<Path> s = Files.list(masks)) {
+          if (s.count() >= 20) {
+            break;
+          }
+        }
       }
+      Thread.sleep(200);
     }
+    assertThat(p.isAlive()).as("the job was still running when the worker was killed").isTrue();
+    LocalSparkCluster.kill(cluster.workers().get(0));
+    assertThat(p.waitFor(300, TimeUnit.SECONDS)).as("spark-submit finished; see %s", work).isTrue();
+    if (p.exitValue() != 0) {
+      // A run that failed outright is finished by a rerun that only fills the gaps.
+      Process rerun = cluster.submit("submit-rerun", Path.of(System.getProperty("maskbeam.sparkJar")), List.of(
+          "segment", "--model=" + model(), "--input=" + images + "/*.png", "--output=" + output,
+          "--skipExisting=true"));
+      assertThat(rerun.waitFor(300, TimeUnit.SECONDS)).isTrue();
+      assertThat(rerun.exitValue()).as("see %s", work.resolve("submit-rerun.log")).isZero();
+    }
+    assertSameAsDirect(output);
   }
 }
