@@ -61,6 +61,15 @@ public final class SegmentationModel implements ProbabilityModel, AutoCloseable 
 
   /** Loads a model folder written by {@code maskbeam train} (SavedModel plus {@value Trainer#METADATA}). */
   public static SegmentationModel load(Path dir) throws IOException {
+    return load(dir, 0);
+  }
+
+  /**
+   * Loads a model whose Session uses {@code threads} threads per call (0: TensorFlow's default, every core). A
+   * worker that owns only some of a machine's cores (a Spark executor with one core) must say so, or its calls
+   * compete with the other workers' for every core.
+   */
+  public static SegmentationModel load(Path dir, int threads) throws IOException {
     if (!Files.isDirectory(dir)) {
       throw new IllegalArgumentException("model folder " + dir + " does not exist");
     }
@@ -73,7 +82,12 @@ public final class SegmentationModel implements ProbabilityModel, AutoCloseable 
     if (meta.path("numClasses").asInt(0) < 2) {
       throw new IllegalArgumentException(metaFile + " declares no usable numClasses");
     }
-    SavedModelBundle bundle = SavedModelBundle.loader(dir.toString()).withTags("serve").load();
+    SavedModelBundle.Loader loader = SavedModelBundle.loader(dir.toString()).withTags("serve");
+    if (threads > 0) {
+      loader = loader.withConfigProto(org.tensorflow.proto.ConfigProto.newBuilder()
+          .setIntraOpParallelismThreads(threads).setInterOpParallelismThreads(1).build());
+    }
+    SavedModelBundle bundle = loader.load();
     try {
       SessionFunction serving = bundle.function(SegmentationGraph.SERVING_KEY);
       Signature sig = serving.signature();

@@ -132,6 +132,13 @@ public interface SegmentOptions extends PipelineOptions {
 
   void setOverlayQuality(Integer value);
 
+  @Description("Threads each model call may use; 0 = every core. On a cluster whose workers share machines (e.g."
+      + " Spark executors with one core each), set it to the worker's cores.")
+  @Default.Integer(0)
+  Integer getInferenceThreads();
+
+  void setInferenceThreads(Integer value);
+
   @Description("Groups the work is spread over; 0 = 4 per DirectRunner thread, 1024 on distributed runners.")
   @Default.Integer(0)
   Integer getParallelism();

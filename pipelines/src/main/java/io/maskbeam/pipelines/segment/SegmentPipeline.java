@@ -86,7 +86,7 @@ public final class SegmentPipeline {
   /** Checks, runs with progress and prints the reconciled counts; returns whether the job succeeded. */
   public static boolean execute(SegmentOptions options, PrintStream out) {
     // Holding the model for the whole job lets an embedded runner's workers share this very instance.
-    SharedModels.Lease lease = SharedModels.acquire(options.getModel());
+    SharedModels.Lease lease = SharedModels.acquire(options.getModel(), options.getInferenceThreads());
     try {
       Started started = run(options, lease.model());
       String[][] shown = {
@@ -101,7 +101,7 @@ public final class SegmentPipeline {
       printSummary(options.getOutput(), out);
       return true;
     } finally {
-      SharedModels.release(options.getModel());
+      SharedModels.release(options.getModel(), options.getInferenceThreads());
     }
   }
 
@@ -199,7 +199,7 @@ public final class SegmentPipeline {
         o.getMaxBatchSize(), o.getMaxBatchMb() * 1024L * 1024L, ResizePolicy.parse(inferenceSize).toString(),
         o.getTtaFlip(), SegmentationSettings.parseScales(o.getTtaScales()), o.getMaxPixels(), o.getWriteColor(),
         o.getWriteOverlays(), o.getWriteProbabilities(), o.getOverlayAlpha().floatValue(), o.getOverlayQuality(),
-        o.getSkipExisting());
+        o.getSkipExisting(), o.getInferenceThreads());
   }
 
   public static Outputs applyTransforms(Pipeline pipeline, SegmentOptions o, Launch launch) {
@@ -277,6 +277,7 @@ public final class SegmentPipeline {
     n.put("writeProbabilities", s.writeProbabilities());
     n.put("overlayAlpha", s.overlayAlpha());
     n.put("overlayQuality", s.overlayQuality());
+    n.put("inferenceThreads", s.inferenceThreads());
     return n.toString();
   }
 

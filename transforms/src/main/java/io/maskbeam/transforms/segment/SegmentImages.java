@@ -149,7 +149,7 @@ public final class SegmentImages extends PTransform<PCollection<SegmentInput>, P
 
     @Setup
     public void setup() {
-      SharedModels.Lease lease = SharedModels.acquire(settings.model());
+      SharedModels.Lease lease = SharedModels.acquire(settings.model(), settings.inferenceThreads());
       model = lease.model();
       pendingLoadMillis = lease.loadMillis();
       ProbabilityModel probabilities = TestTimeAugmentation.isIdentity(settings.ttaFlip(), settings.ttaScales())
@@ -164,7 +164,7 @@ public final class SegmentImages extends PTransform<PCollection<SegmentInput>, P
     public void teardown() {
       if (model != null) {
         model = null;
-        SharedModels.release(settings.model());
+        SharedModels.release(settings.model(), settings.inferenceThreads());
       }
     }
 

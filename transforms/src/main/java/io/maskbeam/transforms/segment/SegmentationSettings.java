@@ -15,12 +15,13 @@ import java.util.List;
  * @param inferenceSize resize policy for what the network sees (keep, WxH, shorter:N, longer:N)
  * @param ttaScales test-time scales (1.0 alone: none)
  * @param maxBatchBytes most decoded pixel bytes buffered for batching
+ * @param inferenceThreads threads per model call (0: every core)
  */
 public record SegmentationSettings(
     String model, String output, String run, int tileSize, int tileOverlap, int maxBatchSize, long maxBatchBytes,
     String inferenceSize, boolean ttaFlip, double[] ttaScales, long maxPixels, boolean writeColor,
-    boolean writeOverlays, boolean writeProbabilities, float overlayAlpha, int overlayQuality, boolean skipExisting)
-    implements Serializable {
+    boolean writeOverlays, boolean writeProbabilities, float overlayAlpha, int overlayQuality, boolean skipExisting,
+    int inferenceThreads) implements Serializable {
   public static final String MASKS = "masks";
   public static final String COLOR = "color";
   public static final String OVERLAYS = "overlays";
@@ -51,6 +52,9 @@ public record SegmentationSettings(
       throw new IllegalArgumentException("--maxPixels must be positive");
     }
     ResizePolicy.parse(inferenceSize);
+    if (inferenceThreads < 0) {
+      throw new IllegalArgumentException("--inferenceThreads must be >= 0, got " + inferenceThreads);
+    }
     ttaScales = ttaScales.clone();
   }
 

@@ -31,37 +31,55 @@ public final class SharedModels {
   private SharedModels() {}
 
   public static synchronized Lease acquire(String uri) {
-    Entry entry = MODELS.get(uri);
+    return acquire(uri, 0);
+  }
+
+  /**
+   * The shared model for a URI and a thread setting (see {@link SegmentationModel#load(Path, int)}); each
+   * distinct setting is its own instance. Release with {@link #release(String, int)}.
+   */
+  public static synchronized Lease acquire(String uri, int threads) {
+    String id = key(uri, threads);
+    Entry entry = MODELS.get(id);
     long loadMillis = 0;
     if (entry == null) {
       long start = System.nanoTime();
       try {
         Path local = ModelCache.localCopy(uri, ModelCache.defaultCacheDir());
-        entry = new Entry(SegmentationModel.load(local));
+        entry = new Entry(SegmentationModel.load(local, threads));
       } catch (IOException e) {
         throw new UncheckedIOException("cannot load model " + uri + ": " + e.getMessage(), e);
       }
       loadMillis = (System.nanoTime() - start) / 1_000_000;
-      MODELS.put(uri, entry);
+      MODELS.put(id, entry);
     }
     entry.users++;
     return new Lease(entry.model, loadMillis);
   }
 
   public static synchronized void release(String uri) {
-    Entry entry = MODELS.get(uri);
+    release(uri, 0);
+  }
+
+  public static synchronized void release(String uri, int threads) {
+    String id = key(uri, threads);
+    Entry entry = MODELS.get(id);
     if (entry == null) {
       return;
     }
     if (--entry.users <= 0) {
-      MODELS.remove(uri);
+      MODELS.remove(id);
       entry.model.close();
     }
   }
 
   /** Users of a model URI (0 when not loaded); for tests and diagnostics. */
+  private static String key(String uri, int threads) {
+    return threads + "|" + uri;
+  }
+
   public static synchronized int users(String uri) {
-    Entry entry = MODELS.get(uri);
+    Entry entry = MODELS.get(key(uri, 0));
     return entry == null ? 0 : entry.users;
   }
 }
