@@ -9,12 +9,8 @@ here="$PWD"
 # From the project root: .mvn/maven.config names its settings file relative to it.
 (cd ../.. && mvn -B -q -pl runners/spark dependency:build-classpath -Dmdep.includeScope=test \
   -Dmdep.outputFile="$here/target/bench-classpath.txt" >/dev/null)
-opens="-XX:+IgnoreUnrecognizedVMOptions"
-for p in java.lang java.lang.invoke java.lang.reflect java.io java.net java.nio java.util java.util.concurrent \
-    java.util.concurrent.atomic jdk.internal.ref sun.nio.ch sun.nio.cs sun.security.action sun.util.calendar; do
-  opens="$opens --add-opens=java.base/$p=ALL-UNNAMED"
-done
-opens="$opens -Djdk.reflect.useDirectMethodHandle=false"
+# shellcheck source=/dev/null
+source "../../templates/spark/jdk17-opens.sh"
 # shellcheck disable=SC2086
 exec java $opens -cp "target/test-classes:target/classes:$(cat target/bench-classpath.txt)" \
   -Dmaskbeam.sparkHome="$PWD/../spark-home/target/spark-home" -Dmaskbeam.sparkJar="$PWD/target/maskbeam-spark.jar" \

@@ -12,12 +12,8 @@ set -euo pipefail
 : "${SPARK_MASTER:?set SPARK_MASTER, e.g. spark://host:7077 or yarn}"
 here="$(cd "$(dirname "$0")/../.." && pwd)"
 jar="${MASKBEAM_SPARK_JAR:-$here/runners/spark/target/maskbeam-spark.jar}"
-opens="-XX:+IgnoreUnrecognizedVMOptions"
-for p in java.lang java.lang.invoke java.lang.reflect java.io java.net java.nio java.util java.util.concurrent \
-    java.util.concurrent.atomic jdk.internal.ref sun.nio.ch sun.nio.cs sun.security.action sun.util.calendar; do
-  opens="$opens --add-opens=java.base/$p=ALL-UNNAMED"
-done
-opens="$opens -Djdk.reflect.useDirectMethodHandle=false"
+# shellcheck source=/dev/null
+source "$here/templates/spark/jdk17-opens.sh"
 exec spark-submit --master "$SPARK_MASTER" --deploy-mode client \
   --class io.maskbeam.pipelines.Maskbeam \
   --driver-java-options "$opens" \
