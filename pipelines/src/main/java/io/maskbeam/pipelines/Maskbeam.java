@@ -81,6 +81,8 @@ public final class Maskbeam {
             + " metrics.json, confusion matrix and IoU plots, and an HTML report with the best and worst examples.",
         EvaluateOptions.class)));
     cli.addSubcommand("serve", new CommandLine(new io.maskbeam.pipelines.serve.ServeCommand()));
+    cli.addSubcommand("template-metadata",
+        new CommandLine(new io.maskbeam.pipelines.templates.TemplateMetadataCommand()));
     cli.addSubcommand("demo", new CommandLine(new DemoCommand()));
     cli.addSubcommand("bench", new CommandLine(new BenchCommand()));
     return cli;

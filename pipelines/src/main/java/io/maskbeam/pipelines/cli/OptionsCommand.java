@@ -53,19 +53,19 @@ public final class OptionsCommand {
   }
 
   /** The interface's own getters (not inherited Beam ones), in declaration order of their names' appearance. */
-  static List<Method> getters(Class<?> options) {
+  public static List<Method> getters(Class<?> options) {
     return Arrays.stream(options.getDeclaredMethods())
         .filter(m -> (m.getName().startsWith("get") || m.getName().startsWith("is")) && m.getParameterCount() == 0)
         .sorted(Comparator.comparing(OptionsCommand::propertyName))
         .toList();
   }
 
-  static String propertyName(Method getter) {
+  public static String propertyName(Method getter) {
     String n = getter.getName().startsWith("is") ? getter.getName().substring(2) : getter.getName().substring(3);
     return Character.toLowerCase(n.charAt(0)) + n.substring(1);
   }
 
-  static String defaultValue(Method getter) {
+  public static String defaultValue(Method getter) {
     if (getter.getAnnotation(Default.String.class) != null) {
       return getter.getAnnotation(Default.String.class).value();
     }

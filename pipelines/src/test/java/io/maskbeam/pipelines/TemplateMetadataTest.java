@@ -1,0 +1,69 @@
+package io.maskbeam.pipelines;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.maskbeam.pipelines.cli.OptionsCommand;
+import io.maskbeam.pipelines.templates.FlexTemplateMetadata;
+import java.lang.reflect.Method;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.regex.Pattern;
+import org.apache.beam.sdk.options.PipelineOptions;
+import org.apache.beam.sdk.options.PipelineOptionsFactory;
+import org.apache.beam.sdk.options.Validation;
+import org.junit.jupiter.api.Test;
+
+/** The Flex Template metadata files match the pipelines' options exactly. */
+class TemplateMetadataTest {
+  static final Path TEMPLATES = Path.of("..", "templates", "dataflow");
+
+  @Test
+  void everyTemplateMatchesItsOptionsInterface() throws Exception {
+    for (var entry : FlexTemplateMetadata.PIPELINES.entrySet()) {
+      String pipeline = entry.getKey();
+      Class<? extends PipelineOptions> options = entry.getValue();
+      Path file = TEMPLATES.resolve(pipeline).resolve("metadata.json");
+      // The committed file is what the generator writes today (regenerate with 'maskbeam template-metadata').
+      assertThat(Files.readString(file)).as("%s is up to date", file).isEqualTo(FlexTemplateMetadata.json(pipeline));
+
+      JsonNode metadata = TestData.JSON.readTree(Files.readString(file));
+      assertThat(metadata.path("name").asText()).isNotBlank();
+      assertThat(metadata.path("description").asText()).isNotBlank();
+      Set<String> parameters = new HashSet<>();
+      List<String> args = new ArrayList<>();
+      for (JsonNode p : metadata.path("parameters")) {
+        String name = p.path("name").asText();
+        parameters.add(name);
+        assertThat(p.path("label").asText()).as(name).isNotBlank();
+        assertThat(p.path("helpText").asText()).as(name).isNotBlank();
+        String sample = null;
+        for (JsonNode regex : p.path("regexes")) {
+          Pattern compiled = Pattern.compile(regex.asText());
+          sample = compiled.pattern().contains("true|false") ? "true"
+              : compiled.pattern().contains("gs|s3") ? "gs://bucket/x" : "1";
+          assertThat(compiled.matcher(sample).matches()).as("%s sample %s", name, sample).isTrue();
+        }
+        args.add("--" + name + "=" + (sample != null ? sample : "x"));
+      }
+      // No required option is missing or optional, and none is unknown to the options interface.
+      for (Method getter : OptionsCommand.getters(options)) {
+        String name = OptionsCommand.propertyName(getter);
+        assertThat(parameters).as("%s declares %s", pipeline, name).contains(name);
+        boolean required = getter.getAnnotation(Validation.Required.class) != null;
+        for (JsonNode p : metadata.path("parameters")) {
+          if (p.path("name").asText().equals(name)) {
+            assertThat(p.path("isOptional").asBoolean()).as("%s %s optional", pipeline, name).isEqualTo(!required);
+          }
+        }
+      }
+      PipelineOptionsFactory.register(options);
+      PipelineOptions parsed = PipelineOptionsFactory.fromArgs(args.toArray(String[]::new)).as(options);
+      assertThat(parsed).as("%s parameters all parse", pipeline).isNotNull();
+    }
+  }
+}
