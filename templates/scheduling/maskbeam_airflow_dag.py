@@ -45,28 +45,22 @@ with DAG(
     default_args={"retries": 1, "retry_delay": timedelta(minutes=10)},
 ) as dag:
     if RUNNER == "dataflow":
-        segment = DataflowStartFlexTemplateOperator(
-            task_id="segment",
-            project_id=PROJECT,
-            location=REGION,
-            body={"launchParameter": {
-                "jobName": "maskbeam-segment-{{ ds_nodash }}",
-                "containerSpecGcsPath": f"gs://{BUCKET}/templates/segment.json",
-                "parameters": {**SEGMENT,
-                               "acceleratorType": "type:nvidia-tesla-t4;count:1;install-nvidia-driver"},
-                "environment": {"additionalExperiments": ["use_runner_v2"]},
-            }},
-        )
-        evaluate = DataflowStartFlexTemplateOperator(
-            task_id="evaluate",
-            project_id=PROJECT,
-            location=REGION,
-            body={"launchParameter": {
-                "jobName": "maskbeam-evaluate-{{ ds_nodash }}",
-                "containerSpecGcsPath": f"gs://{BUCKET}/templates/evaluate.json",
-                "parameters": EVALUATE,
-            }},
-        )
+        def flex(task_id, template, params, experiments=()):
+            return DataflowStartFlexTemplateOperator(
+                task_id=task_id,
+                project_id=PROJECT,
+                location=REGION,
+                body={"launchParameter": {
+                    "jobName": f"maskbeam-{task_id}-{{{{ ds_nodash }}}}",
+                    "containerSpecGcsPath": f"gs://{BUCKET}/templates/{template}.json",
+                    "parameters": params,
+                    "environment": {"additionalExperiments": list(experiments)},
+                }},
+            )
+        segment = flex("segment", "segment",
+                       {**SEGMENT, "acceleratorType": "type:nvidia-tesla-t4;count:1;install-nvidia-driver"},
+                       experiments=["use_runner_v2"])
+        evaluate = flex("evaluate", "evaluate", EVALUATE)
     else:
         def spark(task_id, command, params):
             return SparkSubmitOperator(
