@@ -26,7 +26,11 @@ import org.apache.beam.sdk.metrics.Metrics;
 import org.apache.beam.sdk.transforms.Combine;
 import org.apache.beam.sdk.transforms.Create;
 import org.apache.beam.sdk.transforms.DoFn;
+import org.apache.beam.sdk.transforms.PTransform;
 import org.apache.beam.sdk.transforms.ParDo;
+import org.apache.beam.sdk.values.PCollectionTuple;
+import org.apache.beam.sdk.values.TupleTag;
+import org.apache.beam.sdk.values.TupleTagList;
 import org.apache.beam.sdk.transforms.Reshuffle;
 import org.apache.beam.sdk.transforms.resourcehints.ResourceHints;
 import org.apache.beam.sdk.values.PCollection;
@@ -113,14 +117,20 @@ public final class TrainPipeline {
   /** Builds the graph: trials -> spread -> train (with the accelerator hint) -> best -> trials.json. */
   public static PCollection<TrialResult> applyTransforms(Pipeline pipeline, List<Trial> trials, String output,
       String acceleratorType) {
-    ParDo.SingleOutput<Trial, TrialResult> train = ParDo.of(new TrainTrialFn());
+    // A multi-output ParDo on purpose: Dataflow replaces a single-output ParDo with a multi-output one and the
+    // replacement drops the resource hints (found by DataflowJobSpecTest: the job spec had no accelerator).
+    TupleTag<TrialResult> resultsTag = new TupleTag<>() {};
+    PTransform<PCollection<? extends Trial>, PCollectionTuple> train =
+        ParDo.of(new TrainTrialFn()).withOutputTags(resultsTag, TupleTagList.empty());
+    if (acceleratorType != null && !acceleratorType.isBlank()) {
+      train = train.setResourceHints(ResourceHints.create().withAccelerator(acceleratorType));
+    }
     PCollection<TrialResult> results = pipeline
         .apply("Trials", Create.of(trials))
         // One trial per worker: without the reshuffle, a runner may fuse all trials into one bundle.
         .apply("SpreadTrials", Reshuffle.viaRandomKey())
-        .apply("Train", acceleratorType == null || acceleratorType.isBlank()
-            ? train
-            : train.setResourceHints(ResourceHints.create().withAccelerator(acceleratorType)));
+        .apply("Train", train)
+        .get(resultsTag);
     results
         .apply("AllTrials", Combine.globally(new ToListFn()))
         .apply("WriteTrials", ParDo.of(new WriteTrialsFn(output)));
