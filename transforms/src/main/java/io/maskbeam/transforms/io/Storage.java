@@ -94,6 +94,23 @@ public final class Storage {
     return new java.io.BufferedOutputStream(Channels.newOutputStream(channel), 256 * 1024);
   }
 
+  /**
+   * Writes an object with metadata where the store keeps it: on gs:// through the storage client (content type and
+   * custom metadata on the object); elsewhere through Beam's filesystem, where only the content type applies.
+   */
+  public static void write(String uri, byte[] content, String mimeType, java.util.Map<String, String> metadata)
+      throws IOException {
+    if (uri.startsWith("gs://")) {
+      try {
+        GcsObjects.write(uri, content, mimeType, metadata);
+      } catch (RuntimeException e) {
+        throw new IOException("cannot write " + uri + ": " + e.getMessage(), e);
+      }
+    } else {
+      write(uri, content, mimeType);
+    }
+  }
+
   public static void writeString(String uri, String content, String mimeType) throws IOException {
     write(uri, content.getBytes(StandardCharsets.UTF_8), mimeType);
   }

@@ -43,6 +43,9 @@ public final class ModelCache {
       return Path.of(uri.startsWith("file://") ? uri.substring("file://".length()) : uri);
     }
     String base = uri.endsWith("/") ? uri : uri + "/";
+    if (base.startsWith("gs://")) {
+      return gcsCopy(base, cacheDir);
+    }
     MatchResult match = FileSystems.match(base + "**");
     List<MatchResult.Metadata> files = new ArrayList<>();
     if (match.status() == MatchResult.Status.OK) {
@@ -81,6 +84,39 @@ public final class ModelCache {
           throw e;
         }
         // Another process finished the same copy first; theirs is identical.
+      }
+    } finally {
+      deleteTree(staging);
+    }
+    return target;
+  }
+
+  /**
+   * gs:// through the storage client: the cache key is the objects' names and generations (exact content
+   * versions), and every download is checked against its CRC32C.
+   */
+  static Path gcsCopy(String base, Path cacheDir) throws IOException {
+    List<io.maskbeam.transforms.io.GcsObjects.ObjectVersion> objects = io.maskbeam.transforms.io.GcsObjects.list(base);
+    if (objects.isEmpty()) {
+      throw new IllegalArgumentException("model " + base + " does not exist (no objects under it)");
+    }
+    StringBuilder fingerprint = new StringBuilder(base);
+    objects.forEach(o -> fingerprint.append('\n').append(o.name()).append(' ').append(o.generation()).append(' ')
+        .append(o.crc32c()));
+    Path target = cacheDir.resolve(sha256(fingerprint.toString()).substring(0, 20));
+    if (Files.isDirectory(target)) {
+      return target;
+    }
+    Files.createDirectories(cacheDir);
+    Path staging = Files.createTempDirectory(cacheDir, "incoming-");
+    try {
+      io.maskbeam.transforms.io.GcsObjects.download(base, objects, staging);
+      try {
+        Files.move(staging, target, StandardCopyOption.ATOMIC_MOVE);
+      } catch (FileAlreadyExistsException | DirectoryNotEmptyException | AtomicMoveNotSupportedException e) {
+        if (!Files.isDirectory(target)) {
+          throw e;
+        }
       }
     } finally {
       deleteTree(staging);

@@ -330,18 +330,22 @@ public final class SegmentImages extends PTransform<PCollection<SegmentInput>, P
     /** Writes every output of one image; the mask last, so an existing mask means a complete set. */
     private void write(Decoded d, LabelImage labels, float[] probabilities, MultiOutputReceiver out) {
       String key = d.input().key();
+      // On gs:// each output records where it came from (object metadata); other stores ignore it.
+      Map<String, String> provenance = Map.of("maskbeam-input", d.input().uri(), "maskbeam-model", settings.model(),
+          "maskbeam-run", settings.run());
       String current = "";
       try {
         if (settings.writeColor() || settings.writeOverlays()) {
           RgbImage colour = MaskRendering.colorize(labels, model.classes());
           if (settings.writeColor()) {
             current = settings.colorUri(key);
-            Storage.write(current, ImageCodec.encodePng(colour), "image/png");
+            Storage.write(current, ImageCodec.encodePng(colour), "image/png", provenance);
           }
           if (settings.writeOverlays()) {
             current = settings.overlayUri(key);
             RgbImage overlay = MaskRendering.overlay(d.image(), colour, settings.overlayAlpha());
-            Storage.write(current, ImageCodec.encodeJpeg(overlay, settings.overlayQuality()), "image/jpeg");
+            Storage.write(current, ImageCodec.encodeJpeg(overlay, settings.overlayQuality()), "image/jpeg",
+                provenance);
           }
         }
         if (probabilities != null) {
@@ -352,7 +356,7 @@ public final class SegmentImages extends PTransform<PCollection<SegmentInput>, P
           }
         }
         current = settings.maskUri(key);
-        Storage.write(current, ImageCodec.encodePng(labels), "image/png");
+        Storage.write(current, ImageCodec.encodePng(labels), "image/png", provenance);
       } catch (IOException | RuntimeException e) {
         fail(d.input(), "WRITE_FAILED", "cannot write " + current + ": " + e.getMessage(), out);
         return;

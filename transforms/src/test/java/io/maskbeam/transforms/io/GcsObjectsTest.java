@@ -1,0 +1,83 @@
+package io.maskbeam.transforms.io;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import com.google.cloud.storage.BlobInfo;
+import com.google.cloud.storage.Storage;
+import com.google.cloud.storage.contrib.nio.testing.LocalStorageHelper;
+import io.maskbeam.transforms.segment.ModelCache;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * gs:// through the storage client, against google-cloud-nio's in-process fake ({@code LocalStorageHelper}): no
+ * GCS emulator is installable on these machines.
+ */
+class GcsObjectsTest {
+  @TempDir Path dir;
+  Storage fake;
+
+  @BeforeEach
+  void fakeStorage() {
+    fake = LocalStorageHelper.getOptions().getService();
+    GcsObjects.use(fake);
+  }
+
+  @AfterEach
+  void realStorageAgain() {
+    GcsObjects.use(null);
+  }
+
+  void put(String name, String content) {
+    fake.create(BlobInfo.newBuilder("models", name).build(), content.getBytes(StandardCharsets.UTF_8));
+  }
+
+  @Test
+  void modelsAreCachedByGenerationAndCheckedByChecksum() throws Exception {
+    put("camvid/saved_model.pb", "graph");
+    put("camvid/variables/variables.index", "index");
+    put("camvid/maskbeam-model.json", "{\"numClasses\": 11}");
+    put("other/saved_model.pb", "not this one");
+
+    List<GcsObjects.ObjectVersion> listed = GcsObjects.list("gs://models/camvid");
+    assertThat(listed).extracting(GcsObjects.ObjectVersion::name)
+        .containsExactly("maskbeam-model.json", "saved_model.pb", "variables/variables.index");
+
+    Path cache = dir.resolve("cache");
+    Path first = ModelCache.localCopy("gs://models/camvid", cache);
+    assertThat(Files.readString(first.resolve("variables/variables.index"))).isEqualTo("index");
+    assertThat(ModelCache.localCopy("gs://models/camvid/", cache)).isEqualTo(first);
+
+    // Replacing an object makes a new generation: the next copy is a new cache entry with the new bytes.
+    put("camvid/saved_model.pb", "graph v2");
+    Path second = ModelCache.localCopy("gs://models/camvid", cache);
+    assertThat(second).isNotEqualTo(first);
+    assertThat(Files.readString(second.resolve("saved_model.pb"))).isEqualTo("graph v2");
+
+    assertThatThrownBy(() -> ModelCache.localCopy("gs://models/missing", cache)).hasMessageContaining("does not exist");
+
+    // A download whose bytes do not match the listed checksum is refused.
+    List<GcsObjects.ObjectVersion> wrong = List.of(new GcsObjects.ObjectVersion("saved_model.pb", 5, -1,
+        GcsObjects.crc32c("something else".getBytes(StandardCharsets.UTF_8))));
+    assertThatThrownBy(() -> GcsObjects.download("gs://models/camvid", wrong, dir.resolve("x")))
+        .hasMessageContaining("checksum mismatch");
+  }
+
+  @Test
+  void writesCarryContentTypeAndMetadata() {
+    GcsObjects.write("gs://out/masks/a.png", new byte[] {1, 2, 3}, "image/png",
+        Map.of("maskbeam-model", "gs://models/camvid", "maskbeam-input", "gs://in/a.jpg"));
+    assertThat(fake.get("out", "masks/a.png").getContentType()).isEqualTo("image/png");
+    assertThat(GcsObjects.metadata("gs://out/masks/a.png")).containsEntry("maskbeam-input", "gs://in/a.jpg");
+    // CRC32C of "123456789" is the standard check value 0xE3069283.
+    assertThat(GcsObjects.crc32c("123456789".getBytes(StandardCharsets.US_ASCII))).isEqualTo("4waSgw==");
+  }
+}
