@@ -65,9 +65,7 @@ public final class ModelCache {
     if (Files.isDirectory(target)) {
       return target;
     }
-    Files.createDirectories(cacheDir);
-    Path staging = Files.createTempDirectory(cacheDir, "incoming-");
-    try {
+    install(cacheDir, target, staging -> {
       for (MatchResult.Metadata m : files) {
         String name = m.resourceId().toString().substring(base.length());
         Path local = staging.resolve(name).normalize();
@@ -77,17 +75,7 @@ public final class ModelCache {
         Files.createDirectories(local.getParent());
         Files.write(local, Storage.readAll(m.resourceId().toString()));
       }
-      try {
-        Files.move(staging, target, StandardCopyOption.ATOMIC_MOVE);
-      } catch (FileAlreadyExistsException | DirectoryNotEmptyException | AtomicMoveNotSupportedException e) {
-        if (!Files.isDirectory(target)) {
-          throw e;
-        }
-        // Another process finished the same copy first; theirs is identical.
-      }
-    } finally {
-      deleteTree(staging);
-    }
+    });
     return target;
   }
 
@@ -107,10 +95,24 @@ public final class ModelCache {
     if (Files.isDirectory(target)) {
       return target;
     }
+    install(cacheDir, target, staging -> io.maskbeam.transforms.io.GcsObjects.download(base, objects, staging));
+    return target;
+  }
+
+  /** Writes a model's files into a staging folder. */
+  private interface Filler {
+    void fill(Path staging) throws IOException;
+  }
+
+  /**
+   * Fills a temporary folder and renames it to {@code target}, so several JVMs on one machine (Spark executors)
+   * never see half a model; one that loses the race uses the winner's identical copy.
+   */
+  private static void install(Path cacheDir, Path target, Filler filler) throws IOException {
     Files.createDirectories(cacheDir);
     Path staging = Files.createTempDirectory(cacheDir, "incoming-");
     try {
-      io.maskbeam.transforms.io.GcsObjects.download(base, objects, staging);
+      filler.fill(staging);
       try {
         Files.move(staging, target, StandardCopyOption.ATOMIC_MOVE);
       } catch (FileAlreadyExistsException | DirectoryNotEmptyException | AtomicMoveNotSupportedException e) {
@@ -121,7 +123,6 @@ public final class ModelCache {
     } finally {
       deleteTree(staging);
     }
-    return target;
   }
 
   private static void deleteTree(Path dir) throws IOException {
