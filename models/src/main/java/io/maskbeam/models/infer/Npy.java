@@ -46,6 +46,17 @@ public final class Npy {
     }
   }
 
+  /** A sink that writes the floats it receives to {@code out} (I/O failures wrapped as UncheckedIOException). */
+  public static ProbabilitySink sink(OutputStream out) {
+    return (data, offset, count) -> {
+      try {
+        writeFloats(out, data, offset, count);
+      } catch (IOException e) {
+        throw new java.io.UncheckedIOException(e);
+      }
+    };
+  }
+
   /** A parsed float32 array. */
   public record Float32Array(long[] shape, float[] data) {
     @Override

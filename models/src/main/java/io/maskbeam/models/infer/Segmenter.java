@@ -96,6 +96,22 @@ public final class Segmenter {
   }
 
   /**
+   * Segments one image, whole or in tiles as its size requires. Probabilities come back in the result for a whole
+   * image; a tiled one streams them to {@code sink} (which may be null).
+   */
+  public Result segment(RgbImage image, boolean keepProbabilities, ProbabilitySink sink) {
+    if (runsWhole(image.width(), image.height())) {
+      Result r = segmentWhole(List.of(image), keepProbabilities || sink != null).get(0);
+      if (sink != null) {
+        sink.accept(r.probabilities(), 0, r.probabilities().length);
+        return new Result(r.labels(), keepProbabilities ? r.probabilities() : null);
+      }
+      return r;
+    }
+    return segmentTiled(image, sink);
+  }
+
+  /**
    * Segments one image in tiles. Probabilities, when {@code sink} is given, stream to it in row order with
    * bounded memory, except when the image is resized for inference: those are resized back whole first.
    */
@@ -120,10 +136,6 @@ public final class Segmenter {
         ProbabilityMaps.argMax(back, 0, image.width() * image.height(), c)), null);
   }
 
-  /** Peak floats of the tiler's buffers in its last run (see {@link TiledSegmenter#peakWorkingFloats()}). */
-  public long peakTileWorkingFloats() {
-    return tiler.peakWorkingFloats();
-  }
 
   private static RgbImage resized(RgbImage image, int w, int h) {
     return image.width() == w && image.height() == h ? image : Resampler.resize(image, w, h);

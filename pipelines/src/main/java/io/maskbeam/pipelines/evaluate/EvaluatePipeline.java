@@ -14,6 +14,7 @@ import io.maskbeam.labels.LabelMaps;
 import io.maskbeam.models.eval.ConfusionMatrix;
 import io.maskbeam.models.infer.SegmentationModel;
 import io.maskbeam.pipelines.cli.LabelMapResolver;
+import io.maskbeam.pipelines.cli.Parallelism;
 import io.maskbeam.pipelines.cli.PipelineArgs;
 import io.maskbeam.pipelines.cli.ProgressReporter;
 import io.maskbeam.transforms.evaluate.CombineConfusion;
@@ -41,7 +42,6 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import org.apache.beam.runners.direct.DirectOptions;
 import org.apache.beam.sdk.Pipeline;
 import org.apache.beam.sdk.PipelineResult;
 import org.apache.beam.sdk.coders.KvCoder;
@@ -224,7 +224,7 @@ public final class EvaluatePipeline {
       String other = withModel ? o.getImages() : o.getPredictions();
       DatasetSource source = DatasetSource.paired(other, o.getMasks());
       PCollectionTuple pairs = pipeline.apply("MatchFiles", new MatchDatasetPairs(source,
-          new SplitPolicy(0.0, "maskbeam", false), 4 * o.as(DirectOptions.class).getTargetParallelism()));
+          new SplitPolicy(0.0, "maskbeam", false), Parallelism.groups(o, 0, 0, 1)));
       items = pairs.get(MatchDatasetPairs.PAIRS).apply("ToItems", MapElements.into(TypeDescriptor.of(EvalItem.class))
           .via((SampleRef p) -> withModel
               ? new EvalItem(p.id(), p.imageUri(), p.maskUri(), null, null)

@@ -9,6 +9,7 @@ import io.maskbeam.dataset.UnknownLabelPolicy;
 import io.maskbeam.image.ResizePolicy;
 import io.maskbeam.labels.LabelMap;
 import io.maskbeam.pipelines.cli.LabelMapResolver;
+import io.maskbeam.pipelines.cli.Parallelism;
 import io.maskbeam.pipelines.cli.PipelineArgs;
 import io.maskbeam.pipelines.cli.ProgressReporter;
 import io.maskbeam.transforms.io.Storage;
@@ -30,7 +31,6 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
-import org.apache.beam.runners.direct.DirectOptions;
 import org.apache.beam.sdk.Pipeline;
 import org.apache.beam.sdk.PipelineResult;
 import org.apache.beam.sdk.io.Compression;
@@ -130,18 +130,9 @@ public final class PreprocessPipeline {
     return new Outputs(examples, rejections, stats, shards);
   }
 
-  /**
-   * Groups that the expensive step is spread over. The DirectRunner pays per bundle, so a few bundles per worker
-   * thread; distributed runners get enough groups for a large cluster.
-   */
+  /** Groups the decode/encode work is spread over (see {@link Parallelism#groups}). */
   static int parallelism(Pipeline pipeline, PreprocessOptions o) {
-    if (o.getParallelism() > 0) {
-      return o.getParallelism();
-    }
-    if (o.getRunner().getSimpleName().equals("DirectRunner")) {
-      return 4 * o.as(DirectOptions.class).getTargetParallelism();
-    }
-    return 1024;
+    return Parallelism.groups(o, o.getParallelism(), 0, 1);
   }
 
   static Compression compression(String name) {

@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.maskbeam.image.ResizePolicy;
 import io.maskbeam.labels.LabelClass;
 import io.maskbeam.models.infer.SegmentationModel;
+import io.maskbeam.pipelines.cli.Parallelism;
 import io.maskbeam.pipelines.cli.PipelineArgs;
 import io.maskbeam.pipelines.cli.ProgressReporter;
 import io.maskbeam.transforms.io.Storage;
@@ -240,20 +241,9 @@ public final class SegmentPipeline {
     return new Outputs(stats, errors, allSkipped);
   }
 
-  /**
-   * Groups the inputs are spread over: at least a few per worker thread, and small enough (about
-   * {@value #IMAGES_PER_GROUP} images) that progress counters, which runners publish when a group's bundle
-   * completes, move steadily and a retried group redoes little.
-   */
+  /** Groups the inputs are spread over: about {@value #IMAGES_PER_GROUP} images each (see Parallelism). */
   static int parallelism(SegmentOptions o, long listedFiles) {
-    if (o.getParallelism() > 0) {
-      return o.getParallelism();
-    }
-    int bySize = (int) Math.min(1 << 20, Math.max(1, (listedFiles + IMAGES_PER_GROUP - 1) / IMAGES_PER_GROUP));
-    if (o.getRunner().getSimpleName().equals("DirectRunner")) {
-      return Math.max(4 * o.as(DirectOptions.class).getTargetParallelism(), bySize);
-    }
-    return Math.max(1024, bySize);
+    return Parallelism.groups(o, o.getParallelism(), listedFiles, IMAGES_PER_GROUP);
   }
 
   static final int IMAGES_PER_GROUP = 32;

@@ -173,23 +173,10 @@ public final class SegmentationServer implements AutoCloseable {
     if (probabilities) {
       ByteArrayOutputStream out = new ByteArrayOutputStream();
       out.write(Npy.float32Header(h, w, model.numClasses()));
-      if (segmenter.runsWhole(w, h)) {
-        float[] p = segmenter.segmentWhole(List.of(image), true).get(0).probabilities();
-        Npy.writeFloats(out, p, 0, p.length);
-      } else {
-        segmenter.segmentTiled(image, (data, offset, count) -> {
-          try {
-            Npy.writeFloats(out, data, offset, count);
-          } catch (IOException e) {
-            throw new java.io.UncheckedIOException(e);
-          }
-        });
-      }
+      segmenter.segment(image, false, Npy.sink(out));
       return out.toByteArray();
     }
-    LabelImage labels = segmenter.runsWhole(w, h)
-        ? segmenter.segmentWhole(List.of(image), false).get(0).labels()
-        : segmenter.segmentTiled(image, null).labels();
+    LabelImage labels = segmenter.segment(image, false, null).labels();
     if (accept.equals("image/png")) {
       return ImageCodec.encodePng(labels);
     }

@@ -134,9 +134,7 @@ public final class Observer implements Serializable {
         throw new Unusable("SIZE_MISMATCH", "image is " + image.width() + "x" + image.height() + " but ground truth "
             + truth.width() + "x" + truth.height());
       }
-      prediction = segmenter.runsWhole(image.width(), image.height())
-          ? segmenter.segmentWhole(java.util.List.of(image), false).get(0).labels()
-          : segmenter.segmentTiled(image, null).labels();
+      prediction = segmenter.segment(image, false, null).labels();
     }
     if (prediction.width() != truth.width() || prediction.height() != truth.height()) {
       throw new Unusable("SIZE_MISMATCH", "prediction is " + prediction.width() + "x" + prediction.height()

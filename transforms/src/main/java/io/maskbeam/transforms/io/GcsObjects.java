@@ -18,8 +18,8 @@ import java.util.Map;
 /**
  * Google Cloud Storage through its own client, where it gives users more than Beam's generic filesystem: objects
  * listed with their generations (a new generation is new content, exactly), downloads checked against the
- * object's CRC32C, and writes with a content type and per-object metadata. {@code --gcsEndpoint}-style endpoints
- * come from {@code STORAGE_EMULATOR_HOST} or {@link #useEndpoint}; tests use the client's in-process fake.
+ * object's CRC32C, and writes with a content type and per-object metadata. The client takes another endpoint from
+ * {@code STORAGE_EMULATOR_HOST}; tests use its in-process fake.
  */
 public final class GcsObjects {
   private static volatile Storage storage;
@@ -31,10 +31,6 @@ public final class GcsObjects {
     storage = client;
   }
 
-  /** Talks to another endpoint, e.g. {@code http://127.0.0.1:4443} (the same host Beam's --gcsEndpoint names). */
-  public static void useEndpoint(String host) {
-    storage = StorageOptions.newBuilder().setHost(host).build().getService();
-  }
 
   static Storage storage() {
     Storage s = storage;

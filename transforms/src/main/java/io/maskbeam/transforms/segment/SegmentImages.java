@@ -303,13 +303,7 @@ public final class SegmentImages extends PTransform<PCollection<SegmentInput>, P
           // Probabilities stream to storage band by band: a large image's map never sits in memory whole.
           try (OutputStream npy = Storage.create(npyUri, "application/octet-stream")) {
             npy.write(Npy.float32Header(d.image().height(), d.image().width(), segmenter.numClasses()));
-            labels = segmenter.segmentTiled(d.image(), (data, offset, count) -> {
-              try {
-                Npy.writeFloats(npy, data, offset, count);
-              } catch (IOException e) {
-                throw new UncheckedIOException(e);
-              }
-            }).labels();
+            labels = segmenter.segmentTiled(d.image(), Npy.sink(npy)).labels();
           }
         } else {
           labels = segmenter.segmentTiled(d.image(), null).labels();

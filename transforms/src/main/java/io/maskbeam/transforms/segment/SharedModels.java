@@ -73,13 +73,8 @@ public final class SharedModels {
     }
   }
 
-  /** Users of a model URI (0 when not loaded); for tests and diagnostics. */
+  /** One instance per URI and thread setting. */
   private static String key(String uri, int threads) {
     return threads + "|" + uri;
-  }
-
-  public static synchronized int users(String uri) {
-    Entry entry = MODELS.get(key(uri, 0));
-    return entry == null ? 0 : entry.users;
   }
 }
