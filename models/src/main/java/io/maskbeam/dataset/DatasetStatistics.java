@@ -31,6 +31,8 @@ public final class DatasetStatistics implements Serializable {
     long[] imagesWithClass;
     long ignorePixels;
     long unknownPixels;
+    /** Examples none of whose pixels count for a class: written, but they teach nothing. */
+    long allIgnoreExamples;
 
     SplitStats(int numClasses) {
       classPixels = new long[numClasses];
@@ -43,6 +45,7 @@ public final class DatasetStatistics implements Serializable {
       reencoded += o.reencoded;
       ignorePixels += o.ignorePixels;
       unknownPixels += o.unknownPixels;
+      allIgnoreExamples += o.allIgnoreExamples;
       for (int c = 0; c < classPixels.length; c++) {
         classPixels[c] += o.classPixels[c];
         pixelsOfImagesWithClass[c] += o.pixelsOfImagesWithClass[c];
@@ -56,6 +59,10 @@ public final class DatasetStatistics implements Serializable {
 
     public long[] classPixels() {
       return classPixels.clone();
+    }
+
+    public long allIgnoreExamples() {
+      return allIgnoreExamples;
     }
 
     public long ignorePixels() {
@@ -94,6 +101,11 @@ public final class DatasetStatistics implements Serializable {
     return numClasses;
   }
 
+  /** Written examples none of whose pixels count for a class, over all splits. */
+  public long allIgnoreExamples() {
+    return splits.values().stream().mapToLong(SplitStats::allIgnoreExamples).sum();
+  }
+
   /** Adds one written example. */
   public void add(String split, int sourceWidth, int sourceHeight, int width, int height, long[] classPixels,
       long ignorePixels, long unknownPixels, boolean reencoded) {
@@ -106,6 +118,9 @@ public final class DatasetStatistics implements Serializable {
       s.reencoded++;
     }
     s.ignorePixels += ignorePixels;
+    if (ignorePixels == (long) width * height) {
+      s.allIgnoreExamples++;
+    }
     s.unknownPixels += unknownPixels;
     long labelled = 0;
     for (long p : classPixels) {
@@ -197,6 +212,7 @@ public final class DatasetStatistics implements Serializable {
       long labelled = Arrays.stream(s.classPixels).sum();
       sn.put("labelledPixels", labelled);
       sn.put("ignorePixels", s.ignorePixels);
+      sn.put("allIgnoreExamples", s.allIgnoreExamples);
       sn.put("unknownLabelPixels", s.unknownPixels);
       ObjectNode hist = sn.putObject("classPixels");
       ObjectNode fraction = sn.putObject("classFrequency");

@@ -6,6 +6,7 @@ package io.maskbeam.dataset;
  * @param classPixels pixel count per class id of the written mask
  * @param ignorePixels pixels written as the ignore value (includes {@code unknownPixels} under the ignore policy)
  * @param unknownPixels pixels whose raw value or colour the label map did not cover
+ * @param orientation the EXIF orientation the image was turned upright by (1: none)
  */
 public record PreparedExample(
     String id,
@@ -18,4 +19,10 @@ public record PreparedExample(
     long[] classPixels,
     long ignorePixels,
     long unknownPixels,
-    boolean imageReencoded) {}
+    boolean imageReencoded,
+    int orientation) {
+  /** Whether no pixel of the written mask counts for any class (every pixel is the ignore value). */
+  public boolean allIgnore() {
+    return ignorePixels == (long) width * height;
+  }
+}

@@ -1,21 +1,23 @@
 package io.maskbeam.dataset;
 
-/** An input pair refused for a {@link RejectReason}, with a message naming what was wrong. */
+import io.maskbeam.core.FailureReason;
+
+/** An input refused for a {@link FailureReason}, with a message naming what was wrong. */
 public final class RejectedInputException extends Exception {
   private static final long serialVersionUID = 1L;
-  private final RejectReason reason;
+  private final FailureReason reason;
 
-  public RejectedInputException(RejectReason reason, String message) {
+  public RejectedInputException(FailureReason reason, String message) {
     super(message);
     this.reason = reason;
   }
 
-  public RejectedInputException(RejectReason reason, String message, Throwable cause) {
+  public RejectedInputException(FailureReason reason, String message, Throwable cause) {
     super(message, cause);
     this.reason = reason;
   }
 
-  public RejectReason reason() {
+  public FailureReason reason() {
     return reason;
   }
 }

@@ -34,13 +34,19 @@ public final class SplitAssigner {
     return unitHash(id, seed) < validationFraction ? VAL : TRAIN;
   }
 
-  /** Normalises the split names datasets use ("validation", "trainval"...) to shard prefixes. */
+  /**
+   * Normalises the split names datasets use ("validation", "training"...) to the shard prefixes that training reads;
+   * any other split (test, holdout...) would be written where no stage reads it, so it is refused.
+   *
+   * @throws IllegalArgumentException naming the split when it is neither train nor val
+   */
   public static String normalise(String split) {
     String s = split.trim().toLowerCase(java.util.Locale.ROOT);
     return switch (s) {
       case "validation", "valid", "val" -> VAL;
       case "training", "train" -> TRAIN;
-      default -> s.replaceAll("[^a-z0-9_]", "_");
+      default -> throw new IllegalArgumentException("split '" + split + "' is neither train nor val (training reads"
+          + " train-*.tfrecord and validates on val-*.tfrecord)");
     };
   }
 }

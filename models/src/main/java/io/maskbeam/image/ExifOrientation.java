@@ -74,12 +74,26 @@ public final class ExifOrientation {
     if (orientation <= NORMAL || orientation > 8) {
       return image;
     }
-    int w = image.width();
-    int h = image.height();
+    boolean swap = swapsSides(orientation);
+    byte[] out = apply(image.pixels(), image.width(), image.height(), 3, orientation);
+    return new RgbImage(swap ? image.height() : image.width(), swap ? image.width() : image.height(), out);
+  }
+
+  /** A label map turned like its photo (for masks drawn on the stored pixels of a photo with an orientation). */
+  public static LabelImage apply(LabelImage labels, int orientation) {
+    if (orientation <= NORMAL || orientation > 8) {
+      return labels;
+    }
+    boolean swap = swapsSides(orientation);
+    byte[] out = apply(labels.labels(), labels.width(), labels.height(), 1, orientation);
+    return new LabelImage(swap ? labels.height() : labels.width(), swap ? labels.width() : labels.height(), out);
+  }
+
+  /** Interleaved pixels of {@code channels} bytes each, reoriented. */
+  static byte[] apply(byte[] src, int w, int h, int channels, int orientation) {
     boolean swap = swapsSides(orientation);
     int ow = swap ? h : w;
     int oh = swap ? w : h;
-    byte[] src = image.pixels();
     byte[] dst = new byte[src.length];
     for (int y = 0; y < oh; y++) {
       for (int x = 0; x < ow; x++) {
@@ -95,13 +109,9 @@ public final class ExifOrientation {
           case 7 -> { sx = w - 1 - y; sy = h - 1 - x; }
           default -> { sx = w - 1 - y; sy = x; } // 8
         }
-        int s = (sy * w + sx) * 3;
-        int d = (y * ow + x) * 3;
-        dst[d] = src[s];
-        dst[d + 1] = src[s + 1];
-        dst[d + 2] = src[s + 2];
+        System.arraycopy(src, (sy * w + sx) * channels, dst, (y * ow + x) * channels, channels);
       }
     }
-    return new RgbImage(ow, oh, dst);
+    return dst;
   }
 }

@@ -95,6 +95,9 @@ public final class ImageCodec {
         });
         ImageReadParam param = reader.getDefaultReadParam();
         BufferedImage image = reader.read(0, param);
+        // A CMYK JPEG without an embedded profile is converted with the reader's built-in CMYK profile; the
+        // pixels are complete, so that notice is not a defect of the file.
+        warnings.removeIf(w -> w.contains("No embedded ICC color profile"));
         if (!warnings.isEmpty()) {
           String w = String.join("; ", warnings);
           boolean truncated = w.toLowerCase(Locale.ROOT).contains("premature")
@@ -285,16 +288,6 @@ public final class ImageCodec {
 
   /** Decodes a label PNG written by {@link #encodePng(LabelImage)} (or any 8-bit single-channel PNG). */
   public static LabelImage decodeLabels(byte[] png) throws InvalidImageException {
-    BufferedImage image = decode(png, Long.MAX_VALUE);
-    if (image.getRaster().getNumBands() != 1) {
-      throw new InvalidImageException(InvalidImageException.Kind.UNREADABLE,
-          "label image has " + image.getRaster().getNumBands() + " channels, expected 1");
-    }
-    int[] values = rawBands(image)[0];
-    byte[] labels = new byte[values.length];
-    for (int i = 0; i < values.length; i++) {
-      labels[i] = (byte) values[i];
-    }
-    return new LabelImage(image.getWidth(), image.getHeight(), labels);
+    return ImageLoader.withPixelLimit(Long.MAX_VALUE).loadLabels(png);
   }
 }

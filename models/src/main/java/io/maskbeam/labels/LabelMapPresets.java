@@ -105,7 +105,7 @@ final class LabelMapPresets {
           .append(CITYSCAPES_CATEGORY_COLORS[c]).append("\"}");
     }
     return "{\"name\":\"cityscapes-8\",\"description\":\"Cityscapes gtFine labelIds grouped into the 8 categories of"
-        + " labels.py (categoryId)\",\"ignoreValue\":255,\"map\":{" + map + "},\"classes\":[" + classes + "]}";
+        + " labels.py (categoryId)\",\"ignoreValue\":255,\"values\":{" + map + "},\"classes\":[" + classes + "]}";
   }
 
   private static String cityscapesTrainIds() {
@@ -127,7 +127,7 @@ final class LabelMapPresets {
           .append("{\"name\":\"").append(names[c]).append("\",\"color\":\"").append(colors[c]).append("\"}");
     }
     return "{\"name\":\"cityscapes-19\",\"description\":\"Cityscapes gtFine labelIds to the 19 evaluation train ids\","
-        + "\"ignoreValue\":255,\"map\":{" + map + "},\"classes\":[" + classes + "]}";
+        + "\"ignoreValue\":255,\"values\":{" + map + "},\"classes\":[" + classes + "]}";
   }
 
   private static String voc() {
@@ -146,7 +146,7 @@ final class LabelMapPresets {
   private static String petsTrimap() {
     // Oxford-IIIT Pet trimaps: 1 = pet, 2 = background, 3 = border (not classified by annotators).
     return "{\"name\":\"pets-trimap\",\"description\":\"Oxford-IIIT Pet trimaps: 1 pet, 2 background, 3 border\","
-        + "\"ignoreValue\":255,\"map\":{\"1\":1,\"2\":0,\"3\":2},\"classes\":["
+        + "\"ignoreValue\":255,\"values\":{\"1\":1,\"2\":0,\"3\":2},\"classes\":["
         + "{\"name\":\"background\",\"color\":\"#000000\"},{\"name\":\"pet\",\"color\":\"#ff8c00\"},"
         + "{\"name\":\"border\",\"color\":\"#ffffff\"}]}";
   }
@@ -160,7 +160,7 @@ final class LabelMapPresets {
           .append(hex((Integer) row[1], (Integer) row[2], (Integer) row[3])).append("\"}");
     }
     return "{\"name\":\"camvid-11\",\"description\":\"CamVid (SegNet split): 11 classes, 11 = void -> ignore\","
-        + "\"ignoreValue\":255,\"ignoreColor\":\"#000000\",\"map\":{\"0\":0,\"1\":1,\"2\":2,\"3\":3,\"4\":4,\"5\":5,"
+        + "\"ignoreValue\":255,\"ignoreColor\":\"#000000\",\"values\":{\"0\":0,\"1\":1,\"2\":2,\"3\":3,\"4\":4,\"5\":5,"
         + "\"6\":6,\"7\":7,\"8\":8,\"9\":9,\"10\":10,\"11\":255},\"classes\":[" + classes + "]}";
   }
 }

@@ -21,14 +21,15 @@ import java.util.TreeSet;
  * <p>The JSON format is a superset of SageMaker's semantic segmentation label map:
  *
  * <pre>{@code
- * {"scale": 3}                              // SageMaker: class = raw / 3 (raw values not divisible are unknown)
- * {"map": {"0": 0, "7": 1, "8": 1}}         // SageMaker: raw value -> class
+ * {"scale": 3}                              // SageMaker: class = floor(raw / 3)
+ * {"map": {"0": 5, "1": 0, "2": 2}}         // SageMaker: class -> raw value (raw 5 is class 0, raw 0 class 1)
+ * {"values": {"0": 0, "7": 1, "8": 1}}      // Maskbeam: raw value -> class, several raw values per class
  * {"classes": ["background", {"name": "cat", "color": "#ff0000"}],   // Maskbeam: names and colours
  *  "ignoreValue": 255,                      // default 255; raw 255 is ignored unless mapped
  *  "colors": {"#000000": 255, "#ff0000": 1}} // colour table for RGB (colour-coded) masks
  * }</pre>
  *
- * Without {@code map} or {@code scale}, raw values 0..N-1 are the classes themselves. Without {@code classes}, the
+ * Without {@code values}, {@code map} or {@code scale}, raw values 0..N-1 are the classes themselves. Without {@code classes}, the
  * class count is the largest mapped class + 1 and names are {@code class_K} with the VOC palette's colours. Without
  * {@code colors}, the classes' own colours form the colour table.
  */
@@ -86,22 +87,35 @@ public final class LabelMaps {
     int[] raw = new int[LabelMap.MAX_RAW_VALUE + 1];
     Arrays.fill(raw, LabelMap.UNKNOWN);
     int maxClass = -1;
-    if (root.has("map") && root.has("scale")) {
-      throw new IllegalArgumentException("label map '" + name + "': give either \"map\" or \"scale\", not both");
+    int ways = (root.has("map") ? 1 : 0) + (root.has("values") ? 1 : 0) + (root.has("scale") ? 1 : 0);
+    if (ways > 1) {
+      throw new IllegalArgumentException("label map '" + name + "': give one of \"values\", \"map\" and \"scale\"");
     }
     List<LabelClass> declared = parseClasses(root.get("classes"), name);
-    if (root.has("map")) {
-      JsonNode map = root.get("map");
+    if (root.has("values") || root.has("map")) {
+      // "values": Maskbeam's raw value -> class (several raw values may share a class).
+      // "map": SageMaker's class -> raw value ({"map": {"0": 5, "1": 0}}: raw 5 is class 0, raw 0 is class 1).
+      boolean sageMaker = root.has("map");
+      JsonNode map = root.get(sageMaker ? "map" : "values");
       if (!map.isObject()) {
-        throw new IllegalArgumentException("label map '" + name + "': \"map\" must be an object of raw value -> class");
+        throw new IllegalArgumentException("label map '" + name + "': \"" + (sageMaker ? "map" : "values")
+            + "\" must be an object of " + (sageMaker ? "class -> raw value" : "raw value -> class"));
       }
       for (Iterator<Map.Entry<String, JsonNode>> it = map.fields(); it.hasNext(); ) {
         Map.Entry<String, JsonNode> e = it.next();
-        int from = parseInt(e.getKey(), name, "map key");
+        int key = parseInt(e.getKey(), name, sageMaker ? "map key (class)" : "values key (raw value)");
+        int value = parseInt(e.getValue().asText(), name, (sageMaker ? "map value for class " : "class of raw value ")
+            + key);
+        int from = sageMaker ? value : key;
+        int to = sageMaker ? key : value;
         if (from < 0 || from > LabelMap.MAX_RAW_VALUE) {
-          throw new IllegalArgumentException("label map '" + name + "': raw value " + from + " is outside 0.." + LabelMap.MAX_RAW_VALUE);
+          throw new IllegalArgumentException("label map '" + name + "': raw value " + from + " is outside 0.."
+              + LabelMap.MAX_RAW_VALUE);
         }
-        int to = parseInt(e.getValue().asText(), name, "map value for " + from);
+        if (sageMaker && raw[from] != LabelMap.UNKNOWN) {
+          throw new IllegalArgumentException("label map '" + name + "': raw value " + from + " is given to classes "
+              + raw[from] + " and " + to);
+        }
         raw[from] = to;
         if (to != ignore) {
           maxClass = Math.max(maxClass, to);
@@ -115,25 +129,19 @@ public final class LabelMaps {
       if (scale < 1) {
         throw new IllegalArgumentException("label map '" + name + "': scale must be >= 1, got " + scale);
       }
-      int n = declared.isEmpty() ? Math.min(255, LabelMap.MAX_RAW_VALUE / scale + 1) : declared.size();
-      for (int c = 0; c < n && c * scale <= LabelMap.MAX_RAW_VALUE; c++) {
-        if (c * scale != ignore) {
-          raw[c * scale] = c;
-          maxClass = Math.max(maxClass, c);
-        }
-      }
-      if (declared.isEmpty()) {
-        // Without declared classes, the class count must come from the data; SageMaker users declare
-        // num_classes separately. Keep the classes that fit below the ignore value.
-        maxClass = Math.min(maxClass, ignore - 1);
-        for (int v = (maxClass + 1) * scale; v <= LabelMap.MAX_RAW_VALUE; v += scale) {
-          raw[v] = LabelMap.UNKNOWN;
+      // As SageMaker does: class = floor(raw / scale), for the classes there are.
+      int n = declared.isEmpty() ? Math.min(ignore, LabelMap.MAX_RAW_VALUE / scale + 1) : declared.size();
+      for (int v = 0; v <= LabelMap.MAX_RAW_VALUE && v / scale < n; v++) {
+        if (v != ignore) {
+          raw[v] = v / scale;
+          maxClass = Math.max(maxClass, v / scale);
         }
       }
       raw[ignore] = ignore;
     } else {
       if (declared.isEmpty()) {
-        throw new IllegalArgumentException("label map '" + name + "' needs \"classes\", \"map\" or \"scale\"");
+        throw new IllegalArgumentException("label map '" + name + "' needs \"classes\", \"values\", \"map\" or"
+            + " \"scale\"");
       }
       for (int c = 0; c < declared.size(); c++) {
         raw[c] = c;
@@ -183,7 +191,7 @@ public final class LabelMaps {
   }
 
   private static final Set<String> KNOWN_KEYS =
-      Set.of("name", "scale", "map", "classes", "ignoreValue", "colors", "ignoreColor", "description");
+      Set.of("name", "scale", "map", "values", "classes", "ignoreValue", "colors", "ignoreColor", "description");
 
   private static void checkKnownKeys(JsonNode root, String name) {
     for (Iterator<String> it = root.fieldNames(); it.hasNext(); ) {

@@ -28,7 +28,10 @@ class DatasetCoreTest {
       }
     }
     assertThat(SplitAssigner.normalise("Validation")).isEqualTo("val");
-    assertThat(SplitAssigner.normalise("test")).isEqualTo("test");
+    assertThat(SplitAssigner.normalise("training")).isEqualTo("train");
+    // A split no stage reads would be written where nothing finds it: refused, naming it.
+    org.assertj.core.api.Assertions.assertThatThrownBy(() -> SplitAssigner.normalise("test"))
+        .hasMessageContaining("split 'test' is neither train nor val");
   }
 
   @Test

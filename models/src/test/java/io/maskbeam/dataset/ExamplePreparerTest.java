@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.catchThrowableOfType;
 
+import io.maskbeam.core.FailureReason;
 import io.maskbeam.image.ImageCodec;
 import io.maskbeam.image.LabelImage;
 import io.maskbeam.image.ResizePolicy;
@@ -20,7 +21,7 @@ class ExamplePreparerTest {
     return new ExamplePreparer(map, ResizePolicy.parse(resize), unknown, ExamplePreparer.DEFAULT_MAX_PIXELS, 95);
   }
 
-  private static RejectReason rejection(ExamplePreparer p, byte[] image, byte[] mask) {
+  private static FailureReason rejection(ExamplePreparer p, byte[] image, byte[] mask) {
     return catchThrowableOfType(() -> p.prepare("x", image, mask), RejectedInputException.class).reason();
   }
 
@@ -66,7 +67,7 @@ class ExamplePreparerTest {
 
   @Test
   void sixteenBitMasksAreRemapped() throws Exception {
-    LabelMap map = LabelMaps.parse("{\"map\": {\"1000\": 0, \"2000\": 1}}", "deep");
+    LabelMap map = LabelMaps.parse("{\"values\": {\"1000\": 0, \"2000\": 1}}", "deep");
     PreparedExample e = preparer(map, "keep", UnknownLabelPolicy.REJECT)
         .prepare("d", TestImages.rgbPng(12, 12, 3), TestImages.grey16Png(12, 12, 1000, 2000));
     assertThat(values(e)).containsExactlyInAnyOrder(0, 1);
@@ -81,10 +82,10 @@ class ExamplePreparerTest {
 
   @Test
   void rgbMaskWithoutColourTableIsRejectedUnlessItIsGrey() throws Exception {
-    LabelMap plain = LabelMaps.parse("{\"map\": {\"0\": 0, \"1\": 1}}", "plain");
+    LabelMap plain = LabelMaps.parse("{\"values\": {\"0\": 0, \"1\": 1}}", "plain");
     ExamplePreparer p = preparer(plain, "keep", UnknownLabelPolicy.REJECT);
     assertThat(rejection(p, TestImages.rgbPng(10, 10, 5), TestImages.colourMask(10, 10, 0xff0000, 0x00ff00)))
-        .isEqualTo(RejectReason.MASK_NOT_SINGLE_CHANNEL);
+        .isEqualTo(FailureReason.MASK_NOT_SINGLE_CHANNEL);
     // Grey values saved as RGB are common and unambiguous.
     PreparedExample e = p.prepare("g", TestImages.rgbPng(10, 10, 5), TestImages.colourMask(10, 10, 0x000000, 0x010101));
     assertThat(values(e)).containsExactlyInAnyOrder(0, 1);
@@ -99,7 +100,7 @@ class ExamplePreparerTest {
     RejectedInputException r = catchThrowableOfType(
         () -> preparer(CAMVID, "keep", UnknownLabelPolicy.REJECT).prepare("u", image, mask),
         RejectedInputException.class);
-    assertThat(r.reason()).isEqualTo(RejectReason.UNKNOWN_LABEL_VALUES);
+    assertThat(r.reason()).isEqualTo(FailureReason.UNKNOWN_LABEL_VALUES);
     assertThat(r.getMessage()).contains("42 (").contains("camvid-11");
   }
 
@@ -108,15 +109,15 @@ class ExamplePreparerTest {
     ExamplePreparer p = preparer(CAMVID, "keep", UnknownLabelPolicy.IGNORE);
     byte[] image = TestImages.rgbPng(32, 24, 7);
     byte[] mask = TestImages.greyMask(32, 24, 1, 2);
-    assertThat(rejection(p, TestImages.truncated(image), mask)).isEqualTo(RejectReason.IMAGE_TRUNCATED);
+    assertThat(rejection(p, TestImages.truncated(image), mask)).isEqualTo(FailureReason.IMAGE_TRUNCATED);
     assertThat(rejection(p, TestImages.truncated(TestImages.rgbJpeg(64, 48, 7)), TestImages.greyMask(64, 48, 1)))
-        .isEqualTo(RejectReason.IMAGE_TRUNCATED);
-    assertThat(rejection(p, image, TestImages.truncated(mask))).isEqualTo(RejectReason.MASK_TRUNCATED);
-    assertThat(rejection(p, new byte[0], mask)).isEqualTo(RejectReason.IMAGE_EMPTY);
-    assertThat(rejection(p, image, new byte[0])).isEqualTo(RejectReason.MASK_EMPTY);
-    assertThat(rejection(p, "not an image".getBytes(), mask)).isEqualTo(RejectReason.IMAGE_UNREADABLE);
-    assertThat(rejection(p, image, "<html>".getBytes())).isEqualTo(RejectReason.MASK_UNREADABLE);
-    assertThat(rejection(p, image, TestImages.greyMask(24, 32, 1))).isEqualTo(RejectReason.SIZE_MISMATCH);
+        .isEqualTo(FailureReason.IMAGE_TRUNCATED);
+    assertThat(rejection(p, image, TestImages.truncated(mask))).isEqualTo(FailureReason.MASK_TRUNCATED);
+    assertThat(rejection(p, new byte[0], mask)).isEqualTo(FailureReason.IMAGE_EMPTY);
+    assertThat(rejection(p, image, new byte[0])).isEqualTo(FailureReason.MASK_EMPTY);
+    assertThat(rejection(p, "not an image".getBytes(), mask)).isEqualTo(FailureReason.IMAGE_UNREADABLE);
+    assertThat(rejection(p, image, "<html>".getBytes())).isEqualTo(FailureReason.MASK_UNREADABLE);
+    assertThat(rejection(p, image, TestImages.greyMask(24, 32, 1))).isEqualTo(FailureReason.SIZE_MISMATCH);
   }
 
   @Test
@@ -126,9 +127,9 @@ class ExamplePreparerTest {
     ExamplePreparer p = preparer(CAMVID, "keep", UnknownLabelPolicy.IGNORE);
     RejectedInputException r = catchThrowableOfType(() -> p.prepare("bomb", bomb, TestImages.greyMask(8, 8, 1)),
         RejectedInputException.class);
-    assertThat(r.reason()).isEqualTo(RejectReason.IMAGE_TOO_MANY_PIXELS);
+    assertThat(r.reason()).isEqualTo(FailureReason.IMAGE_TOO_MANY_PIXELS);
     assertThat(r.getMessage()).contains("50000x50000").contains("100.0 megapixels");
-    assertThat(rejection(p, TestImages.rgbPng(8, 8, 1), bomb)).isEqualTo(RejectReason.MASK_TOO_MANY_PIXELS);
+    assertThat(rejection(p, TestImages.rgbPng(8, 8, 1), bomb)).isEqualTo(FailureReason.MASK_TOO_MANY_PIXELS);
   }
 
   @Test
@@ -155,6 +156,82 @@ class ExamplePreparerTest {
       assertThat(e.imageReencoded()).isTrue();
       assertThat(ImageCodec.isPlainRgb8(ImageCodec.decode(r.image(), Long.MAX_VALUE))).isTrue();
     }
+  }
+
+  /** A grey mask saved as RGB is read as grey even when the label map has colours (camvid-11 has a table). */
+  @Test
+  void greyMasksSavedAsRgbAreReadAsGreyUnderAColourTable() throws Exception {
+    ExamplePreparer p = preparer(CAMVID, "keep", UnknownLabelPolicy.IGNORE);
+    PreparedExample e = p.prepare("g", TestImages.rgbPng(10, 10, 5),
+        TestImages.colourMask(10, 10, 0x030303, 0x080808, 0x0b0b0b));
+    assertThat(values(e)).containsExactlyInAnyOrder(3, 8, 255);
+    assertThat(e.unknownPixels()).isZero();
+    // A colour table that knows every grey keeps its meaning: camvid's void colour is black.
+    PreparedExample black = p.prepare("b", TestImages.rgbPng(10, 10, 5), TestImages.colourMask(10, 10, 0x000000,
+        0x804080));
+    assertThat(values(black)).containsExactlyInAnyOrder(255, 3);
+  }
+
+  /** A mask none of whose pixels the label map knows would be written all ignore: refused under either policy. */
+  @Test
+  void aMaskTheLabelMapDoesNotCoverAtAllIsRefused() {
+    byte[] unknownColours = TestImages.colourMask(10, 10, 0x123456, 0x654321);
+    for (UnknownLabelPolicy policy : UnknownLabelPolicy.values()) {
+      RejectedInputException r = catchThrowableOfType(() -> preparer(CAMVID, "keep", policy)
+          .prepare("x", TestImages.rgbPng(10, 10, 1), unknownColours), RejectedInputException.class);
+      assertThat(r.reason()).isEqualTo(FailureReason.UNKNOWN_LABEL_VALUES);
+      assertThat(r.getMessage()).contains("every pixel is unknown").contains("#123456");
+    }
+  }
+
+  /** A legitimately all-void mask is written, and flagged so dataset.json can count it. */
+  @Test
+  void anAllIgnoreMaskIsWrittenAndFlagged() throws Exception {
+    PreparedExample e = preparer(CAMVID, "keep", UnknownLabelPolicy.REJECT)
+        .prepare("void", TestImages.rgbPng(10, 10, 1), TestImages.greyMask(10, 10, 11));
+    assertThat(e.allIgnore()).isTrue();
+  }
+
+  /**
+   * The EXIF rule: the photo is turned upright; a mask of the upright size is used as it is, a mask of the stored
+   * size (drawn on the stored pixels) is turned with the photo.
+   */
+  @Test
+  void masksFollowThePhotosExifOrientation() throws Exception {
+    io.maskbeam.image.RgbImage stored = TestImages.noise(40, 20, 9);
+    byte[] photo = TestImages.jpegWithOrientation(stored, 6); // shown 20 wide, 40 high
+    ExamplePreparer p = preparer(LabelMaps.parse("{\"classes\": [\"a\", \"b\"]}", "ab"), "keep",
+        UnknownLabelPolicy.REJECT);
+    // Drawn on the stored pixels (40x20): left half class 0, right half class 1.
+    byte[] storedMask = TestImages.write(halves(40, 20), "png");
+    PreparedExample turned = p.prepare("t", photo, storedMask);
+    assertThat(turned.width()).isEqualTo(20);
+    assertThat(turned.height()).isEqualTo(40);
+    assertThat(turned.orientation()).isEqualTo(6);
+    LabelImage labels = ImageCodec.decodeLabels(DeepLabExample.parse(turned.example()).labelPng());
+    // Rotated 90 degrees clockwise: the stored left half becomes the top half.
+    assertThat(labels.get(10, 5)).isZero();
+    assertThat(labels.get(10, 35)).isEqualTo(1);
+    // Drawn on the upright photo (20x40): used as it is.
+    PreparedExample upright = p.prepare("u", photo, TestImages.write(halves(20, 40), "png"));
+    LabelImage asIs = ImageCodec.decodeLabels(DeepLabExample.parse(upright.example()).labelPng());
+    assertThat(asIs.get(2, 20)).isZero();
+    assertThat(asIs.get(18, 20)).isEqualTo(1);
+    // Neither size: refused, saying why.
+    RejectedInputException r = catchThrowableOfType(() -> p.prepare("n", photo, TestImages.greyMask(30, 30, 0)),
+        RejectedInputException.class);
+    assertThat(r.reason()).isEqualTo(FailureReason.SIZE_MISMATCH);
+    assertThat(r.getMessage()).contains("EXIF orientation 6");
+  }
+
+  private static java.awt.image.BufferedImage halves(int w, int h) {
+    java.awt.image.BufferedImage m = new java.awt.image.BufferedImage(w, h, java.awt.image.BufferedImage.TYPE_BYTE_GRAY);
+    for (int y = 0; y < h; y++) {
+      for (int x = 0; x < w; x++) {
+        m.getRaster().setSample(x, y, 0, x < w / 2 ? 0 : 1);
+      }
+    }
+    return m;
   }
 
   @Test

@@ -195,6 +195,20 @@ public final class TestImages {
     }
   }
 
+  /**
+   * A CMYK JPEG as Photoshop and print workflows write them: four components and an Adobe APP14 segment (transform
+   * 0: CMYK), with no embedded ICC profile.
+   */
+  public static byte[] adobeCmykJpeg(int w, int h) {
+    byte[] plain = cmykJpeg(w, h);
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    out.write(plain, 0, 2);
+    byte[] app14 = {(byte) 0xFF, (byte) 0xEE, 0, 14, 'A', 'd', 'o', 'b', 'e', 0, 100, 0, 0, 0, 0, 0};
+    out.write(app14, 0, app14.length);
+    out.write(plain, 2, plain.length - 2);
+    return out.toByteArray();
+  }
+
   /** A 16-bit-per-channel RGB PNG. */
   public static byte[] rgb16Png(int w, int h) {
     java.awt.color.ColorSpace srgb = java.awt.color.ColorSpace.getInstance(java.awt.color.ColorSpace.CS_sRGB);

@@ -64,23 +64,34 @@ class LabelMapsTest {
   }
 
   @Test
-  void sageMakerScaleDividesRawValues() {
-    LabelMap m = LabelMaps.parse("{\"scale\": 3, \"classes\": [\"a\", \"b\", \"c\"]}", "t");
-    assertThat(m.mapRaw(0)).isEqualTo(0);
-    assertThat(m.mapRaw(3)).isEqualTo(1);
-    assertThat(m.mapRaw(6)).isEqualTo(2);
-    assertThat(m.mapRaw(4)).isEqualTo(LabelMap.UNKNOWN);
-    assertThat(m.mapRaw(9)).isEqualTo(LabelMap.UNKNOWN);
-  }
-
-  @Test
-  void sageMakerMapRemapsAndCountsClasses() {
-    LabelMap m = LabelMaps.parse("{\"map\": {\"0\": 0, \"10\": 1, \"20\": 1, \"30\": 2}}", "t");
+  void valuesMapManyRawValuesToAClass() {
+    LabelMap m = LabelMaps.parse("{\"values\": {\"0\": 0, \"10\": 1, \"20\": 1, \"30\": 2}}", "t");
     assertThat(m.numClasses()).isEqualTo(3);
     assertThat(m.mapRaw(20)).isEqualTo(1);
     assertThat(m.mapRaw(5)).isEqualTo(LabelMap.UNKNOWN);
     assertThat(m.mapRaw(255)).isEqualTo(255);
     assertThat(m.classes().get(2).name()).isEqualTo("class_2");
+  }
+
+  /** SageMaker's documented example: {"map": {"0": 5, "1": 0, "2": 2}} turns encoded [0, 5, 2] into [1, 0, 2]. */
+  @Test
+  void sageMakerMapGoesFromClassToEncodedValue() {
+    LabelMap m = LabelMaps.parse("{\"map\": {\"0\": 5, \"1\": 0, \"2\": 2}}", "sagemaker");
+    assertThat(m.numClasses()).isEqualTo(3);
+    assertThat(new int[] {m.mapRaw(0), m.mapRaw(5), m.mapRaw(2)}).containsExactly(1, 0, 2);
+    assertThat(m.mapRaw(1)).isEqualTo(LabelMap.UNKNOWN);
+    assertThatThrownBy(() -> LabelMaps.parse("{\"map\": {\"0\": 5, \"1\": 5}}", "x"))
+        .hasMessageContaining("raw value 5 is given to classes 0 and 1");
+  }
+
+  /** SageMaker's scale rounds down: with scale 3, 0..2 are class 0, 3..5 class 1 (its docs: "the greatest integer"). */
+  @Test
+  void sageMakerScaleRoundsDown() {
+    LabelMap m = LabelMaps.parse("{\"scale\": \"3\", \"classes\": [\"a\", \"b\", \"c\"]}", "t");
+    assertThat(new int[] {m.mapRaw(0), m.mapRaw(2), m.mapRaw(3), m.mapRaw(7), m.mapRaw(8)})
+        .containsExactly(0, 0, 1, 2, 2);
+    assertThat(m.mapRaw(9)).isEqualTo(LabelMap.UNKNOWN);
+    assertThat(m.mapRaw(255)).isEqualTo(255);
   }
 
   @Test
@@ -97,13 +108,13 @@ class LabelMapsTest {
   void badLabelMapsFailWithMessagesNamingTheProblem() {
     assertThatThrownBy(() -> LabelMaps.parse("{not json", "x")).hasMessageContaining("not valid JSON");
     assertThatThrownBy(() -> LabelMaps.parse("{\"scal\": 3}", "x")).hasMessageContaining("unknown key \"scal\"");
-    assertThatThrownBy(() -> LabelMaps.parse("{\"map\": {\"1\": 5}, \"classes\": [\"a\", \"b\"]}", "x"))
+    assertThatThrownBy(() -> LabelMaps.parse("{\"values\": {\"1\": 5}, \"classes\": [\"a\", \"b\"]}", "x"))
         .hasMessageContaining("maps to class 5 but declares only 2");
     assertThatThrownBy(() -> LabelMaps.parse("{\"classes\": [\"a\"], \"ignoreValue\": 0}", "x"))
         .hasMessageContaining("ignore value 0");
     assertThatThrownBy(() -> LabelMaps.preset("ade20k")).hasMessageContaining("presets:");
     assertThatThrownBy(() -> LabelMaps.parse("{\"map\": {\"1\": 1}, \"scale\": 2}", "x"))
-        .hasMessageContaining("not both");
+        .hasMessageContaining("give one of");
   }
 
   @Test

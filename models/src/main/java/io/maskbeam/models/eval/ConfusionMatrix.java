@@ -151,6 +151,16 @@ public final class ConfusionMatrix implements Serializable {
     return n == 0 ? Double.NaN : sum / n;
   }
 
+  /** A matrix from row-major counts (as {@link #counts()} gives them). */
+  public static ConfusionMatrix of(int numClasses, long[] counts) {
+    if (counts.length != numClasses * numClasses) {
+      throw new IllegalArgumentException(counts.length + " counts for " + numClasses + " classes");
+    }
+    ConfusionMatrix m = new ConfusionMatrix(numClasses);
+    System.arraycopy(counts, 0, m.counts, 0, counts.length);
+    return m;
+  }
+
   /** Row-major copy of the counts. */
   public long[] counts() {
     return counts.clone();

@@ -1,16 +1,12 @@
 package io.maskbeam.models.infer;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import io.maskbeam.image.LabelImage;
 import io.maskbeam.image.RgbImage;
 import io.maskbeam.labels.LabelClass;
 import io.maskbeam.models.train.SegmentationGraph;
-import io.maskbeam.models.train.Trainer;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import org.tensorflow.Result;
@@ -22,13 +18,16 @@ import org.tensorflow.ndarray.buffer.DataBuffers;
 import org.tensorflow.types.TFloat32;
 import org.tensorflow.types.TInt32;
 import org.tensorflow.types.TUint8;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * An exported Maskbeam model, loaded once: its SavedModel session (safe to share between threads) and its
- * metadata. Loading checks what inference relies on, so a wrong folder fails before any image is read.
+ * metadata. Loading checks what inference relies on, so a wrong folder fails before any image is read: the files,
+ * the signature, and one small inference whose class output must agree with the metadata's class count.
  */
 public final class SegmentationModel implements ProbabilityModel, AutoCloseable {
-  private static final ObjectMapper JSON = new ObjectMapper();
+  private static final Logger LOG = LoggerFactory.getLogger(SegmentationModel.class);
 
   private final Path dir;
   private final SavedModelBundle bundle;
@@ -36,32 +35,53 @@ public final class SegmentationModel implements ProbabilityModel, AutoCloseable 
   /** Graph tensor names of the signature's input and class output, to fetch the classes alone. */
   private final String imagesTensor;
   private final String classesTensor;
+  private final ModelMetadata metadata;
   private final int numClasses;
-  private final int ignoreValue;
   private final List<LabelClass> classes;
-  private final JsonNode metadata;
 
-  private SegmentationModel(Path dir, SavedModelBundle bundle, SessionFunction serving, JsonNode meta) {
+  private SegmentationModel(Path dir, SavedModelBundle bundle, SessionFunction serving, ModelMetadata meta) {
     this.dir = dir;
     this.metadata = meta;
     this.bundle = bundle;
     this.serving = serving;
     this.imagesTensor = serving.signature().getInputs().get("images").name;
     this.classesTensor = serving.signature().getOutputs().get("classes").name;
-    this.numClasses = meta.path("numClasses").asInt();
-    this.ignoreValue = meta.path("ignoreValue").asInt(255);
-    List<LabelClass> list = new ArrayList<>();
-    for (int c = 0; c < numClasses; c++) {
-      JsonNode node = meta.path("classes").path(c);
-      String hex = node.path("color").asText("#808080").replace("#", "");
-      list.add(new LabelClass(c, node.path("name").asText("class_" + c), Integer.parseInt(hex, 16)));
-    }
-    this.classes = List.copyOf(list);
+    this.numClasses = meta.numClasses();
+    this.classes = meta.classes();
   }
 
-  /** Loads a model folder written by {@code maskbeam train} (SavedModel plus {@value Trainer#METADATA}). */
+  /** Loads a model folder written by {@code maskbeam train} (SavedModel plus {@value ModelMetadata#FILE_NAME}). */
   public static SegmentationModel load(Path dir) throws IOException {
     return load(dir, 0);
+  }
+
+  /**
+   * Checks that a folder holds the files of an exported model, without loading it: {@code saved_model.pb},
+   * {@code variables/variables.index} with its data shards, and readable metadata. Returns the metadata.
+   *
+   * @throws IllegalArgumentException naming what is missing
+   */
+  public static ModelMetadata checkFiles(Path dir) throws IOException {
+    if (!Files.isDirectory(dir)) {
+      throw new IllegalArgumentException("model folder " + dir + " does not exist");
+    }
+    Path metaFile = dir.resolve(ModelMetadata.FILE_NAME);
+    if (!Files.exists(metaFile) || !Files.exists(dir.resolve("saved_model.pb"))) {
+      throw new IllegalArgumentException(dir + " is not a Maskbeam model: it needs saved_model.pb and "
+          + ModelMetadata.FILE_NAME);
+    }
+    Path variables = dir.resolve("variables");
+    boolean hasData = false;
+    if (Files.isDirectory(variables)) {
+      try (var files = Files.list(variables)) {
+        hasData = files.anyMatch(p -> p.getFileName().toString().startsWith("variables.data-"));
+      }
+    }
+    if (!Files.exists(variables.resolve("variables.index")) || !hasData) {
+      throw new IllegalArgumentException(dir + " is not a complete model: variables/variables.index and"
+          + " variables/variables.data-* hold its weights and are missing");
+    }
+    return ModelMetadata.parse(Files.readString(metaFile), metaFile.toString());
   }
 
   /**
@@ -70,24 +90,20 @@ public final class SegmentationModel implements ProbabilityModel, AutoCloseable 
    * compete with the other workers' for every core.
    */
   public static SegmentationModel load(Path dir, int threads) throws IOException {
-    if (!Files.isDirectory(dir)) {
-      throw new IllegalArgumentException("model folder " + dir + " does not exist");
-    }
-    Path metaFile = dir.resolve(Trainer.METADATA);
-    if (!Files.exists(metaFile) || !Files.exists(dir.resolve("saved_model.pb"))) {
-      throw new IllegalArgumentException(dir + " is not a Maskbeam model: it needs saved_model.pb and "
-          + Trainer.METADATA);
-    }
-    JsonNode meta = JSON.readTree(metaFile.toFile());
-    if (meta.path("numClasses").asInt(0) < 2) {
-      throw new IllegalArgumentException(metaFile + " declares no usable numClasses");
-    }
+    long start = System.nanoTime();
+    ModelMetadata meta = checkFiles(dir);
     SavedModelBundle.Loader loader = SavedModelBundle.loader(dir.toString()).withTags("serve");
     if (threads > 0) {
       loader = loader.withConfigProto(org.tensorflow.proto.ConfigProto.newBuilder()
           .setIntraOpParallelismThreads(threads).setInterOpParallelismThreads(1).build());
     }
-    SavedModelBundle bundle = loader.load();
+    SavedModelBundle bundle;
+    try {
+      bundle = loader.load();
+    } catch (RuntimeException e) {
+      throw new IllegalArgumentException(dir + " could not be loaded as a SavedModel: " + e.getMessage(), e);
+    }
+    SegmentationModel model;
     try {
       SessionFunction serving = bundle.function(SegmentationGraph.SERVING_KEY);
       Signature sig = serving.signature();
@@ -98,7 +114,7 @@ public final class SegmentationModel implements ProbabilityModel, AutoCloseable 
             + " and return 'classes' and 'probabilities'; it has inputs " + in.keySet() + " and outputs "
             + out.keySet());
       }
-      return new SegmentationModel(dir, bundle, serving, meta);
+      model = new SegmentationModel(dir, bundle, serving, meta);
     } catch (RuntimeException e) {
       bundle.close();
       if (e instanceof IllegalArgumentException) {
@@ -107,20 +123,54 @@ public final class SegmentationModel implements ProbabilityModel, AutoCloseable 
       throw new IllegalArgumentException(dir + " has no '" + SegmentationGraph.SERVING_KEY + "' signature: "
           + e.getMessage(), e);
     }
+    try {
+      model.checkAgainstMetadata();
+    } catch (RuntimeException e) {
+      model.close();
+      throw e;
+    }
+    LOG.info("loaded model {} ({} classes, {} threads per call) in {} ms", dir, meta.numClasses(),
+        threads > 0 ? threads : "all", (System.nanoTime() - start) / 1_000_000);
+    return model;
+  }
+
+  /**
+   * One inference on a tiny image: the graph must run, and its probabilities must have the metadata's class count
+   * (a metadata file that disagrees with the graph would label pixels with ids the statistics never count).
+   */
+  private void checkAgainstMetadata() {
+    int side = Math.max(8, metadata.stride());
+    long outputClasses;
+    try (TUint8 x = TUint8.tensorOf(Shape.of(1, side, side, 3), DataBuffers.of(new byte[side * side * 3], true, false));
+        Result r = serving.call(Map.of("images", x))) {
+      Shape shape = r.get("probabilities").orElseThrow(
+          () -> new IllegalStateException("the serving signature has no 'probabilities' output")).shape();
+      if (shape.numDimensions() != 4 || shape.size(0) != 1 || shape.size(1) != side || shape.size(2) != side) {
+        throw new IllegalStateException("probabilities of shape " + shape + " for one " + side + "x" + side
+            + " image (expected [1, " + side + ", " + side + ", classes])");
+      }
+      outputClasses = shape.size(3);
+    } catch (RuntimeException e) {
+      throw new IllegalArgumentException(dir + " fails a test inference (" + side + "x" + side + "): "
+          + e.getMessage(), e);
+    }
+    if (outputClasses != numClasses) {
+      throw new IllegalArgumentException(dir + ": " + ModelMetadata.FILE_NAME + " declares " + numClasses
+          + " classes but the graph outputs " + outputClasses);
+    }
   }
 
   public Path dir() {
     return dir;
   }
 
-  /** The parsed {@value Trainer#METADATA}. */
-  public JsonNode metadata() {
-    return metadata.deepCopy();
+  public ModelMetadata metadata() {
+    return metadata;
   }
 
   /** The square crop the model was trained on (its natural input size), or 0 when the metadata does not say. */
   public int trainingCropSize() {
-    return metadata.path("training").path("settings").path("cropSize").asInt(0);
+    return metadata.trainingCropSize();
   }
 
   @Override
@@ -129,7 +179,7 @@ public final class SegmentationModel implements ProbabilityModel, AutoCloseable 
   }
 
   public int ignoreValue() {
-    return ignoreValue;
+    return metadata.ignoreValue();
   }
 
   public List<LabelClass> classes() {
@@ -161,8 +211,14 @@ public final class SegmentationModel implements ProbabilityModel, AutoCloseable 
   public float[] probabilities(byte[] rgb, int n, int h, int w) {
     try (TUint8 x = TUint8.tensorOf(Shape.of(n, h, w, 3), DataBuffers.of(rgb, true, false));
         Result r = serving.call(Map.of("images", x))) {
-      float[] out = new float[n * h * w * numClasses];
-      ((TFloat32) r.get("probabilities").orElseThrow()).copyTo(DataBuffers.of(out, false, false));
+      TFloat32 probabilities = (TFloat32) r.get("probabilities").orElseThrow();
+      long size = probabilities.shape().size();
+      if (size != (long) n * h * w * numClasses) {
+        throw new IllegalStateException("the model returned " + probabilities.shape() + " probabilities for " + n
+            + "x" + h + "x" + w + " images of " + numClasses + " classes");
+      }
+      float[] out = new float[(int) size];
+      probabilities.copyTo(DataBuffers.of(out, false, false));
       return out;
     }
   }

@@ -33,6 +33,8 @@ public final class Net {
   private final List<Variable<TFloat32>> decayed = new ArrayList<>();
   private final List<Op> batchNormUpdates = new ArrayList<>();
   private final Operand<TFloat32> batchNormMomentum;
+  /** Inference on given weights instead of variables (null: this net owns variables). */
+  private final Map<String, Operand<TFloat32>> frozen;
 
   /**
    * @param batchNormMomentum decay of the batch-norm moving averages, an operand so that it can follow the step
@@ -42,6 +44,22 @@ public final class Net {
     this.tf = tf;
     this.random = new Random(seed);
     this.batchNormMomentum = batchNormMomentum;
+    this.frozen = null;
+  }
+
+  private Net(Ops tf, Map<String, Operand<TFloat32>> weights) {
+    this.tf = tf;
+    this.random = new Random(0);
+    this.batchNormMomentum = null;
+    this.frozen = Map.copyOf(weights);
+  }
+
+  /**
+   * A net for inference only, whose layers read the given tensors (by variable name) instead of variables: how a
+   * network is built inside a loop body, where the loop carries the weights (serving_bytes).
+   */
+  public static Net frozen(Ops tf, Map<String, Operand<TFloat32>> weights) {
+    return new Net(tf, weights);
   }
 
   /**
@@ -95,7 +113,22 @@ public final class Net {
     return values;
   }
 
+  /** A layer's weight: its variable, or in a frozen net the tensor given for it. */
+  Operand<TFloat32> weight(String name, Shape shape, double std, float constant, boolean train, boolean decay) {
+    if (frozen != null) {
+      Operand<TFloat32> w = frozen.get(name);
+      if (w == null) {
+        throw new IllegalStateException("no weight " + name + " was given to the frozen net");
+      }
+      return w;
+    }
+    return variable(name, shape, std, constant, train, decay);
+  }
+
   Variable<TFloat32> variable(String name, Shape shape, double std, float constant, boolean train, boolean decay) {
+    if (frozen != null) {
+      throw new IllegalStateException("a frozen net has no variables (training needs a net of its own)");
+    }
     Variable<TFloat32> existing = variables.get(name);
     if (existing != null) {
       if (!existing.shape().equals(shape)) {
@@ -120,10 +153,10 @@ public final class Net {
 
   /** A k x k convolution; He-initialised; a bias only when no batch norm follows. */
   public Operand<TFloat32> conv(String name, Operand<TFloat32> x, int k, int cin, int cout, int stride, boolean bias) {
-    Variable<TFloat32> w = variable(name + "_w", Shape.of(k, k, cin, cout), Math.sqrt(2.0 / (k * k * cin)), 0, true, true);
+    Operand<TFloat32> w = weight(name + "_w", Shape.of(k, k, cin, cout), Math.sqrt(2.0 / (k * k * cin)), 0, true, true);
     Operand<TFloat32> y = tf.nn.conv2d(x, w, List.of(1L, (long) stride, (long) stride, 1L), "SAME");
     if (bias) {
-      Variable<TFloat32> b = variable(name + "_b", Shape.of(cout), 0, 0f, true, false);
+      Operand<TFloat32> b = weight(name + "_b", Shape.of(cout), 0, 0f, true, false);
       y = tf.nn.biasAdd(y, b);
     }
     return y;
@@ -143,7 +176,7 @@ public final class Net {
     if (k % 2 == 0) {
       throw new IllegalArgumentException("atrous convolution needs an odd kernel, got " + k);
     }
-    Variable<TFloat32> w = variable(name + "_w", Shape.of(k, k, cin, cout), Math.sqrt(2.0 / (k * k * cin)), 0, true, true);
+    Operand<TFloat32> w = weight(name + "_w", Shape.of(k, k, cin, cout), Math.sqrt(2.0 / (k * k * cin)), 0, true, true);
     int p = (k - 1) / 2 * rate;
     Operand<TInt32> r = tf.constant(rate);
     Operand<TInt32> h = tf.gather(tf.shape(x), tf.constant(1), tf.constant(0));
@@ -161,7 +194,7 @@ public final class Net {
     Operand<TFloat32> convolved = tf.nn.conv2d(batched, w, List.of(1L, 1L, 1L, 1L), "VALID");
     Operand<TFloat32> y = tf.batchToSpaceNd(convolved, block, crops);
     if (bias) {
-      y = tf.nn.biasAdd(y, variable(name + "_b", Shape.of(cout), 0, 0f, true, false));
+      y = tf.nn.biasAdd(y, weight(name + "_b", Shape.of(cout), 0, 0f, true, false));
     }
     return y;
   }
@@ -228,14 +261,15 @@ public final class Net {
    * moving averages in inference.
    */
   public Operand<TFloat32> batchNorm(String name, Operand<TFloat32> x, int channels, boolean training) {
-    Variable<TFloat32> gamma = variable(name + "_gamma", Shape.of(channels), 0, 1f, true, false);
-    Variable<TFloat32> beta = variable(name + "_beta", Shape.of(channels), 0, 0f, true, false);
-    Variable<TFloat32> mean = variable(name + "_mean", Shape.of(channels), 0, 0f, false, false);
-    Variable<TFloat32> var = variable(name + "_var", Shape.of(channels), 0, 1f, false, false);
+    Operand<TFloat32> gamma = weight(name + "_gamma", Shape.of(channels), 0, 1f, true, false);
+    Operand<TFloat32> beta = weight(name + "_beta", Shape.of(channels), 0, 0f, true, false);
     if (!training) {
-      return tf.nn.fusedBatchNorm(x, gamma, beta, mean, var, FusedBatchNorm.isTraining(false),
+      return tf.nn.fusedBatchNorm(x, gamma, beta, weight(name + "_mean", Shape.of(channels), 0, 0f, false, false),
+          weight(name + "_var", Shape.of(channels), 0, 1f, false, false), FusedBatchNorm.isTraining(false),
           FusedBatchNorm.epsilon(1e-3f)).y();
     }
+    Variable<TFloat32> mean = variable(name + "_mean", Shape.of(channels), 0, 0f, false, false);
+    Variable<TFloat32> var = variable(name + "_var", Shape.of(channels), 0, 1f, false, false);
     FusedBatchNorm<TFloat32, TFloat32> bn = tf.nn.fusedBatchNorm(x, gamma, beta, tf.constant(new float[0]),
         tf.constant(new float[0]), FusedBatchNorm.isTraining(true), FusedBatchNorm.epsilon(1e-3f));
     // FusedBatchNorm returns the batch statistics but does not keep moving averages: that is ours to do.
@@ -259,11 +293,11 @@ public final class Net {
 
   /** A learned 2x upsampling: a transposed 2x2 convolution with stride 2. */
   public Operand<TFloat32> upConv2(String name, Operand<TFloat32> x, int cin, int cout) {
-    Variable<TFloat32> w = variable(name + "_w", Shape.of(2, 2, cout, cin), Math.sqrt(2.0 / (4 * cin)), 0, true, true);
+    Operand<TFloat32> w = weight(name + "_w", Shape.of(2, 2, cout, cin), Math.sqrt(2.0 / (4 * cin)), 0, true, true);
     Operand<TInt32> outShape = tf.math.add(tf.math.mul(tf.shape(x), tf.constant(new int[] {1, 2, 2, 0})),
         tf.constant(new int[] {0, 0, 0, cout}));
     Operand<TFloat32> y = tf.nn.conv2dBackpropInput(outShape, w, x, List.of(1L, 2L, 2L, 1L), "SAME");
-    Variable<TFloat32> b = variable(name + "_b", Shape.of(cout), 0, 0f, true, false);
+    Operand<TFloat32> b = weight(name + "_b", Shape.of(cout), 0, 0f, true, false);
     return tf.nn.biasAdd(y, b);
   }
 

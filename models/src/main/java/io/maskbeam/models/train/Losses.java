@@ -23,11 +23,11 @@ final class Losses {
     Operand<TInt32> safe = tf.select(valid, flatLabels, tf.zerosLike(flatLabels));
     Operand<TFloat32> oneHot = tf.oneHot(safe, tf.constant(n), tf.constant(1f), tf.constant(0f));
     Operand<TFloat32> validF = tf.dtypes.cast(valid, TFloat32.class);
-    Operand<TFloat32> weights = c.classWeights() == null
+    Operand<TFloat32> weights = c.loss().classWeights() == null
         ? validF
-        : tf.math.mul(validF, tf.gather(tf.constant(c.classWeights()), safe, tf.constant(0)));
+        : tf.math.mul(validF, tf.gather(tf.constant(c.loss().classWeights()), safe, tf.constant(0)));
     Operand<TFloat32> weightSum = tf.math.maximum(tf.reduceSum(weights, tf.constant(0)), tf.constant(1e-6f));
-    switch (c.loss()) {
+    switch (c.loss().kind()) {
       case CROSS_ENTROPY -> {
         Operand<TFloat32> ce = tf.nn.softmaxCrossEntropyWithLogits(flatLogits, oneHot).loss();
         return tf.math.div(tf.reduceSum(tf.math.mul(ce, weights), tf.constant(0)), weightSum);
@@ -35,7 +35,7 @@ final class Losses {
       case FOCAL -> {
         Operand<TFloat32> ce = tf.nn.softmaxCrossEntropyWithLogits(flatLogits, oneHot).loss();
         Operand<TFloat32> pt = tf.reduceSum(tf.math.mul(tf.nn.softmax(flatLogits), oneHot), tf.constant(1));
-        Operand<TFloat32> modulator = tf.math.pow(tf.math.sub(tf.constant(1f), pt), tf.constant(c.focalGamma()));
+        Operand<TFloat32> modulator = tf.math.pow(tf.math.sub(tf.constant(1f), pt), tf.constant(c.loss().focalGamma()));
         return tf.math.div(tf.reduceSum(tf.math.mul(tf.math.mul(ce, modulator), weights), tf.constant(0)), weightSum);
       }
       case DICE -> {
@@ -48,7 +48,7 @@ final class Losses {
             tf.math.add(sizes, tf.constant(1f)));
         return tf.math.sub(tf.constant(1f), tf.math.mean(dice, tf.constant(0)));
       }
-      default -> throw new IllegalStateException("unknown loss " + c.loss());
+      default -> throw new IllegalStateException("unknown loss " + c.loss().kind());
     }
   }
 }

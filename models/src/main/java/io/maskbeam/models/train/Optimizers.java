@@ -26,7 +26,7 @@ final class Optimizers {
     Variable<TFloat32> beta2Power = null;
     float beta1 = 0.9f;
     float beta2 = 0.999f;
-    if (c.optimizer() == TrainConfig.Optimizer.ADAM) {
+    if (c.optimizer().kind() == TrainConfig.Optimizer.ADAM) {
       beta1Power = tf.withInitScope().withName("adam_beta1_power").variable(tf.withInitScope().constant(beta1));
       beta2Power = tf.withInitScope().withName("adam_beta2_power").variable(tf.withInitScope().constant(beta2));
     }
@@ -34,12 +34,12 @@ final class Optimizers {
       Variable<TFloat32> v = vars.get(i);
       Output<TFloat32> g = SegmentationGraph.asFloat(gradients.dy(i));
       String name = v.op().name();
-      switch (c.optimizer()) {
+      switch (c.optimizer().kind()) {
         case SGD -> {
-          if (c.momentum() > 0) {
+          if (c.optimizer().momentum() > 0) {
             Variable<TFloat32> accum = slot(tf, v, name + "_momentum");
-            updates.add(tf.train.applyMomentum(v, accum, lr, g, tf.constant(c.momentum()),
-                ApplyMomentum.useNesterov(c.nesterov())));
+            updates.add(tf.train.applyMomentum(v, accum, lr, g, tf.constant(c.optimizer().momentum()),
+                ApplyMomentum.useNesterov(c.optimizer().nesterov())));
           } else {
             updates.add(tf.train.applyGradientDescent(v, lr, g));
           }
@@ -47,9 +47,9 @@ final class Optimizers {
         case ADAM -> updates.add(tf.train.applyAdam(v, slot(tf, v, name + "_adam_m"), slot(tf, v, name + "_adam_v"),
             beta1Power, beta2Power, lr, tf.constant(beta1), tf.constant(beta2), tf.constant(1e-7f), g));
         case RMSPROP -> updates.add(tf.train.applyRmsProp(v, slot(tf, v, name + "_rms"), slot(tf, v, name + "_rms_mom"),
-            lr, tf.constant(0.9f), tf.constant(c.momentum()), tf.constant(1e-7f), g));
+            lr, tf.constant(c.optimizer().rmsDecay()), tf.constant(c.optimizer().momentum()), tf.constant(1e-7f), g));
         case ADAGRAD -> updates.add(tf.train.applyAdagrad(v, slot(tf, v, name + "_adagrad", 0.1f), lr, g));
-        default -> throw new IllegalStateException("unknown optimizer " + c.optimizer());
+        default -> throw new IllegalStateException("unknown optimizer " + c.optimizer().kind());
       }
     }
     if (beta1Power != null) {

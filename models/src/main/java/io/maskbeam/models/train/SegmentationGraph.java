@@ -7,6 +7,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import org.tensorflow.Graph;
 import org.tensorflow.Operand;
 import org.tensorflow.Output;
@@ -25,6 +26,8 @@ import org.tensorflow.op.math.ArgMax;
 import org.tensorflow.types.TFloat32;
 import org.tensorflow.types.TInt32;
 import org.tensorflow.types.TInt64;
+import org.tensorflow.types.TBool;
+import org.tensorflow.types.TString;
 import org.tensorflow.types.TUint8;
 
 /**
@@ -38,6 +41,13 @@ public final class SegmentationGraph implements AutoCloseable {
   static final float[] MEAN = {0.485f, 0.456f, 0.406f};
   static final float[] STD = {0.229f, 0.224f, 0.225f};
   public static final String SERVING_KEY = "serving_default";
+  /**
+   * The signature for stock TensorFlow serving (TF Serving's REST API, Vertex AI's prebuilt TensorFlow container):
+   * encoded images in ({@code image_bytes}, a string per image, as {@code {"instances": [{"b64": ...}]}} feeds it),
+   * PNG label masks ({@code mask_png_bytes}, which TF Serving returns as {@code {"b64": ...}}) and class fractions
+   * ({@code class_fractions}, [N, C]) out. Images of any size and format (JPEG, PNG, GIF, BMP) in one request.
+   */
+  public static final String BYTES_KEY = "serving_bytes";
 
   private final TrainConfig config;
   private final SegmentationNetwork network;
@@ -52,12 +62,16 @@ public final class SegmentationGraph implements AutoCloseable {
   private final Placeholder<TUint8> servingImages;
   private final Operand<TInt32> classes;
   private final Operand<TFloat32> probabilities;
+  /** serving_bytes, built on the first export (training graphs need not carry it): input, masks, fractions. */
+  private Placeholder<TString> imageBytes;
+  private Output<?> maskPngs;
+  private Output<?> classFractions;
   private final long parameters;
   private final java.util.Map<String, Variable<TFloat32>> variables;
 
   public SegmentationGraph(TrainConfig config) {
     this.config = config;
-    this.network = config.network();
+    this.network = config.buildNetwork();
     this.graph = new Graph();
     try {
       Ops tf = Ops.create(graph);
@@ -70,13 +84,13 @@ public final class SegmentationGraph implements AutoCloseable {
       Operand<TFloat32> trainLogits = network.logits(net, normalise(tf, trainImages), true);
       Operand<TFloat32> dataLoss = Losses.segmentationLoss(tf, trainLogits, trainLabels, config);
       Operand<TFloat32> total = dataLoss;
-      if (config.weightDecay() > 0 && !net.decayed().isEmpty()) {
+      if (config.optimizer().weightDecay() > 0 && !net.decayed().isEmpty()) {
         List<Operand<TFloat32>> l2 = new ArrayList<>();
         for (Variable<TFloat32> v : net.decayed()) {
           l2.add(tf.nn.l2Loss(v));
         }
         Operand<TFloat32> sum = tf.reduceSum(tf.stack(l2), tf.constant(0));
-        total = tf.math.add(dataLoss, tf.math.mul(sum, tf.constant(config.weightDecay())));
+        total = tf.math.add(dataLoss, tf.math.mul(sum, tf.constant(config.optimizer().weightDecay())));
       }
       loss = tf.withName("loss").identity(total);
       Gradients gradients = tf.gradients(loss, net.trainable());
@@ -93,6 +107,7 @@ public final class SegmentationGraph implements AutoCloseable {
       classes = tf.withName("classes").math.argMax(logits, tf.constant(3), TInt32.class);
       parameters = net.parameterCount();
       variables = net.variables();
+
       session = new Session(graph);
       session.initialize();
     } catch (RuntimeException e) {
@@ -111,6 +126,73 @@ public final class SegmentationGraph implements AutoCloseable {
 
   public long parameterCount() {
     return parameters;
+  }
+
+  /**
+   * serving_bytes: a loop over the encoded images (they may differ in size, so they cannot share a batch). The loop
+   * body cannot read the graph's variables, so it carries them: the network is built in the body from the
+   * loop's copies of the weights ({@link Net#frozen}). JPEGs decode with libjpeg's accurate integer IDCT and fancy
+   * upsampling, as Java's decoder does, so masks match {@code segment}'s; other formats through DecodeImage. EXIF
+   * orientation is not applied here (segment applies it).
+   *
+   * @return the PNG masks [N] and the class fractions [N, C]
+   */
+  @SuppressWarnings("unchecked")
+  private Output<?>[] bytesLoop(Ops tf, Placeholder<TString> bytes, Map<String, Variable<TFloat32>> weights,
+      SegmentationNetwork net, int numClasses) {
+    List<String> names = new ArrayList<>(weights.keySet());
+    java.util.Collections.sort(names);
+    int fixed = 4;
+    Output<?>[] init = new Output<?>[fixed + names.size()];
+    init[0] = tf.constant(0).asOutput();
+    init[1] = bytes.asOutput();
+    init[2] = tf.fill(tf.constant(new int[] {0}), tf.constant("")).asOutput();
+    init[3] = tf.fill(tf.constant(new int[] {0, numClasses}), tf.constant(0f)).asOutput();
+    for (int k = 0; k < names.size(); k++) {
+      init[fixed + k] = tf.identity(weights.get(names.get(k))).asOutput();
+    }
+    Output<?>[] out = graph.whileLoop(init, (g, in, cond) -> {
+      Ops c = Ops.create(g);
+      Operand<TInt32> n = c.reshape(c.shape.size(c.shape((Operand<TString>) in[1])), c.constant(new int[0]));
+      cond[0] = c.math.less((Operand<TInt32>) in[0], n).asOutput();
+    }, (g, in, next) -> {
+      Ops b = Ops.create(g);
+      Operand<TString> one = b.gather((Operand<TString>) in[1], (Operand<TInt32>) in[0], b.constant(0));
+      Operand<TBool> isJpeg;
+      // The JPEG signature as bytes (a Java String constant would be encoded as UTF-8).
+      try (TString soi = TString.tensorOfBytes(org.tensorflow.ndarray.NdArrays.scalarOfObject(
+          new byte[] {(byte) 0xFF, (byte) 0xD8, (byte) 0xFF}))) {
+        isJpeg = b.math.equal(b.strings.substr(one, b.constant(0), b.constant(3)), b.constantOf(soi));
+      }
+      org.tensorflow.op.core.SwitchCond<TString> which = b.switchCond(one, isJpeg);
+      Operand<TUint8> jpeg = b.image.decodeJpeg(which.outputTrue(),
+          org.tensorflow.op.image.DecodeJpeg.channels(3L),
+          org.tensorflow.op.image.DecodeJpeg.dctMethod("INTEGER_ACCURATE"));
+      Operand<TUint8> other = b.image.decodeImage(which.outputFalse(), TUint8.class,
+          org.tensorflow.op.image.DecodeImage.channels(3L),
+          org.tensorflow.op.image.DecodeImage.expandAnimations(false));
+      Operand<TUint8> image = b.expandDims(b.merge(List.of(jpeg, other)).output(), b.constant(0));
+      java.util.Map<String, Operand<TFloat32>> carried = new java.util.HashMap<>();
+      for (int k = 0; k < names.size(); k++) {
+        carried.put(names.get(k), (Operand<TFloat32>) in[fixed + k]);
+      }
+      Operand<TFloat32> logits = cropLike(b, net.logits(Net.frozen(b, carried),
+          padToStride(b, normalise(b, image), net.stride()), false), image);
+      Operand<TInt32> labels = b.math.argMax(logits, b.constant(3), TInt32.class);
+      Operand<TString> png = b.image.encodePng(b.dtypes.cast(b.reshape(labels,
+          b.stack(List.of(dim(b, image, 1), dim(b, image, 2), b.constant(1)))), TUint8.class));
+      Operand<TFloat32> fractions = b.math.mean(b.oneHot(labels, b.constant(numClasses), b.constant(1f),
+          b.constant(0f)), b.constant(new int[] {1, 2}));
+      next[0] = b.math.add((Operand<TInt32>) in[0], b.constant(1)).asOutput();
+      next[1] = in[1];
+      next[2] = b.concat(List.of((Operand<TString>) in[2], b.reshape(png, b.constant(new int[] {1}))),
+          b.constant(0)).asOutput();
+      next[3] = b.concat(List.of((Operand<TFloat32>) in[3], fractions), b.constant(0)).asOutput();
+      for (int k = fixed; k < in.length; k++) {
+        next[k] = in[k];
+      }
+    }, "serving_bytes");
+    return new Output<?>[] {out[2], out[3]};
   }
 
   private static Operand<TFloat32> normalise(Ops tf, Operand<TUint8> images) {
@@ -235,9 +317,25 @@ public final class SegmentationGraph implements AutoCloseable {
         .input("images", servingImages).output("classes", classes).output("probabilities", probabilities).build();
   }
 
-  /** Exports a SavedModel of the current weights. */
+  /** The bytes signature for stock TensorFlow serving (see {@link #BYTES_KEY}); built into the graph once. */
+  @SuppressWarnings("unchecked")
+  public synchronized Signature bytesSignature() {
+    if (imageBytes == null) {
+      Ops tf = Ops.create(graph);
+      imageBytes = tf.withName("image_bytes").placeholder(TString.class, Placeholder.shape(Shape.of(-1)));
+      Output<?>[] loop = bytesLoop(tf, imageBytes, variables, network, config.numClasses());
+      maskPngs = tf.withName("mask_png_bytes").identity((Operand<TString>) loop[0]).asOutput();
+      classFractions = tf.withName("class_fractions").identity((Operand<TFloat32>) loop[1]).asOutput();
+    }
+    return Signature.builder().key(BYTES_KEY).methodName("tensorflow/serving/predict")
+        .input("image_bytes", imageBytes).output("mask_png_bytes", (Operand<?>) maskPngs)
+        .output("class_fractions", (Operand<?>) classFractions).build();
+  }
+
+  /** Exports a SavedModel of the current weights, with both signatures. */
   public void export(Path dir) throws IOException {
-    SavedModelBundle.exporter(dir.toString()).withSession(session).withSignature(servingSignature()).export();
+    SavedModelBundle.exporter(dir.toString()).withSession(session).withSignatures(servingSignature(),
+        bytesSignature()).export();
   }
 
   @Override

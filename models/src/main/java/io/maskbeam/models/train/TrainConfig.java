@@ -1,31 +1,151 @@
 package io.maskbeam.models.train;
 
+import io.maskbeam.models.nn.DeepLabV3Plus;
+import io.maskbeam.models.nn.Fcn;
+import io.maskbeam.models.nn.PspNet;
+import io.maskbeam.models.nn.ResNet;
+import io.maskbeam.models.nn.SegmentationNetwork;
+import io.maskbeam.models.nn.UNet;
 import java.io.Serializable;
+import java.util.Arrays;
+import java.util.List;
 import java.util.Locale;
 
 /**
- * What shapes the training graph: the network, the loss and the optimizer. The learning rate is fed every step
- * (see {@link LearningRateSchedule}), so it is not here.
- *
- * @param classWeights per-class loss weights, or null for uniform
+ * What shapes the training graph: the network, the loss and the optimizer, each its own typed part. The learning
+ * rate is fed every step (see {@link LearningRateSchedule}), so it is not here.
  */
-public record TrainConfig(
-    String algorithm,
-    String backbone,
-    int outputStride,
-    int numClasses,
-    int ignoreValue,
-    int unetDepth,
-    int unetWidth,
-    boolean transposedUpsampling,
-    float[] classWeights,
-    Loss loss,
-    float focalGamma,
-    Optimizer optimizer,
-    float momentum,
-    boolean nesterov,
-    float weightDecay,
+public record TrainConfig(Network network, int numClasses, int ignoreValue, LossSpec loss, OptimizerSpec optimizer,
     long seed) implements Serializable {
+  public static final List<String> ALGORITHMS = List.of("unet", "deeplabv3plus", "fcn", "psp");
+
+  public TrainConfig {
+    if (numClasses < 2) {
+      throw new IllegalArgumentException("need at least 2 classes, got " + numClasses);
+    }
+    if (loss.classWeights() != null && loss.classWeights().length != numClasses) {
+      throw new IllegalArgumentException(loss.classWeights().length + " class weights for " + numClasses
+          + " classes");
+    }
+  }
+
+  /** The network architecture, without its class count. */
+  public sealed interface Network extends Serializable permits UNetSpec, ResNetHeadSpec {
+    /** The {@code --algorithm} name. */
+    String algorithm();
+
+    SegmentationNetwork build(int numClasses);
+  }
+
+  /** A U-Net: {@code depth} 2x poolings, {@code width} channels at full resolution. */
+  public record UNetSpec(int depth, int width, boolean transposedUpsampling) implements Network {
+    public UNetSpec {
+      if (depth < 1 || depth > 6) {
+        throw new IllegalArgumentException("--unetDepth must be in 1..6, got " + depth);
+      }
+      if (width < 1) {
+        throw new IllegalArgumentException("--unetWidth must be positive, got " + width);
+      }
+    }
+
+    @Override
+    public String algorithm() {
+      return "unet";
+    }
+
+    @Override
+    public SegmentationNetwork build(int numClasses) {
+      return new UNet(numClasses, depth, width, transposedUpsampling);
+    }
+  }
+
+  /** DeepLab v3+, FCN or PSPNet on a ResNet backbone. */
+  public record ResNetHeadSpec(String algorithm, String backbone, int outputStride) implements Network {
+    public ResNetHeadSpec {
+      if (!ALGORITHMS.contains(algorithm) || algorithm.equals("unet")) {
+        throw new IllegalArgumentException("--algorithm must be one of " + ALGORITHMS + ", got '" + algorithm + "'");
+      }
+      ResNet.parse(backbone, outputStride); // checks both
+    }
+
+    @Override
+    public SegmentationNetwork build(int numClasses) {
+      ResNet resnet = ResNet.parse(backbone, outputStride);
+      return switch (algorithm) {
+        case "deeplabv3plus" -> new DeepLabV3Plus(numClasses, resnet);
+        case "fcn" -> new Fcn(numClasses, resnet);
+        case "psp" -> new PspNet(numClasses, resnet);
+        default -> throw new IllegalStateException(algorithm);
+      };
+    }
+
+    /** 50 or 101. */
+    public int layers() {
+      return backbone.contains("101") ? 101 : 50;
+    }
+  }
+
+  /** A network from the command line's names. */
+  public static Network network(String algorithm, String backbone, int outputStride, int unetDepth, int unetWidth,
+      boolean transposedUpsampling) {
+    String a = algorithm.trim().toLowerCase(Locale.ROOT);
+    if (!ALGORITHMS.contains(a)) {
+      throw new IllegalArgumentException("--algorithm must be one of " + ALGORITHMS + ", got '" + algorithm + "'");
+    }
+    return a.equals("unet") ? new UNetSpec(unetDepth, unetWidth, transposedUpsampling)
+        : new ResNetHeadSpec(a, backbone, outputStride);
+  }
+
+  /**
+   * The loss.
+   *
+   * @param classWeights per-class loss weights, or null for uniform
+   */
+  public record LossSpec(Loss kind, float[] classWeights, float focalGamma) implements Serializable {
+    public static LossSpec crossEntropy() {
+      return new LossSpec(Loss.CROSS_ENTROPY, null, 2f);
+    }
+
+    @Override
+    public boolean equals(Object o) {
+      return o instanceof LossSpec l && l.kind == kind && Arrays.equals(l.classWeights, classWeights)
+          && l.focalGamma == focalGamma;
+    }
+
+    @Override
+    public int hashCode() {
+      return 31 * kind.hashCode() + Arrays.hashCode(classWeights);
+    }
+  }
+
+  /**
+   * The optimizer and its regularisation.
+   *
+   * @param rmsDecay rmsprop's decay of the squared-gradient average (SageMaker's gamma1)
+   */
+  public record OptimizerSpec(Optimizer kind, float momentum, boolean nesterov, float weightDecay, float rmsDecay)
+      implements Serializable {
+    public OptimizerSpec {
+      if (momentum < 0 || momentum >= 1) {
+        throw new IllegalArgumentException("--momentum must be in [0, 1), got " + momentum);
+      }
+      if (weightDecay < 0) {
+        throw new IllegalArgumentException("--weightDecay must be >= 0, got " + weightDecay);
+      }
+      if (rmsDecay < 0 || rmsDecay >= 1) {
+        throw new IllegalArgumentException("the rmsprop decay must be in [0, 1), got " + rmsDecay);
+      }
+    }
+
+    /** rmsprop's usual decay, 0.9. */
+    public OptimizerSpec(Optimizer kind, float momentum, boolean nesterov, float weightDecay) {
+      this(kind, momentum, nesterov, weightDecay, 0.9f);
+    }
+
+    public static OptimizerSpec adam() {
+      return new OptimizerSpec(Optimizer.ADAM, 0.9f, false, 0f);
+    }
+  }
 
   /** Training losses. */
   public enum Loss {
@@ -54,29 +174,12 @@ public record TrainConfig(
     }
   }
 
-  public TrainConfig {
-    if (numClasses < 2) {
-      throw new IllegalArgumentException("need at least 2 classes, got " + numClasses);
-    }
-    if (classWeights != null && classWeights.length != numClasses) {
-      throw new IllegalArgumentException(classWeights.length + " class weights for " + numClasses + " classes");
-    }
-    if (!ALGORITHMS.contains(algorithm)) {
-      throw new IllegalArgumentException("--algorithm must be one of " + ALGORITHMS + ", got '" + algorithm + "'");
-    }
+  /** The network this configuration builds. */
+  public SegmentationNetwork buildNetwork() {
+    return network.build(numClasses);
   }
 
-  public static final java.util.List<String> ALGORITHMS = java.util.List.of("unet", "deeplabv3plus", "fcn", "psp");
-
-  /** The network this configuration builds. */
-  public io.maskbeam.models.nn.SegmentationNetwork network() {
-    return switch (algorithm) {
-      case "unet" -> new io.maskbeam.models.nn.UNet(numClasses, unetDepth, unetWidth, transposedUpsampling);
-      case "deeplabv3plus" -> new io.maskbeam.models.nn.DeepLabV3Plus(numClasses,
-          io.maskbeam.models.nn.ResNet.parse(backbone, outputStride));
-      case "fcn" -> new io.maskbeam.models.nn.Fcn(numClasses, io.maskbeam.models.nn.ResNet.parse(backbone, outputStride));
-      case "psp" -> new io.maskbeam.models.nn.PspNet(numClasses, io.maskbeam.models.nn.ResNet.parse(backbone, outputStride));
-      default -> throw new IllegalStateException(algorithm);
-    };
+  public String algorithm() {
+    return network.algorithm();
   }
 }

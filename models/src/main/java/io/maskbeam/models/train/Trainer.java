@@ -28,34 +28,70 @@ import java.util.stream.Stream;
  * epoch in {@code metrics.jsonl}.
  */
 public final class Trainer {
-  public static final String METADATA = "maskbeam-model.json";
+  public static final String METADATA = io.maskbeam.models.infer.ModelMetadata.FILE_NAME;
   public static final String MODEL_DIR = "model";
   public static final String CHECKPOINT_DIR = "checkpoints";
   static final String STATE = "training-state.json";
   private static final ObjectMapper JSON = new ObjectMapper();
 
-  /** Everything about a run that is not the graph. */
-  public record Settings(
-      Path output,
-      int epochs,
-      int miniBatchSize,
-      int validationMiniBatchSize,
-      float learningRate,
-      LearningRateSchedule.Kind schedule,
-      int warmupSteps,
-      float stepFactor,
-      int stepEveryEpochs,
-      Augmenter augmenter,
-      int checkpointEverySteps,
-      boolean earlyStopping,
-      int earlyStoppingPatience,
-      int earlyStoppingMinEpochs,
-      float earlyStoppingTolerance,
-      boolean resume,
-      Path initModel,
-      Path pretrainedWeights,
-      int threads,
-      long seed) {}
+  /** Everything about a run that is not the graph, in parts that are checked when built. */
+  public record Settings(Path output, Schedule schedule, Augmenter augmenter, EarlyStopping earlyStopping,
+      Checkpoints checkpoints, Initialisation init, int threads, long seed) implements java.io.Serializable {
+    public Settings {
+      if (threads < 1) {
+        throw new IllegalArgumentException("--dataThreads must be positive, got " + threads);
+      }
+    }
+  }
+
+  /** How long and how fast: epochs, batch sizes and the learning-rate schedule. */
+  public record Schedule(int epochs, int miniBatchSize, int validationMiniBatchSize, float learningRate,
+      LearningRateSchedule.Kind kind, int warmupSteps, float stepFactor, int stepEveryEpochs)
+      implements java.io.Serializable {
+    public Schedule {
+      if (epochs < 1) {
+        throw new IllegalArgumentException("--epochs must be at least 1, got " + epochs);
+      }
+      if (miniBatchSize < 1) {
+        throw new IllegalArgumentException("--miniBatchSize must be at least 1, got " + miniBatchSize);
+      }
+      if (validationMiniBatchSize < 1) {
+        throw new IllegalArgumentException("--validationMiniBatchSize must be at least 1, got "
+            + validationMiniBatchSize);
+      }
+      if (!(learningRate > 0) || learningRate > 10) {
+        throw new IllegalArgumentException("--learningRate must be in (0, 10], got " + learningRate);
+      }
+      if (warmupSteps < 0) {
+        throw new IllegalArgumentException("--warmupSteps must be >= 0, got " + warmupSteps);
+      }
+      if (stepEveryEpochs < 1) {
+        throw new IllegalArgumentException("--lrSchedulerStepEpochs must be at least 1, got " + stepEveryEpochs);
+      }
+    }
+  }
+
+  /** Stop when validation mIoU has not improved by {@code tolerance} for {@code patience} epochs. */
+  public record EarlyStopping(boolean enabled, int patience, int minEpochs, float tolerance)
+      implements java.io.Serializable {
+    public static final EarlyStopping OFF = new EarlyStopping(false, 4, 5, 0f);
+  }
+
+  /** Checkpoints every {@code everySteps} steps (0: each epoch only); {@code resume} continues from them. */
+  public record Checkpoints(int everySteps, boolean resume) implements java.io.Serializable {
+    public static final Checkpoints EACH_EPOCH = new Checkpoints(0, false);
+
+    public Checkpoints {
+      if (everySteps < 0) {
+        throw new IllegalArgumentException("--checkpointEverySteps must be >= 0, got " + everySteps);
+      }
+    }
+  }
+
+  /** Where the first weights come from: an exported model, a Keras ResNet file, or neither (random). */
+  public record Initialisation(Path initModel, Path pretrainedWeights) {
+    public static final Initialisation RANDOM = new Initialisation(null, null);
+  }
 
   /** How a run ended. */
   public record Outcome(int epochsRun, long steps, double bestMeanIou, int bestEpoch, boolean stoppedEarly,
@@ -65,6 +101,7 @@ public final class Trainer {
   private final Settings settings;
   private final ObjectNode datasetInfo;
   private final PrintStream out;
+  private final List<TrainingListener> listeners = new ArrayList<>();
 
   /**
    * @param datasetInfo the dataset's classes (names, colours) and provenance, copied into the model metadata
@@ -76,6 +113,12 @@ public final class Trainer {
     this.out = out;
   }
 
+  /** Adds a listener of steps and epochs (metric lines, TensorBoard events). */
+  public Trainer withListener(TrainingListener listener) {
+    listeners.add(listener);
+    return this;
+  }
+
   public Outcome run(List<byte[]> train, List<byte[]> val) throws IOException, InterruptedException {
     Path output = Files.createDirectories(settings.output());
     Path checkpointPrefix = output.resolve(CHECKPOINT_DIR).resolve("ckpt");
@@ -83,37 +126,39 @@ public final class Trainer {
     Path metricsPath = output.resolve("metrics.jsonl");
     Path modelDir = output.resolve(MODEL_DIR);
     try (SegmentationGraph graph = new SegmentationGraph(config);
-        BatchProducer batches = new BatchProducer(train, settings.augmenter(), settings.miniBatchSize(),
+        BatchProducer batches = new BatchProducer(train, settings.augmenter(), settings.schedule().miniBatchSize(),
             config.numClasses(), settings.seed(), settings.threads())) {
       int perEpoch = batches.batchesPerEpoch();
-      long totalSteps = (long) perEpoch * settings.epochs();
-      LearningRateSchedule lr = new LearningRateSchedule(settings.schedule(), settings.learningRate(), totalSteps,
-          settings.warmupSteps(), (long) perEpoch * Math.max(1, settings.stepEveryEpochs()), settings.stepFactor());
+      long totalSteps = (long) perEpoch * settings.schedule().epochs();
+      LearningRateSchedule lr = new LearningRateSchedule(settings.schedule().kind(), settings.schedule().learningRate(), totalSteps,
+          settings.schedule().warmupSteps(), (long) perEpoch * settings.schedule().stepEveryEpochs(),
+          settings.schedule().stepFactor());
       out.printf(Locale.ROOT, "training %s: %,d parameters, %d train / %d val examples, %d epochs x %d steps of %d%n",
-          graph.network().describe(), graph.parameterCount(), train.size(), val.size(), settings.epochs(), perEpoch,
+          graph.network().describe(), graph.parameterCount(), train.size(), val.size(), settings.schedule().epochs(), perEpoch,
           batches.batchSize());
 
       State state = new State();
-      if (settings.resume() && Files.exists(statePath)) {
+      if (settings.checkpoints().resume() && Files.exists(statePath)) {
         state = JSON.readValue(statePath.toFile(), State.class);
         graph.restore(checkpointPrefix);
         out.printf(Locale.ROOT, "resumed from %s at epoch %d, step %d%n", checkpointPrefix, state.epoch + 1, state.step);
       } else {
-        if (settings.pretrainedWeights() != null) {
-          loadPretrained(graph, settings.pretrainedWeights());
+        if (settings.init().pretrainedWeights() != null) {
+          loadPretrained(graph, settings.init().pretrainedWeights());
         }
-        if (settings.initModel() != null) {
-          initFrom(graph, settings.initModel());
+        if (settings.init().initModel() != null) {
+          initFrom(graph, settings.init().initModel());
         }
         Files.deleteIfExists(metricsPath);
       }
 
       int epoch = state.epoch;
       boolean stoppedEarly = false;
+      TrainingProgress progress = new TrainingProgress(out, settings.schedule().epochs());
       History history = History.read(metricsPath);
       long started = System.nanoTime();
       long stepsThisRun = 0;
-      while (epoch < settings.epochs() && !stoppedEarly) {
+      while (epoch < settings.schedule().epochs() && !stoppedEarly) {
         batches.start(epoch, state.batchInEpoch);
         double lossSum = 0;
         int lossCount = 0;
@@ -132,9 +177,12 @@ public final class Trainer {
           state.step++;
           stepsThisRun++;
           state.batchInEpoch = b + 1;
-          progress(epoch, b + 1, perEpoch, loss, rate, stepsThisRun * batches.batchSize(), started,
+          progress.step(epoch, b + 1, perEpoch, loss, rate, stepsThisRun * batches.batchSize(), started,
               totalSteps - state.step, batches.batchSize());
-          if (settings.checkpointEverySteps() > 0 && state.step % settings.checkpointEverySteps() == 0) {
+          for (TrainingListener l : listeners) {
+            l.onStep(state.step, loss, rate);
+          }
+          if (settings.checkpoints().everySteps() > 0 && state.step % settings.checkpoints().everySteps() == 0) {
             checkpoint(graph, checkpointPrefix, statePath, state);
           }
         }
@@ -153,31 +201,37 @@ public final class Trainer {
         history.add(epoch + 1, line.path("trainLoss").asDouble(), v.matrix.meanIou());
         plot(output, history, v);
         boolean improved = v.hasData() && (state.bestEpoch == 0
-            || v.matrix.meanIou() > state.bestMeanIou + settings.earlyStoppingTolerance());
+            || v.matrix.meanIou() > state.bestMeanIou + settings.earlyStopping().tolerance());
         if (improved || !v.hasData()) {
           if (v.hasData()) {
             state.bestMeanIou = v.matrix.meanIou();
             state.bestEpoch = epoch + 1;
           }
           state.epochsWithoutImprovement = 0;
-          export(graph, modelDir, v, epoch + 1, state.step);
+          ModelExport.export(graph, modelDir, config, datasetInfo, settingsJson(), v::write, epoch + 1, state.step);
         } else {
           state.epochsWithoutImprovement++;
         }
-        endLine();
+        progress.endLine();
+        for (TrainingListener l : listeners) {
+          l.onEpoch(epoch + 1, line);
+        }
         out.printf(Locale.ROOT, "epoch %d/%d: loss %.4f, val mIoU %.4f, pixel accuracy %.4f%s (%.0f s)%n",
-            epoch + 1, settings.epochs(), lossCount == 0 ? Double.NaN : lossSum / lossCount, v.matrix.meanIou(),
+            epoch + 1, settings.schedule().epochs(), lossCount == 0 ? Double.NaN : lossSum / lossCount, v.matrix.meanIou(),
             v.matrix.pixelAccuracy(), improved ? " *best*" : "", seconds);
         epoch++;
         state.epoch = epoch;
         state.batchInEpoch = 0;
         checkpoint(graph, checkpointPrefix, statePath, state);
-        if (settings.earlyStopping() && epoch >= settings.earlyStoppingMinEpochs()
-            && state.epochsWithoutImprovement >= settings.earlyStoppingPatience()) {
+        if (settings.earlyStopping().enabled() && epoch >= settings.earlyStopping().minEpochs()
+            && state.epochsWithoutImprovement >= settings.earlyStopping().patience()) {
           out.printf(Locale.ROOT, "early stopping: no mIoU gain over %.4f for %d epochs%n",
-              settings.earlyStoppingTolerance(), state.epochsWithoutImprovement);
+              settings.earlyStopping().tolerance(), state.epochsWithoutImprovement);
           stoppedEarly = true;
         }
+      }
+      for (TrainingListener l : listeners) {
+        l.onEnd();
       }
       return new Outcome(epoch, state.step, state.bestMeanIou, state.bestEpoch, stoppedEarly, modelDir);
     }
@@ -239,11 +293,11 @@ public final class Trainer {
 
   /** ImageNet weights of the ResNet backbone from a Keras HDF5 file. */
   private void loadPretrained(SegmentationGraph graph, Path h5) throws IOException {
-    if (config.algorithm().equals("unet")) {
+    if (!(config.network() instanceof TrainConfig.ResNetHeadSpec resnet)) {
       throw new IllegalArgumentException("--pretrainedWeights loads ResNet backbones; " + graph.network().describe()
           + " has none");
     }
-    int layers = config.backbone().contains("101") ? 101 : 50;
+    int layers = resnet.layers();
     int n = graph.assign(io.maskbeam.models.pretrained.KerasResNetWeights.toMaskbeam(
         io.maskbeam.models.pretrained.KerasResNetWeights.read(h5), layers));
     out.printf(Locale.ROOT, "loaded %d pretrained backbone variables from %s%n", n, h5);
@@ -279,7 +333,7 @@ public final class Trainer {
       List<TrainingData.Example> group = bySize.computeIfAbsent(e.image().width() + "x" + e.image().height(),
           k -> new ArrayList<>());
       group.add(e);
-      if (group.size() == settings.validationMiniBatchSize()) {
+      if (group.size() == settings.schedule().validationMiniBatchSize()) {
         predictInto(graph, group, matrix);
         group.clear();
       }
@@ -303,6 +357,21 @@ public final class Trainer {
     matrix.add(truth, graph.predict(images, group.size(), h, w));
   }
 
+  /** The training settings recorded in the model's metadata. */
+  private ObjectNode settingsJson() {
+    ObjectNode s = JSON.createObjectNode();
+    s.put("epochs", settings.schedule().epochs());
+    s.put("miniBatchSize", settings.schedule().miniBatchSize());
+    s.put("learningRate", settings.schedule().learningRate());
+    s.put("lrScheduler", settings.schedule().kind().name().toLowerCase(Locale.ROOT));
+    s.put("warmupSteps", settings.schedule().warmupSteps());
+    s.put("cropSize", settings.augmenter().cropSize());
+    s.put("minScale", settings.augmenter().minScale());
+    s.put("maxScale", settings.augmenter().maxScale());
+    s.put("seed", settings.seed());
+    return s;
+  }
+
   /** Validation results. */
   record Validation(ConfusionMatrix matrix) {
     boolean hasData() {
@@ -324,58 +393,6 @@ public final class Trainer {
     }
   }
 
-  private void export(SegmentationGraph graph, Path modelDir, Validation v, int epoch, long step) throws IOException {
-    Path staging = modelDir.resolveSibling(MODEL_DIR + ".staging");
-    deleteTree(staging);
-    graph.export(staging);
-    ObjectNode meta = JSON.createObjectNode();
-    meta.put("format", "maskbeam-model/1");
-    meta.put("signature", SegmentationGraph.SERVING_KEY);
-    ObjectNode io = meta.putObject("io");
-    io.put("input", "images: uint8 [N, H, W, 3] RGB, any H and W");
-    io.put("classes", "int32 [N, H, W]");
-    io.put("probabilities", "float32 [N, H, W, numClasses]");
-    meta.put("numClasses", config.numClasses());
-    meta.put("ignoreValue", config.ignoreValue());
-    meta.set("classes", datasetInfo.path("classes"));
-    ObjectNode norm = meta.putObject("normalization");
-    ArrayNode mean = norm.putArray("mean");
-    ArrayNode std = norm.putArray("std");
-    for (int i = 0; i < 3; i++) {
-      mean.add(SegmentationGraph.MEAN[i]);
-      std.add(SegmentationGraph.STD[i]);
-    }
-    norm.put("scale", "x / 255, then (x - mean) / std, inside the graph");
-    meta.put("stride", graph.network().stride());
-    ObjectNode training = meta.putObject("training");
-    training.put("network", graph.network().describe());
-    training.put("parameters", graph.parameterCount());
-    training.set("config", JSON.valueToTree(config));
-    training.set("settings", settingsJson());
-    training.put("epoch", epoch);
-    training.put("step", step);
-    training.set("dataset", datasetInfo.path("source"));
-    ObjectNode validation = meta.putObject("validation");
-    v.write(validation, datasetInfo);
-    JSON.copy().enable(SerializationFeature.INDENT_OUTPUT).writeValue(staging.resolve(METADATA).toFile(), meta);
-    deleteTree(modelDir);
-    Files.move(staging, modelDir);
-  }
-
-  private ObjectNode settingsJson() {
-    ObjectNode s = JSON.createObjectNode();
-    s.put("epochs", settings.epochs());
-    s.put("miniBatchSize", settings.miniBatchSize());
-    s.put("learningRate", settings.learningRate());
-    s.put("lrScheduler", settings.schedule().name().toLowerCase(Locale.ROOT));
-    s.put("warmupSteps", settings.warmupSteps());
-    s.put("cropSize", settings.augmenter().cropSize());
-    s.put("minScale", settings.augmenter().minScale());
-    s.put("maxScale", settings.augmenter().maxScale());
-    s.put("seed", settings.seed());
-    return s;
-  }
-
   static void deleteTree(Path dir) throws IOException {
     if (!Files.exists(dir)) {
       return;
@@ -385,43 +402,5 @@ public final class Trainer {
         Files.delete(p);
       }
     }
-  }
-
-  private boolean tty = System.console() != null;
-  private long lastPrint;
-
-  private void progress(int epoch, int batch, int perEpoch, float loss, float rate, long images, long started,
-      long stepsLeft, int batchSize) {
-    long now = System.nanoTime();
-    boolean last = batch == perEpoch;
-    if (!last && now - lastPrint < (tty ? 200_000_000L : 15_000_000_000L)) {
-      return;
-    }
-    lastPrint = now;
-    double seconds = (now - started) / 1e9;
-    double ips = images / Math.max(seconds, 1e-9);
-    long eta = (long) (stepsLeft * batchSize / Math.max(ips, 1e-9));
-    int width = 24;
-    int filled = (int) ((long) width * batch / perEpoch);
-    String line = String.format(Locale.ROOT, "epoch %d/%d [%s%s] %d/%d loss %.4f lr %.2e %.1f img/s ETA %s",
-        epoch + 1, settings.epochs(), "=".repeat(filled), " ".repeat(width - filled), batch, perEpoch, loss, rate, ips,
-        duration(eta));
-    if (tty) {
-      out.print("\r" + line + "   ");
-      out.flush();
-    } else {
-      out.println(line);
-    }
-  }
-
-  private void endLine() {
-    if (tty) {
-      out.println();
-    }
-  }
-
-  static String duration(long seconds) {
-    return seconds >= 3600 ? String.format(Locale.ROOT, "%dh%02dm", seconds / 3600, seconds / 60 % 60)
-        : String.format(Locale.ROOT, "%dm%02ds", seconds / 60, seconds % 60);
   }
 }

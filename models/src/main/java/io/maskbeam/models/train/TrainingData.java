@@ -2,7 +2,7 @@ package io.maskbeam.models.train;
 
 import io.maskbeam.dataset.DeepLabExample;
 import io.maskbeam.dataset.TfRecordFraming;
-import io.maskbeam.image.ImageCodec;
+import io.maskbeam.image.ImageLoader;
 import io.maskbeam.image.InvalidImageException;
 import io.maskbeam.image.LabelImage;
 import io.maskbeam.image.RgbImage;
@@ -45,8 +45,10 @@ public final class TrainingData {
   public static Example decode(byte[] record, int numClasses, int ignoreValue) {
     DeepLabExample.Record r = DeepLabExample.parse(record);
     try {
-      RgbImage image = ImageCodec.toRgb(ImageCodec.decode(r.image(), Long.MAX_VALUE));
-      LabelImage labels = ImageCodec.decodeLabels(r.labelPng());
+      // Records hold pixels as preprocessing wrote them: upright, within its limits.
+      ImageLoader records = ImageLoader.withPixelLimit(Long.MAX_VALUE).ignoringOrientation();
+      RgbImage image = records.load(r.image()).image();
+      LabelImage labels = records.loadLabels(r.labelPng());
       if (image.width() != labels.width() || image.height() != labels.height()) {
         throw new IllegalArgumentException("example '" + r.filename() + "': image " + image.width() + "x"
             + image.height() + " but labels " + labels.width() + "x" + labels.height());

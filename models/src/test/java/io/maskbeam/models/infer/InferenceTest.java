@@ -66,6 +66,18 @@ class InferenceTest {
     return new RgbImage(w, h, px);
   }
 
+  /** The left half of {@code image}, mirrored onto the right half. */
+  private static RgbImage mirrorSymmetric(RgbImage image) {
+    int w = image.width();
+    byte[] px = image.pixels().clone();
+    for (int y = 0; y < image.height(); y++) {
+      for (int x = 0; x < w / 2; x++) {
+        System.arraycopy(px, (y * w + x) * 3, px, (y * w + (w - 1 - x)) * 3, 3);
+      }
+    }
+    return new RgbImage(w, image.height(), px);
+  }
+
   @Test
   void tilingStitchesExactlyForAnySizeAndOverlap() {
     for (int[] s : new int[][] {{200, 150, 64, 16}, {97, 301, 48, 0}, {64, 64, 64, 8}, {130, 65, 32, 15}}) {
@@ -131,8 +143,30 @@ class InferenceTest {
         assertThat(batched.get(i).labels().labels()).as("image %d", i).isEqualTo(alone.labels().labels());
         assertThat(batched.get(i).probabilities()).as("image %d", i).isEqualTo(alone.probabilities());
       }
-      LabelImage flipped = new TestTimeAugmentation(model, true, new double[] {0.75, 1.0}).segment(image);
-      assertThat(flipped.width()).isEqualTo(131);
+      // On the real graph: one scale without flipping is the model itself, bit for bit ...
+      float[] plain = model.probabilities(image.pixels(), 1, 97, 131);
+      assertThat(new TestTimeAugmentation(model, false, new double[] {1.0}).probabilities(image.pixels(), 1, 97, 131))
+          .isEqualTo(plain);
+      // ... and flip averaging makes the prediction for a mirror-symmetric image mirror-symmetric, which the model
+      // alone (a convolution net with asymmetric kernels) is not.
+      RgbImage mirrored = mirrorSymmetric(noise(131, 97, 5));
+      int c = model.numClasses();
+      float[] averaged = new TestTimeAugmentation(model, true, new double[] {0.75, 1.0})
+          .probabilities(mirrored.pixels(), 1, 97, 131);
+      float[] alone = model.probabilities(mirrored.pixels(), 1, 97, 131);
+      double asymmetryAlone = 0;
+      for (int y = 0; y < 97; y++) {
+        for (int x = 0; x < 131; x++) {
+          for (int k = 0; k < c; k++) {
+            int here = (y * 131 + x) * c + k;
+            int there = (y * 131 + (130 - x)) * c + k;
+            assertThat(averaged[here]).as("(%d, %d) class %d", x, y, k)
+                .isCloseTo(averaged[there], org.assertj.core.api.Assertions.within(1e-5f));
+            asymmetryAlone = Math.max(asymmetryAlone, Math.abs(alone[here] - alone[there]));
+          }
+        }
+      }
+      assertThat(asymmetryAlone).as("the model alone is not mirror-symmetric").isGreaterThan(1e-3);
     }
   }
 }

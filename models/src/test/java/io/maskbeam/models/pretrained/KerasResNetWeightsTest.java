@@ -171,8 +171,9 @@ class KerasResNetWeightsTest {
       cin = 4 * w;
     }
     Map<String, float[]> mapped = KerasResNetWeights.toMaskbeam(keras, 50);
-    TrainConfig config = new TrainConfig("deeplabv3plus", "resnet-50", 16, 3, 255, 4, 8, true, null,
-        TrainConfig.Loss.CROSS_ENTROPY, 2f, TrainConfig.Optimizer.SGD, 0.9f, false, 0f, 1);
+    TrainConfig config = new TrainConfig(new TrainConfig.ResNetHeadSpec("deeplabv3plus", "resnet-50", 16), 3, 255,
+        TrainConfig.LossSpec.crossEntropy(), new TrainConfig.OptimizerSpec(TrainConfig.Optimizer.SGD, 0.9f, false, 0f),
+        1);
     try (SegmentationGraph graph = new SegmentationGraph(config)) {
       // 1 stem conv + 16 blocks x 3 convs + 4 projections = 53 convolutions, each with 4 batch-norm arrays.
       assertThat(graph.assign(mapped)).isEqualTo(53 * 5);

@@ -9,8 +9,9 @@ import org.junit.jupiter.api.Test;
 class ResNetNetworksTest {
 
   static TrainConfig config(String algorithm, String backbone, int outputStride) {
-    return new TrainConfig(algorithm, backbone, outputStride, SyntheticShapes.NUM_CLASSES, 255, 4, 8, true, null,
-        TrainConfig.Loss.CROSS_ENTROPY, 2f, TrainConfig.Optimizer.ADAM, 0.9f, false, 0f, 13);
+    return new TrainConfig(TrainConfig.network(algorithm, backbone, outputStride, 4, 8, true),
+        SyntheticShapes.NUM_CLASSES, 255, TrainConfig.LossSpec.crossEntropy(),
+        new TrainConfig.OptimizerSpec(TrainConfig.Optimizer.ADAM, 0.9f, false, 0f), 13);
   }
 
   /** Trains one tiny batch until the loss falls below {@code fraction} of its start (at most 150 steps). */

@@ -15,8 +15,8 @@ class SegmentationGraphTest {
   @TempDir Path dir;
 
   static TrainConfig config(TrainConfig.Loss loss, TrainConfig.Optimizer optimizer) {
-    return new TrainConfig("unet", "resnet-50", 16, SyntheticShapes.NUM_CLASSES, 255, 3, 8, true, null, loss, 2f, optimizer, 0.9f,
-        false, 1e-4f, 42);
+    return new TrainConfig(new TrainConfig.UNetSpec(3, 8, true), SyntheticShapes.NUM_CLASSES, 255,
+        new TrainConfig.LossSpec(loss, null, 2f), new TrainConfig.OptimizerSpec(optimizer, 0.9f, false, 1e-4f), 42);
   }
 
   /** A batch of synthetic shapes: images [n, s, s, 3] and labels [n, s, s], one pixel in 50 ignored. */
@@ -124,8 +124,9 @@ class SegmentationGraphTest {
       g.save(checkpoint);
       continued = g.trainStep(batch.images(), batch.labels(), 2, 32, 32, 0.01f);
     }
-    TrainConfig other = new TrainConfig("unet", "resnet-50", 16, SyntheticShapes.NUM_CLASSES, 255, 3, 8, true, null,
-        TrainConfig.Loss.CROSS_ENTROPY, 2f, TrainConfig.Optimizer.ADAM, 0.9f, false, 1e-4f, 999);
+    TrainConfig other = new TrainConfig(new TrainConfig.UNetSpec(3, 8, true), SyntheticShapes.NUM_CLASSES, 255,
+        TrainConfig.LossSpec.crossEntropy(), new TrainConfig.OptimizerSpec(TrainConfig.Optimizer.ADAM, 0.9f, false,
+            1e-4f), 999);
     try (SegmentationGraph resumed = new SegmentationGraph(other)) {
       resumed.restore(checkpoint);
       assertThat(resumed.globalStep()).isEqualTo(10);

@@ -46,14 +46,16 @@ public class TrainerTest {
   }
 
   public Trainer.Settings settings(Path output, int epochs, boolean resume, Path initModel, boolean earlyStopping) {
-    return new Trainer.Settings(output, epochs, 4, 4, 0.01f, LearningRateSchedule.Kind.POLY, 2, 0.1f, 1,
-        new Augmenter(32, 0.75f, 1.25f, true, 0.1f, 0.1f, 0.1f, 255), 0, earlyStopping, 1, 1, 10f, resume, initModel,
-        null, 2, 7);
+    return new Trainer.Settings(output,
+        new Trainer.Schedule(epochs, 4, 4, 0.01f, LearningRateSchedule.Kind.POLY, 2, 0.1f, 1),
+        new Augmenter(32, 0.75f, 1.25f, true, 0.1f, 0.1f, 0.1f, 255),
+        new Trainer.EarlyStopping(earlyStopping, 1, 1, 10f), new Trainer.Checkpoints(0, resume),
+        new Trainer.Initialisation(initModel, null), 2, 7);
   }
 
   public static TrainConfig config(int classes) {
-    return new TrainConfig("unet", "resnet-50", 16, classes, 255, 2, 8, true, null, TrainConfig.Loss.CROSS_ENTROPY, 2f,
-        TrainConfig.Optimizer.ADAM, 0.9f, false, 1e-4f, 3);
+    return new TrainConfig(new TrainConfig.UNetSpec(2, 8, true), classes, 255, TrainConfig.LossSpec.crossEntropy(),
+        new TrainConfig.OptimizerSpec(TrainConfig.Optimizer.ADAM, 0.9f, false, 1e-4f), 3);
   }
 
   @Test
