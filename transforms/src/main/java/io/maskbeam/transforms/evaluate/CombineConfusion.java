@@ -37,4 +37,18 @@ public final class CombineConfusion extends Combine.CombineFn<ImageEvaluation, C
   public ConfusionMatrix extractOutput(ConfusionMatrix acc) {
     return acc;
   }
+
+  @Override
+  public org.apache.beam.sdk.coders.Coder<ConfusionMatrix> getAccumulatorCoder(
+      org.apache.beam.sdk.coders.CoderRegistry registry,
+      org.apache.beam.sdk.coders.Coder<ImageEvaluation> inputCoder) {
+    return ConfusionMatrixCoder.of();
+  }
+
+  @Override
+  public org.apache.beam.sdk.coders.Coder<ConfusionMatrix> getDefaultOutputCoder(
+      org.apache.beam.sdk.coders.CoderRegistry registry,
+      org.apache.beam.sdk.coders.Coder<ImageEvaluation> inputCoder) {
+    return ConfusionMatrixCoder.of();
+  }
 }

@@ -1,65 +1,68 @@
 package io.maskbeam.transforms.evaluate;
 
+import io.maskbeam.core.FailureReason;
 import io.maskbeam.dataset.DeepLabExample;
 import io.maskbeam.dataset.ExamplePreparer;
 import io.maskbeam.dataset.RejectedInputException;
-import io.maskbeam.image.ImageCodec;
+import io.maskbeam.image.ImageLoader;
 import io.maskbeam.image.InvalidImageException;
 import io.maskbeam.image.LabelImage;
-import io.maskbeam.image.ResizePolicy;
 import io.maskbeam.image.RgbImage;
+import io.maskbeam.models.infer.InferenceSettings;
 import io.maskbeam.models.infer.SegmentationModel;
 import io.maskbeam.models.infer.Segmenter;
 import io.maskbeam.transforms.io.Storage;
-import io.maskbeam.transforms.segment.SharedModels;
+import io.maskbeam.transforms.model.ModelReference;
+import io.maskbeam.transforms.model.SharedModels;
 import java.io.IOException;
 import java.io.Serializable;
 
 /**
  * Turns an {@link EvalItem} into what evaluation compares: the ground truth (class ids, ignore value where ignored),
- * the prediction (from the model, or read from a prediction PNG) and, when there is one, the image. The model is
- * the JVM's shared instance; call {@link #open} before use and {@link #close} after.
+ * the prediction (from the model, or read from a prediction PNG) and, when there is one, the image. Images are read
+ * by the shared {@link ImageLoader} (EXIF orientation applied, so a photo is scored as {@code segment} sees it) and
+ * masks are aligned with them by the preprocessing rule. The model is the JVM's shared instance of the pinned
+ * {@link ModelReference}; call {@link #open} before use and {@link #close} after.
  */
 public final class Observer implements Serializable {
-  private final String model;
+  private final ModelReference model;
+  private final InferenceSettings inference;
   private final ExamplePreparer groundTruthReader;
   private final int numClasses;
   private final int ignoreValue;
-  private final int tileSize;
-  private final int tileOverlap;
   private transient SegmentationModel loaded;
   private transient Segmenter segmenter;
 
   /** What evaluation compares for one example. */
   public record Observation(RgbImage image, LabelImage truth, LabelImage prediction) {}
 
-  /** Thrown with a stable reason code when an example cannot be evaluated. */
+  /** Thrown with a stable reason when an example cannot be evaluated. */
   public static final class Unusable extends Exception {
     private static final long serialVersionUID = 1L;
-    private final String reason;
+    private final FailureReason reason;
 
-    Unusable(String reason, String message) {
+    Unusable(FailureReason reason, String message) {
       super(message);
       this.reason = reason;
     }
 
-    public String reason() {
+    public FailureReason reason() {
       return reason;
     }
   }
 
   /**
-   * @param model model URI, or null when predictions are read from files
-   * @param groundTruthReader reads ground-truth mask files with the label map (null for records)
+   * @param model the pinned model, or null when predictions are read from files
+   * @param groundTruthReader reads ground-truth mask files with the label map, and images with its loader (null for
+   *     records)
    */
-  public Observer(String model, ExamplePreparer groundTruthReader, int numClasses, int ignoreValue, int tileSize,
-      int tileOverlap) {
+  public Observer(ModelReference model, InferenceSettings inference, ExamplePreparer groundTruthReader,
+      int numClasses, int ignoreValue) {
     this.model = model;
+    this.inference = inference;
     this.groundTruthReader = groundTruthReader;
     this.numClasses = numClasses;
     this.ignoreValue = ignoreValue;
-    this.tileSize = tileSize;
-    this.tileOverlap = tileOverlap;
   }
 
   public int numClasses() {
@@ -70,10 +73,15 @@ public final class Observer implements Serializable {
     return ignoreValue;
   }
 
+  /** The model compared, or null when predictions come from files. */
+  public ModelReference model() {
+    return model;
+  }
+
   public void open() {
     if (model != null && loaded == null) {
-      loaded = SharedModels.acquire(model).model();
-      segmenter = new Segmenter(loaded, tileSize, tileOverlap, 1, ResizePolicy.KEEP);
+      loaded = SharedModels.acquire(model, inference.threads()).resource();
+      segmenter = inference.withBatching(1, inference.maxBatchBytes()).segmenter(loaded);
     }
   }
 
@@ -81,8 +89,13 @@ public final class Observer implements Serializable {
     if (loaded != null) {
       loaded = null;
       segmenter = null;
-      SharedModels.release(model);
+      SharedModels.release(model, inference.threads());
     }
+  }
+
+  private ImageLoader loader() {
+    return groundTruthReader != null ? groundTruthReader.loader()
+        : ImageLoader.withPixelLimit(inference.maxPixels());
   }
 
   public Observation observe(EvalItem item) throws Unusable {
@@ -91,65 +104,74 @@ public final class Observer implements Serializable {
     try {
       if (item.record() != null) {
         DeepLabExample.Record r = DeepLabExample.parse(item.record());
-        image = ImageCodec.toRgb(ImageCodec.decode(r.image(), Long.MAX_VALUE));
-        truth = ImageCodec.decodeLabels(r.labelPng());
+        // Records hold pixels as preprocessing wrote them: upright already.
+        image = loader().ignoringOrientation().load(r.image()).image();
+        truth = ImageLoader.withPixelLimit(Long.MAX_VALUE).loadLabels(r.labelPng());
+      } else if (item.imageUri() != null) {
+        ImageLoader.Photo photo = loader().load(read(item.imageUri(), FailureReason.MISSING_IMAGE));
+        image = photo.image();
+        truth = groundTruthReader.groundTruthFor(read(item.maskUri(), FailureReason.MISSING_GROUND_TRUTH), photo);
       } else {
-        truth = groundTruthReader.groundTruth(read(item.maskUri()));
-        if (item.imageUri() != null) {
-          image = ImageCodec.toRgb(ImageCodec.decode(read(item.imageUri()), ExamplePreparer.DEFAULT_MAX_PIXELS));
-        }
+        truth = groundTruthReader.groundTruth(read(item.maskUri(), FailureReason.MISSING_GROUND_TRUTH));
       }
     } catch (RejectedInputException e) {
-      throw new Unusable(e.reason().name(), e.getMessage());
+      throw new Unusable(e.reason(), e.getMessage());
     } catch (InvalidImageException e) {
-      throw new Unusable("IMAGE_" + e.kind().name(), e.getMessage());
+      throw new Unusable(FailureReason.of(e.kind(), FailureReason.Part.IMAGE), e.getMessage());
     } catch (IllegalArgumentException e) {
-      throw new Unusable("BAD_RECORD", e.getMessage());
+      throw new Unusable(FailureReason.BAD_RECORD, e.getMessage());
     }
     for (byte b : truth.labels()) {
       int v = b & 0xFF;
       if (v >= numClasses && v != ignoreValue) {
-        throw new Unusable("BAD_LABEL", "ground truth has class " + v + " but there are " + numClasses
+        throw new Unusable(FailureReason.BAD_LABEL, "ground truth has class " + v + " but there are " + numClasses
             + " classes and ignore value " + ignoreValue);
       }
     }
     LabelImage prediction;
     if (item.predictionUri() != null) {
       try {
-        prediction = ImageCodec.decodeLabels(read(item.predictionUri()));
+        prediction = ImageLoader.withPixelLimit(inference.maxPixels())
+            .loadLabels(read(item.predictionUri(), FailureReason.MISSING_PREDICTION));
       } catch (InvalidImageException e) {
-        throw new Unusable("PREDICTION_" + e.kind().name(), "prediction: " + e.getMessage());
+        throw new Unusable(FailureReason.of(e.kind(), FailureReason.Part.PREDICTION), "prediction: " + e.getMessage());
       }
       for (byte b : prediction.labels()) {
         if ((b & 0xFF) >= numClasses) {
-          throw new Unusable("BAD_PREDICTION", "prediction has class " + (b & 0xFF) + " but there are "
+          throw new Unusable(FailureReason.BAD_PREDICTION, "prediction has class " + (b & 0xFF) + " but there are "
               + numClasses + " classes");
         }
       }
     } else {
       if (image == null) {
-        throw new Unusable("NO_IMAGE", "no image to segment and no prediction for " + item.source());
+        throw new Unusable(FailureReason.MISSING_IMAGE, "no image to segment and no prediction for " + item.source());
       }
       if (image.width() != truth.width() || image.height() != truth.height()) {
-        throw new Unusable("SIZE_MISMATCH", "image is " + image.width() + "x" + image.height() + " but ground truth "
-            + truth.width() + "x" + truth.height());
+        throw new Unusable(FailureReason.SIZE_MISMATCH, "image is " + image.width() + "x" + image.height()
+            + " but ground truth " + truth.width() + "x" + truth.height());
       }
-      prediction = segmenter.segment(image, false, null).labels();
+      try {
+        prediction = segmenter.segment(image, false, null).labels();
+      } catch (RuntimeException e) {
+        throw new Unusable(FailureReason.INFERENCE_FAILED, "model call failed: " + e.getMessage());
+      }
     }
     if (prediction.width() != truth.width() || prediction.height() != truth.height()) {
-      throw new Unusable("SIZE_MISMATCH", "prediction is " + prediction.width() + "x" + prediction.height()
-          + " but ground truth " + truth.width() + "x" + truth.height());
+      throw new Unusable(FailureReason.SIZE_MISMATCH, "prediction is " + prediction.width() + "x"
+          + prediction.height() + " but ground truth " + truth.width() + "x" + truth.height());
     }
     return new Observation(image, truth, prediction);
   }
 
-  private static byte[] read(String uri) throws Unusable {
+  private static byte[] read(String uri, FailureReason missing) throws Unusable {
     try {
       return Storage.readAll(uri);
     } catch (Storage.NotFoundException e) {
-      throw new Unusable("NOT_FOUND", "not found: " + uri);
+      throw new Unusable(missing, "not found: " + uri);
+    } catch (Storage.AccessDeniedException e) {
+      throw new Unusable(FailureReason.ACCESS_DENIED, e.getMessage());
     } catch (IOException e) {
-      throw new Unusable("READ_FAILED", e.getMessage());
+      throw new Unusable(FailureReason.READ_FAILED, e.getMessage());
     }
   }
 }

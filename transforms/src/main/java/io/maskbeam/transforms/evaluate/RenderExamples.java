@@ -84,7 +84,7 @@ public final class RenderExamples extends PTransform<PCollection<EvalItem>, PCol
       } catch (Observer.Unusable e) {
         return; // it was scored a moment ago; a failure now (object deleted meanwhile) just leaves it out
       }
-      ConfusionMatrix m = EvaluateExamples.confusion(o.truth().labels(), o.prediction().labels(),
+      ConfusionMatrix m = ScoreExamples.confusion(o.truth().labels(), o.prediction().labels(),
           observer.numClasses());
       String file = DIR + "/" + label + ".jpg";
       Storage.write(Storage.join(output, file), ImageCodec.encodeJpeg(panels(o, classes), 90), "image/jpeg");

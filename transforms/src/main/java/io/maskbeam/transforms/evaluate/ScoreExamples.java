@@ -1,35 +1,55 @@
 package io.maskbeam.transforms.evaluate;
 
+import io.maskbeam.core.Failure;
+import io.maskbeam.core.Stage;
 import io.maskbeam.models.eval.ConfusionMatrix;
+import io.maskbeam.transforms.common.FailureCoder;
 import org.apache.beam.sdk.metrics.Counter;
 import org.apache.beam.sdk.metrics.Metrics;
 import org.apache.beam.sdk.transforms.DoFn;
 import org.apache.beam.sdk.transforms.PTransform;
 import org.apache.beam.sdk.transforms.ParDo;
+import org.apache.beam.sdk.transforms.resourcehints.ResourceHints;
 import org.apache.beam.sdk.values.PCollection;
 import org.apache.beam.sdk.values.PCollectionTuple;
 import org.apache.beam.sdk.values.TupleTag;
 import org.apache.beam.sdk.values.TupleTagList;
 
 /**
- * Each example's confusion matrix (its prediction from the model or a file, against its ground truth), or an error
- * saying why it could not be scored. Combining the matrices is left to {@link CombineConfusion}, so it happens
- * across workers.
+ * Each example's confusion matrix (its prediction from the model or a file, against its ground truth), or a
+ * {@link Failure} saying why it could not be scored. Combining the matrices is left to {@link CombineConfusion}, so it
+ * happens across workers. An accelerator hint, when given, lands on this step alone.
  */
-public final class EvaluateExamples extends PTransform<PCollection<EvalItem>, PCollectionTuple> {
-  public static final String METRICS_NAMESPACE = "maskbeam.evaluate";
+public final class ScoreExamples extends PTransform<PCollection<EvalItem>, PCollectionTuple> {
   public static final TupleTag<ImageEvaluation> EVALUATED = new TupleTag<>() {};
-  public static final TupleTag<EvaluationError> FAILED = new TupleTag<>() {};
+  public static final TupleTag<Failure> FAILED = new TupleTag<>() {};
 
   private final Observer observer;
+  private final String accelerator;
 
-  public EvaluateExamples(Observer observer) {
+  private ScoreExamples(Observer observer, String accelerator) {
     this.observer = observer;
+    this.accelerator = accelerator;
+  }
+
+  public static ScoreExamples with(Observer observer) {
+    return new ScoreExamples(observer, null);
+  }
+
+  public ScoreExamples withAccelerator(String hint) {
+    return new ScoreExamples(observer, hint == null || hint.isBlank() ? null : hint);
   }
 
   @Override
   public PCollectionTuple expand(PCollection<EvalItem> items) {
-    return items.apply("Score", ParDo.of(new ScoreFn(observer)).withOutputTags(EVALUATED, TupleTagList.of(FAILED)));
+    PTransform<PCollection<? extends EvalItem>, PCollectionTuple> score =
+        ParDo.of(new ScoreFn(observer)).withOutputTags(EVALUATED, TupleTagList.of(FAILED));
+    if (accelerator != null) {
+      score = score.setResourceHints(ResourceHints.create().withAccelerator(accelerator));
+    }
+    PCollectionTuple out = items.apply("Score", score);
+    out.get(FAILED).setCoder(FailureCoder.of());
+    return out;
   }
 
   /** The confusion matrix of one prediction against its truth; truth pixels outside the classes are skipped. */
@@ -45,8 +65,8 @@ public final class EvaluateExamples extends PTransform<PCollection<EvalItem>, PC
 
   static final class ScoreFn extends DoFn<EvalItem, ImageEvaluation> {
     private final Observer observer;
-    private final Counter evaluated = Metrics.counter(METRICS_NAMESPACE, "examples_evaluated");
-    private final Counter failed = Metrics.counter(METRICS_NAMESPACE, "examples_failed");
+    private final Counter evaluated = Metrics.counter(EvaluateMetrics.NAMESPACE, EvaluateMetrics.EXAMPLES_EVALUATED);
+    private final Counter failed = Metrics.counter(EvaluateMetrics.NAMESPACE, EvaluateMetrics.EXAMPLES_FAILED);
 
     ScoreFn(Observer observer) {
       this.observer = observer;
@@ -72,7 +92,8 @@ public final class EvaluateExamples extends PTransform<PCollection<EvalItem>, PC
             o.truth().height(), m));
       } catch (Observer.Unusable e) {
         failed.inc();
-        out.get(FAILED).output(new EvaluationError(item.id(), item.source(), e.reason(), e.getMessage()));
+        out.get(FAILED).output(new Failure(Stage.EVALUATE, item.id(), item.source(), item.files(), e.reason(),
+            e.getMessage(), null));
       }
     }
   }

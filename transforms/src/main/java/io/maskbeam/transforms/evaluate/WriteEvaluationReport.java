@@ -22,14 +22,13 @@ import org.apache.beam.sdk.transforms.PTransform;
 import org.apache.beam.sdk.transforms.ParDo;
 import org.apache.beam.sdk.values.PCollection;
 import org.apache.beam.sdk.values.PCollectionView;
-import org.apache.beam.sdk.values.PDone;
 
 /**
  * Writes the evaluation's results from the combined confusion matrix: {@code metrics.json},
  * {@code confusion-matrix.png}, {@code class-iou.png} and {@code report.html}, which shows the tables, the plots
  * and the best and worst examples. {@code metrics.json} is written last.
  */
-public final class WriteEvaluationReport extends PTransform<PCollection<ConfusionMatrix>, PDone> {
+public final class WriteEvaluationReport extends PTransform<PCollection<ConfusionMatrix>, PCollection<String>> {
   public static final String METRICS_JSON = "metrics.json";
   public static final String REPORT_HTML = "report.html";
   public static final String CONFUSION_PNG = "confusion-matrix.png";
@@ -43,7 +42,7 @@ public final class WriteEvaluationReport extends PTransform<PCollection<Confusio
   private final PCollectionView<List<ExampleRender>> renders;
 
   /** @param describeJson what was evaluated (model or predictions, data, settings) as a JSON object */
-  public WriteEvaluationReport(String output, List<LabelClass> classes, String describeJson,
+  WriteEvaluationReport(String output, List<LabelClass> classes, String describeJson,
       PCollectionView<Long> evaluated, PCollectionView<Map<String, Long>> failedByReason,
       PCollectionView<List<ExampleRender>> renders) {
     this.output = output;
@@ -54,13 +53,14 @@ public final class WriteEvaluationReport extends PTransform<PCollection<Confusio
     this.renders = renders;
   }
 
+  /** Returns the URI of metrics.json once written. */
   @Override
-  public PDone expand(PCollection<ConfusionMatrix> matrix) {
-    matrix.apply("WriteReport", ParDo.of(new ReportFn(this)).withSideInputs(evaluated, failedByReason, renders));
-    return PDone.in(matrix.getPipeline());
+  public PCollection<String> expand(PCollection<ConfusionMatrix> matrix) {
+    return matrix.apply("WriteReport", ParDo.of(new ReportFn(this))
+        .withSideInputs(evaluated, failedByReason, renders));
   }
 
-  static final class ReportFn extends DoFn<ConfusionMatrix, Void> {
+  static final class ReportFn extends DoFn<ConfusionMatrix, String> {
     private final WriteEvaluationReport spec;
 
     ReportFn(WriteEvaluationReport spec) {
@@ -90,9 +90,11 @@ public final class WriteEvaluationReport extends PTransform<PCollection<Confusio
       }
       ObjectNode metrics = metricsJson(m, spec.classes, count, failures, spec.describeJson);
       Storage.writeString(Storage.join(spec.output, REPORT_HTML), html(metrics, examples), "text/html");
-      Storage.writeString(Storage.join(spec.output, METRICS_JSON),
+      String metricsUri = Storage.join(spec.output, METRICS_JSON);
+      Storage.writeString(metricsUri,
           new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(metrics) + "\n",
           "application/json");
+      context.output(metricsUri);
     }
   }
 

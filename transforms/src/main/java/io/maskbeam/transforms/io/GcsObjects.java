@@ -84,16 +84,23 @@ public final class GcsObjects {
       if (!local.startsWith(dir)) {
         throw new IOException("object " + o.name() + " would land outside " + dir);
       }
-      BlobId id = o.generation() >= 0 ? BlobId.of(bp[0], bp[1] + o.name(), o.generation())
-          : BlobId.of(bp[0], bp[1] + o.name());
-      byte[] bytes = storage().readAllBytes(id);
-      if (o.crc32c() != null && !o.crc32c().equals(crc32c(bytes))) {
-        throw new IOException("checksum mismatch for gs://" + bp[0] + "/" + bp[1] + o.name()
-            + ": the object's CRC32C is " + o.crc32c() + ", the download's " + crc32c(bytes));
-      }
+      byte[] bytes = read(prefixUri, o);
       Files.createDirectories(local.getParent());
       Files.write(local, bytes);
     }
+  }
+
+  /** One object's bytes at a generation (-1: the live one), checked against its CRC32C when one is given. */
+  public static byte[] read(String prefixUri, ObjectVersion o) throws IOException {
+    String[] bp = split(prefixUri.endsWith("/") ? prefixUri : prefixUri + "/");
+    BlobId id = o.generation() >= 0 ? BlobId.of(bp[0], bp[1] + o.name(), o.generation())
+        : BlobId.of(bp[0], bp[1] + o.name());
+    byte[] bytes = storage().readAllBytes(id);
+    if (o.crc32c() != null && !o.crc32c().equals(crc32c(bytes))) {
+      throw new IOException("checksum mismatch for gs://" + bp[0] + "/" + bp[1] + o.name()
+          + ": the object's CRC32C is " + o.crc32c() + ", the download's " + crc32c(bytes));
+    }
+    return bytes;
   }
 
   /** Writes an object with a content type and metadata (e.g. the model and input it was made from). */

@@ -1,9 +1,12 @@
 package io.maskbeam.transforms.preprocess;
 
+import io.maskbeam.core.Failure;
+import io.maskbeam.core.FailureReason;
+import io.maskbeam.core.Stage;
 import io.maskbeam.dataset.ExamplePreparer;
 import io.maskbeam.dataset.PreparedExample;
-import io.maskbeam.dataset.RejectReason;
 import io.maskbeam.dataset.RejectedInputException;
+import io.maskbeam.transforms.common.FailureCoder;
 import io.maskbeam.transforms.io.Storage;
 import java.io.IOException;
 import org.apache.beam.sdk.metrics.Counter;
@@ -12,51 +15,82 @@ import org.apache.beam.sdk.metrics.Metrics;
 import org.apache.beam.sdk.transforms.DoFn;
 import org.apache.beam.sdk.transforms.PTransform;
 import org.apache.beam.sdk.transforms.ParDo;
+import org.apache.beam.sdk.transforms.display.DisplayData;
 import org.apache.beam.sdk.values.PCollection;
 import org.apache.beam.sdk.values.PCollectionTuple;
 import org.apache.beam.sdk.values.TupleTag;
 import org.apache.beam.sdk.values.TupleTagList;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Reads each pair from storage and turns it into a DeepLab tf.train.Example ({@link #EXAMPLES}), or a
- * {@link Rejection} ({@link #REJECTED}) saying why not. Bad input never fails the bundle; storage faults are
- * retried by {@link Storage#readAll} before they become rejections.
+ * {@link Failure} ({@link #REJECTED}) saying why not. Bad input never fails the bundle; storage faults are retried
+ * by {@link Storage#readAll} before they become failures.
+ *
+ * <pre>{@code
+ * PCollectionTuple prepared = pairs.apply(PrepareExamples.with(preparer));
+ * }</pre>
  */
-public class PrepareExamples extends PTransform<PCollection<SampleRef>, PCollectionTuple> {
+public final class PrepareExamples extends PTransform<PCollection<SampleRef>, PCollectionTuple> {
   public static final TupleTag<ExampleRecord> EXAMPLES = new TupleTag<>() {};
-  public static final TupleTag<Rejection> REJECTED = new TupleTag<>() {};
+  public static final TupleTag<Failure> REJECTED = new TupleTag<>() {};
 
   private final ExamplePreparer preparer;
 
-  public PrepareExamples(ExamplePreparer preparer) {
+  private PrepareExamples(ExamplePreparer preparer) {
     this.preparer = preparer;
+  }
+
+  public static PrepareExamples with(ExamplePreparer preparer) {
+    return new PrepareExamples(preparer);
   }
 
   @Override
   public PCollectionTuple expand(PCollection<SampleRef> pairs) {
-    return pairs.apply("Prepare", ParDo.of(new PrepareFn(preparer))
+    PCollectionTuple out = pairs.apply("Prepare", ParDo.of(new PrepareFn(preparer))
         .withOutputTags(EXAMPLES, TupleTagList.of(REJECTED)));
+    out.get(REJECTED).setCoder(FailureCoder.of());
+    return out;
+  }
+
+  @Override
+  public void populateDisplayData(DisplayData.Builder builder) {
+    super.populateDisplayData(builder);
+    builder.add(DisplayData.item("labelMap", preparer.labelMap().name()).withLabel("Label map"));
   }
 
   static final class PrepareFn extends DoFn<SampleRef, ExampleRecord> {
+    private static final Logger LOG = LoggerFactory.getLogger(PrepareFn.class);
     private final ExamplePreparer preparer;
-    private final Counter written = Metrics.counter(MatchDatasetPairs.NAMESPACE, "examples_written");
-    private final Counter rejected = Metrics.counter(MatchDatasetPairs.NAMESPACE, "pairs_rejected");
-    private final Counter bytesRead = Metrics.counter(MatchDatasetPairs.NAMESPACE, "bytes_read");
-    private final Counter unknownPixels = Metrics.counter(MatchDatasetPairs.NAMESPACE, "unknown_label_pixels");
-    private final Distribution exampleBytes = Metrics.distribution(MatchDatasetPairs.NAMESPACE, "example_bytes");
+    private final Counter written = counter(PreprocessMetrics.EXAMPLES_WRITTEN);
+    private final Counter allIgnore = counter(PreprocessMetrics.EXAMPLES_ALL_IGNORE);
+    private final Counter rejected = counter(PreprocessMetrics.PAIRS_REJECTED);
+    private final Counter bytesRead = counter(PreprocessMetrics.BYTES_READ);
+    private final Counter unknownPixels = counter(PreprocessMetrics.UNKNOWN_LABEL_PIXELS);
+    private final Distribution exampleBytes =
+        Metrics.distribution(PreprocessMetrics.NAMESPACE, PreprocessMetrics.EXAMPLE_BYTES);
 
     PrepareFn(ExamplePreparer preparer) {
       this.preparer = preparer;
     }
 
+    private static Counter counter(String name) {
+      return Metrics.counter(PreprocessMetrics.NAMESPACE, name);
+    }
+
     @ProcessElement
     public void process(@Element SampleRef ref, MultiOutputReceiver out) {
       try {
-        byte[] image = read(ref.imageUri(), RejectReason.MISSING_IMAGE, "image");
-        byte[] mask = read(ref.maskUri(), RejectReason.MISSING_MASK, "mask");
+        byte[] image = read(ref.imageUri(), FailureReason.MISSING_IMAGE, "image");
+        byte[] mask = read(ref.maskUri(), FailureReason.MISSING_MASK, "mask");
         PreparedExample p = preparer.prepare(ref.id(), image, mask);
         written.inc();
+        if (p.allIgnore()) {
+          allIgnore.inc();
+          LOG.warn("example {} is written, but every pixel of its mask is the ignore value: it teaches nothing",
+              ref.id());
+        }
         exampleBytes.update(p.example().length);
         unknownPixels.inc(p.unknownPixels());
         out.get(EXAMPLES).output(new ExampleRecord(ref.id(), ref.split(), p.example(), new ExampleSummary(
@@ -64,20 +98,24 @@ public class PrepareExamples extends PTransform<PCollection<SampleRef>, PCollect
             p.unknownPixels(), p.imageReencoded(), p.example().length)));
       } catch (RejectedInputException e) {
         rejected.inc();
-        Metrics.counter(MatchDatasetPairs.NAMESPACE, "rejected_" + e.reason().name()).inc();
-        out.get(REJECTED).output(new Rejection(ref.id(), ref.imageUri(), ref.maskUri(), e.reason(), e.getMessage()));
+        Metrics.counter(PreprocessMetrics.NAMESPACE, PreprocessMetrics.rejected(e.reason())).inc();
+        Failure f = new Failure(Stage.PREPROCESS, ref.id(), ref.imageUri(), ref.files(), e.reason(), e.getMessage(),
+            null);
+        out.get(REJECTED).output(e.getCause() == null ? f : f.withException(e.getCause()));
       }
     }
 
-    private byte[] read(String uri, RejectReason missing, String what) throws RejectedInputException {
+    private byte[] read(String uri, FailureReason missing, String what) throws RejectedInputException {
       try {
         byte[] bytes = Storage.readAll(uri);
         bytesRead.inc(bytes.length);
         return bytes;
       } catch (Storage.NotFoundException e) {
         throw new RejectedInputException(missing, what + " not found: " + uri, e);
+      } catch (Storage.AccessDeniedException e) {
+        throw new RejectedInputException(FailureReason.ACCESS_DENIED, what + " cannot be read: " + e.getMessage(), e);
       } catch (IOException e) {
-        throw new RejectedInputException(RejectReason.READ_FAILED, what + " could not be read: " + e.getMessage(), e);
+        throw new RejectedInputException(FailureReason.READ_FAILED, what + " could not be read: " + e.getMessage(), e);
       }
     }
   }

@@ -1,9 +1,50 @@
 package io.maskbeam.transforms.preprocess;
 
-import java.io.Serializable;
+import io.maskbeam.transforms.common.CoderFields;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.util.Map;
+import org.apache.beam.sdk.coders.AtomicCoder;
 import org.apache.beam.sdk.coders.DefaultCoder;
-import org.apache.beam.sdk.coders.SerializableCoder;
 
 /** An image and its mask, matched by a layout, with the split it belongs to. */
-@DefaultCoder(SerializableCoder.class)
-public record SampleRef(String id, String imageUri, String maskUri, String split) implements Serializable {}
+@DefaultCoder(SampleRef.Coder.class)
+public record SampleRef(String id, String imageUri, String maskUri, String split) {
+  /** The example's files by role, for failure records. */
+  public Map<String, String> files() {
+    return maskUri == null ? Map.of("image", imageUri) : Map.of("image", imageUri, "mask", maskUri);
+  }
+
+  /** The explicit coder of {@link SampleRef}. */
+  public static final class Coder extends AtomicCoder<SampleRef> {
+    private static final Coder INSTANCE = new Coder();
+
+    public static Coder of() {
+      return INSTANCE;
+    }
+
+    /** How {@code @DefaultCoder} finds this coder. */
+    public static org.apache.beam.sdk.coders.CoderProvider getCoderProvider() {
+      return org.apache.beam.sdk.coders.CoderProviders.forCoder(
+          org.apache.beam.sdk.values.TypeDescriptor.of(SampleRef.class), INSTANCE);
+    }
+
+    @Override
+    public void encode(SampleRef r, OutputStream out) throws IOException {
+      CoderFields.putString(out, r.id());
+      CoderFields.putString(out, r.imageUri());
+      CoderFields.putString(out, r.maskUri());
+      CoderFields.putString(out, r.split());
+    }
+
+    @Override
+    public SampleRef decode(InputStream in) throws IOException {
+      return new SampleRef(CoderFields.getString(in), CoderFields.getString(in), CoderFields.getString(in),
+          CoderFields.getString(in));
+    }
+
+    @Override
+    public void verifyDeterministic() {}
+  }
+}

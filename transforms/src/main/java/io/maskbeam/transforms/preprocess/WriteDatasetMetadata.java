@@ -15,60 +15,72 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
-import org.apache.beam.sdk.transforms.Count;
+import io.maskbeam.transforms.common.WriteFailures;
 import org.apache.beam.sdk.transforms.DoFn;
-import org.apache.beam.sdk.transforms.MapElements;
 import org.apache.beam.sdk.transforms.PTransform;
 import org.apache.beam.sdk.transforms.ParDo;
 import org.apache.beam.sdk.transforms.View;
+import org.apache.beam.sdk.transforms.display.DisplayData;
 import org.apache.beam.sdk.values.KV;
 import org.apache.beam.sdk.values.PCollection;
+import org.apache.beam.sdk.values.PCollectionTuple;
 import org.apache.beam.sdk.values.PCollectionView;
-import org.apache.beam.sdk.values.PDone;
-import org.apache.beam.sdk.values.TypeDescriptors;
+import org.apache.beam.sdk.values.TupleTag;
 
 /**
  * Writes {@code dataset.json}: classes and label map, counts that reconcile (inputs = written + rejected),
  * per-split class pixel histograms, size histograms, median-frequency class weights, the shard files per split, and
- * the preprocessing settings. It runs after the shards are final (it takes their names as a side input), so a
- * dataset.json on storage means a complete dataset.
+ * the preprocessing settings. Its input is a {@link PCollectionTuple} of the {@link #STATISTICS} and the
+ * {@link #SHARDS} written; the rejections come as the {@link WriteFailures.Result} of the dead-letter writer. It runs
+ * after the shards are final (their names are a side input), so a dataset.json on storage means a complete
+ * dataset; it returns the file's URI once written.
  */
-public class WriteDatasetMetadata extends PTransform<PCollection<DatasetStatistics>, PDone> {
+public final class WriteDatasetMetadata extends PTransform<PCollectionTuple, PCollection<String>> {
   public static final String FILE_NAME = "dataset.json";
   public static final String FORMAT = "maskbeam-dataset/1";
+  public static final TupleTag<DatasetStatistics> STATISTICS = new TupleTag<>() {};
+  /** (split, full shard path) pairs, from {@link WriteTfRecordShards}. */
+  public static final TupleTag<KV<String, String>> SHARDS = new TupleTag<>() {};
 
   private final String outputDir;
   private final LabelMap labelMap;
   private final String settingsJson;
-  private final PCollection<Rejection> rejections;
-  private final PCollection<KV<String, String>> shardFiles;
+  private final WriteFailures.Result rejections;
 
-  /**
-   * @param settingsJson the preprocessing settings as a JSON object (recorded verbatim)
-   * @param shardFiles (split, full shard path) pairs, from {@link WriteTfRecordShards}
-   */
-  public WriteDatasetMetadata(String outputDir, LabelMap labelMap, String settingsJson,
-      PCollection<Rejection> rejections, PCollection<KV<String, String>> shardFiles) {
+  private WriteDatasetMetadata(String outputDir, LabelMap labelMap, String settingsJson,
+      WriteFailures.Result rejections) {
     this.outputDir = outputDir;
     this.labelMap = labelMap;
     this.settingsJson = settingsJson;
     this.rejections = rejections;
-    this.shardFiles = shardFiles;
+  }
+
+  /**
+   * @param settingsJson the preprocessing settings as a JSON object (recorded verbatim)
+   * @param rejections what the dead-letter writer wrote (its counts by reason)
+   */
+  public static WriteDatasetMetadata to(String outputDir, LabelMap labelMap, String settingsJson,
+      WriteFailures.Result rejections) {
+    return new WriteDatasetMetadata(outputDir, labelMap, settingsJson, rejections);
   }
 
   @Override
-  public PDone expand(PCollection<DatasetStatistics> stats) {
-    PCollectionView<Map<String, Long>> rejectedByReason = rejections
-        .apply("Reasons", MapElements.into(TypeDescriptors.strings()).via(r -> r.reason().name()))
-        .apply("CountReasons", Count.perElement())
-        .apply("ReasonsView", View.asMap());
-    PCollectionView<Map<String, Iterable<String>>> shards = shardFiles.apply("ShardsView", View.asMultimap());
-    stats.apply("WriteDatasetJson", ParDo.of(new WriteFn(outputDir, labelMap, settingsJson, rejectedByReason, shards))
-        .withSideInputs(rejectedByReason, shards));
-    return PDone.in(stats.getPipeline());
+  public PCollection<String> expand(PCollectionTuple in) {
+    PCollectionView<Map<String, Long>> rejectedByReason = rejections.countByReason();
+    PCollectionView<Map<String, Iterable<String>>> shards = in.get(SHARDS).apply("ShardsView", View.asMultimap());
+    return in.get(STATISTICS).apply("WriteDatasetJson",
+        ParDo.of(new WriteFn(outputDir, labelMap, settingsJson, rejectedByReason, shards))
+            .withSideInputs(rejectedByReason, shards));
   }
 
-  static final class WriteFn extends DoFn<DatasetStatistics, Void> {
+  @Override
+  public void populateDisplayData(DisplayData.Builder builder) {
+    super.populateDisplayData(builder);
+    builder.add(DisplayData.item("output", outputDir).withLabel("Dataset folder"))
+        .add(DisplayData.item("labelMap", labelMap.name()).withLabel("Label map"));
+  }
+
+  static final class WriteFn extends DoFn<DatasetStatistics, String> {
     private final String outputDir;
     private final LabelMap labelMap;
     private final String settingsJson;
@@ -88,7 +100,9 @@ public class WriteDatasetMetadata extends PTransform<PCollection<DatasetStatisti
     public void process(@Element DatasetStatistics stats, ProcessContext context) throws IOException {
       String json = render(stats, labelMap, settingsJson, context.sideInput(rejectedByReason),
           context.sideInput(shards));
-      Storage.writeString(Storage.join(outputDir, FILE_NAME), json, "application/json");
+      String uri = Storage.join(outputDir, FILE_NAME);
+      Storage.writeString(uri, json, "application/json");
+      context.output(uri);
     }
   }
 
@@ -122,6 +136,7 @@ public class WriteDatasetMetadata extends PTransform<PCollection<DatasetStatisti
     counts.put("inputs", written + rejected);
     counts.put("written", written);
     counts.put("rejected", rejected);
+    counts.put("writtenAllIgnore", stats.allIgnoreExamples());
     ObjectNode reasons = counts.putObject("rejectedByReason");
     new TreeMap<>(rejectedByReason).forEach(reasons::put);
 

@@ -225,7 +225,7 @@ public class WriteTfRecordShards extends PTransform<PCollection<ExampleRecord>, 
   static final class WriteShardFn extends DoFn<ShardPlan, KV<String, String>> {
     private final String outputDir;
     private final Compression compression;
-    private final Counter shards = Metrics.counter(MatchDatasetPairs.NAMESPACE, "shards_written");
+    private final Counter shards = Metrics.counter(PreprocessMetrics.NAMESPACE, PreprocessMetrics.SHARDS_WRITTEN);
 
     WriteShardFn(String outputDir, Compression compression) {
       this.outputDir = outputDir;

@@ -1,13 +1,18 @@
 package io.maskbeam.transforms.segment;
 
-import java.io.Serializable;
+import io.maskbeam.transforms.common.CoderFields;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import org.apache.beam.sdk.coders.AtomicCoder;
+import org.apache.beam.sdk.coders.CoderRegistry;
 import org.apache.beam.sdk.coders.DefaultCoder;
-import org.apache.beam.sdk.coders.SerializableCoder;
 import org.apache.beam.sdk.transforms.Combine;
 
 /** Totals over a collection's per-image statistics: the content of {@code summary.json} and {@code summary.csv}. */
-@DefaultCoder(SerializableCoder.class)
-public final class CollectionSummary implements Serializable {
+@DefaultCoder(CollectionSummary.Coder.class)
+public final class CollectionSummary implements java.io.Serializable {
+  // Serializable besides its coder: Combine.globally keeps the empty summary (its default output) in a DoFn.
   private static final long serialVersionUID = 1L;
 
   long images;
@@ -105,6 +110,52 @@ public final class CollectionSummary implements Serializable {
     @Override
     public CollectionSummary extractOutput(CollectionSummary acc) {
       return acc;
+    }
+
+    @Override
+    public org.apache.beam.sdk.coders.Coder<CollectionSummary> getAccumulatorCoder(CoderRegistry registry,
+        org.apache.beam.sdk.coders.Coder<ImageStats> inputCoder) {
+      return Coder.of();
+    }
+  }
+
+  /** The explicit coder of summaries (the combine's accumulator and its output). */
+  public static final class Coder extends AtomicCoder<CollectionSummary> {
+    private static final Coder INSTANCE = new Coder();
+
+    public static Coder of() {
+      return INSTANCE;
+    }
+
+    /** How {@code @DefaultCoder} finds this coder. */
+    public static org.apache.beam.sdk.coders.CoderProvider getCoderProvider() {
+      return org.apache.beam.sdk.coders.CoderProviders.forCoder(
+          org.apache.beam.sdk.values.TypeDescriptor.of(CollectionSummary.class), INSTANCE);
+    }
+
+    @Override
+    public void encode(CollectionSummary s, OutputStream out) throws IOException {
+      CoderFields.putLong(out, s.images);
+      CoderFields.putLong(out, s.pixels);
+      CoderFields.putLongs(out, s.classPixels);
+      CoderFields.putLongs(out, s.imagesWithClass);
+      CoderFields.putLongs(out, s.fractionSumNanos);
+    }
+
+    @Override
+    public CollectionSummary decode(InputStream in) throws IOException {
+      long images = CoderFields.getLong(in);
+      long pixels = CoderFields.getLong(in);
+      long[] classPixels = CoderFields.getLongs(in);
+      CollectionSummary s = new CollectionSummary(classPixels.length);
+      s.images = images;
+      s.pixels = pixels;
+      System.arraycopy(classPixels, 0, s.classPixels, 0, classPixels.length);
+      long[] with = CoderFields.getLongs(in);
+      System.arraycopy(with, 0, s.imagesWithClass, 0, with.length);
+      long[] fractions = CoderFields.getLongs(in);
+      System.arraycopy(fractions, 0, s.fractionSumNanos, 0, fractions.length);
+      return s;
     }
   }
 }

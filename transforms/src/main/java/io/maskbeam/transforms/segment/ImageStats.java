@@ -4,19 +4,23 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import java.io.Serializable;
+import io.maskbeam.transforms.common.CoderFields;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.util.Arrays;
 import java.util.List;
+import org.apache.beam.sdk.coders.AtomicCoder;
 import org.apache.beam.sdk.coders.DefaultCoder;
-import org.apache.beam.sdk.coders.SerializableCoder;
 
 /**
  * Per-image class statistics of one segmentation: pixels per class id (the arrays index class ids), as written to
  * {@code stats/} JSON Lines with class names as keys so pandas' {@code read_json(lines=True)} reads them directly.
  * {@code run} names the run that produced them; the summary keeps the newest entry per key.
  */
-@DefaultCoder(SerializableCoder.class)
+@DefaultCoder(ImageStats.Coder.class)
 public record ImageStats(String key, String input, String run, int width, int height, int orientation,
-    long[] classPixels) implements Serializable {
+    long[] classPixels) {
   private static final ObjectMapper JSON = new ObjectMapper();
 
   public long pixels() {
@@ -60,5 +64,52 @@ public record ImageStats(String key, String input, String run, int width, int he
     }
     return new ImageStats(node.path("key").asText(), node.path("input").asText(), node.path("run").asText(),
         node.path("width").asInt(), node.path("height").asInt(), node.path("orientation").asInt(1), counts);
+  }
+
+  @Override
+  public boolean equals(Object o) {
+    return o instanceof ImageStats s && s.key.equals(key) && s.input.equals(input) && s.run.equals(run)
+        && s.width == width && s.height == height && s.orientation == orientation
+        && Arrays.equals(s.classPixels, classPixels);
+  }
+
+  @Override
+  public int hashCode() {
+    return java.util.Objects.hash(key, input, run, width, height, orientation, Arrays.hashCode(classPixels));
+  }
+
+  /** The explicit coder of {@link ImageStats}. */
+  public static final class Coder extends AtomicCoder<ImageStats> {
+    private static final Coder INSTANCE = new Coder();
+
+    public static Coder of() {
+      return INSTANCE;
+    }
+
+    /** How {@code @DefaultCoder} finds this coder. */
+    public static org.apache.beam.sdk.coders.CoderProvider getCoderProvider() {
+      return org.apache.beam.sdk.coders.CoderProviders.forCoder(
+          org.apache.beam.sdk.values.TypeDescriptor.of(ImageStats.class), INSTANCE);
+    }
+
+    @Override
+    public void encode(ImageStats s, OutputStream out) throws IOException {
+      CoderFields.putString(out, s.key());
+      CoderFields.putString(out, s.input());
+      CoderFields.putString(out, s.run());
+      CoderFields.putInt(out, s.width());
+      CoderFields.putInt(out, s.height());
+      CoderFields.putInt(out, s.orientation());
+      CoderFields.putLongs(out, s.classPixels());
+    }
+
+    @Override
+    public ImageStats decode(InputStream in) throws IOException {
+      return new ImageStats(CoderFields.getString(in), CoderFields.getString(in), CoderFields.getString(in),
+          CoderFields.getInt(in), CoderFields.getInt(in), CoderFields.getInt(in), CoderFields.getLongs(in));
+    }
+
+    @Override
+    public void verifyDeterministic() {}
   }
 }

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.maskbeam.transforms.common.LatestPerKey;
 import io.maskbeam.transforms.io.Storage;
 import java.util.List;
 import java.util.Map;
@@ -13,19 +14,18 @@ import org.apache.beam.sdk.io.FileIO;
 import org.apache.beam.sdk.io.TextIO;
 import org.apache.beam.sdk.metrics.Counter;
 import org.apache.beam.sdk.metrics.Metrics;
-import org.apache.beam.sdk.transforms.GroupByKey;
 import org.apache.beam.sdk.transforms.Create;
 import org.apache.beam.sdk.transforms.DoFn;
 import org.apache.beam.sdk.transforms.MapElements;
 import org.apache.beam.sdk.transforms.PTransform;
 import org.apache.beam.sdk.transforms.ParDo;
+import org.apache.beam.sdk.transforms.Values;
 import org.apache.beam.sdk.transforms.View;
-import org.apache.beam.sdk.transforms.WithKeys;
+import org.apache.beam.sdk.transforms.display.DisplayData;
 import org.apache.beam.sdk.values.KV;
 import org.apache.beam.sdk.values.PCollection;
 import org.apache.beam.sdk.values.PCollectionTuple;
 import org.apache.beam.sdk.values.PCollectionView;
-import org.apache.beam.sdk.values.PDone;
 import org.apache.beam.sdk.values.TupleTag;
 import org.apache.beam.sdk.values.TupleTagList;
 import org.apache.beam.sdk.values.TypeDescriptors;
@@ -65,12 +65,36 @@ public final class IncrementalState {
     return size + ":" + modified;
   }
 
-  /** Splits inputs into changed (new, or different size or time) and unchanged, against earlier state files. */
+  /** Splits inputs into changed and unchanged against the state files of earlier runs (none: all changed). */
+  public static FilterUnchanged filterUnchanged() {
+    return new FilterUnchanged(List.of());
+  }
+
+  /** Records a run's processed inputs under {@code <output>/state/<run>-*.jsonl}. */
+  public static Write write(String output, String run) {
+    return new Write(output, run);
+  }
+
+  /**
+   * Splits inputs into {@link #CHANGED} (new, or a different size or time than the newest record) and
+   * {@link #UNCHANGED} (their output keys), against earlier state files.
+   */
   public static final class FilterUnchanged extends PTransform<PCollection<SegmentInput>, PCollectionTuple> {
     private final List<String> stateFiles;
 
-    public FilterUnchanged(List<String> stateFiles) {
+    private FilterUnchanged(List<String> stateFiles) {
       this.stateFiles = List.copyOf(stateFiles);
+    }
+
+    /** The state files of earlier runs, listed at launch (so every worker compares against the same ones). */
+    public FilterUnchanged withStateFiles(List<String> files) {
+      return new FilterUnchanged(files);
+    }
+
+    @Override
+    public void populateDisplayData(DisplayData.Builder builder) {
+      super.populateDisplayData(builder);
+      builder.add(DisplayData.item("stateFiles", stateFiles.size()).withLabel("Earlier state files"));
     }
 
     @Override
@@ -87,26 +111,22 @@ public final class IncrementalState {
             .apply("ReadState", TextIO.readFiles())
             .apply("ParseState", MapElements.into(TypeDescriptors.kvs(TypeDescriptors.strings(),
                 TypeDescriptors.strings())).via(IncrementalState::parse))
-            // An input recorded by several runs: the newest run's record counts. Found in bounded hash buckets, as
-            // a per-input GroupByKey costs the DirectRunner bookkeeping per key.
-            .apply("ByBucket", WithKeys.<Integer, KV<String, String>>of(kv -> Math.floorMod(kv.getKey().hashCode(), 64))
-                .withKeyType(TypeDescriptors.integers()))
-            .apply("GroupBuckets", GroupByKey.create())
-            .apply("NewestRecord", ParDo.of(new DoFn<KV<Integer, Iterable<KV<String, String>>>, KV<String, String>>() {
-              @ProcessElement
-              public void process(@Element KV<Integer, Iterable<KV<String, String>>> bucket,
-                  OutputReceiver<KV<String, String>> out) {
-                Map<String, String> newest = new java.util.HashMap<>();
-                for (KV<String, String> kv : bucket.getValue()) {
-                  newest.merge(kv.getKey(), kv.getValue(), (a, b) -> b.compareTo(a) > 0 ? b : a);
-                }
-                newest.forEach((k, v) -> out.output(KV.of(k, v)));
-              }
-            })).setCoder(KvCoder.of(StringUtf8Coder.of(), StringUtf8Coder.of()));
+            // An input recorded by several runs: the newest run's record counts ("run|fingerprint" sorts by run).
+            .apply("NewestRecord", LatestPerKey.by(new ByRun()));
       }
       PCollectionView<Map<String, String>> processed = known.apply("StateView", View.asMap());
-      return inputs.apply("CompareWithState", ParDo.of(new CompareFn(processed)).withSideInputs(processed)
-          .withOutputTags(CHANGED, TupleTagList.of(UNCHANGED)));
+      PCollectionTuple split = inputs.apply("CompareWithState", ParDo.of(new CompareFn(processed))
+          .withSideInputs(processed).withOutputTags(CHANGED, TupleTagList.of(UNCHANGED)));
+      split.get(UNCHANGED).setCoder(StringUtf8Coder.of());
+      return split;
+    }
+  }
+
+  /** Records ordered by their run id, which sorts by time. */
+  static final class ByRun implements LatestPerKey.Order<String> {
+    @Override
+    public int compare(String a, String b) {
+      return a.compareTo(b);
     }
   }
 
@@ -123,7 +143,7 @@ public final class IncrementalState {
 
   static final class CompareFn extends DoFn<SegmentInput, SegmentInput> {
     private final PCollectionView<Map<String, String>> processed;
-    private final Counter skipped = Metrics.counter(SegmentImages.METRICS_NAMESPACE, "images_skipped");
+    private final Counter skipped = Metrics.counter(SegmentMetrics.NAMESPACE, SegmentMetrics.IMAGES_SKIPPED);
 
     CompareFn(PCollectionView<Map<String, String>> processed) {
       this.processed = processed;
@@ -142,23 +162,32 @@ public final class IncrementalState {
     }
   }
 
-  /** Records this run's processed inputs. */
-  public static final class Write extends PTransform<PCollection<SegmentInput>, PDone> {
+  /** Records this run's processed inputs; the result is the state files written. */
+  public static final class Write extends PTransform<PCollection<SegmentInput>, PCollection<String>> {
     private final String output;
     private final String run;
 
-    public Write(String output, String run) {
+    private Write(String output, String run) {
       this.output = output;
       this.run = run;
     }
 
     @Override
-    public PDone expand(PCollection<SegmentInput> processed) {
+    public void populateDisplayData(DisplayData.Builder builder) {
+      super.populateDisplayData(builder);
+      builder.add(DisplayData.item("output", output).withLabel("Output prefix"))
+          .add(DisplayData.item("run", run).withLabel("Run"));
+    }
+
+    @Override
+    public PCollection<String> expand(PCollection<SegmentInput> processed) {
       String runId = run;
-      processed
+      return processed
           .apply("StateLines", MapElements.into(TypeDescriptors.strings()).via(in -> line(in, runId)))
-          .apply("WriteState", TextIO.write().to(Storage.join(output, DIR + "/" + run)).withSuffix(".jsonl"));
-      return PDone.in(processed.getPipeline());
+          .apply("WriteState", TextIO.write().to(Storage.join(output, DIR + "/" + run)).withSuffix(".jsonl")
+              .withOutputFilenames())
+          .getPerDestinationOutputFilenames()
+          .apply("StateFilesWritten", Values.create());
     }
   }
 }

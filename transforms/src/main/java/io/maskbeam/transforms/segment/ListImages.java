@@ -1,17 +1,14 @@
 package io.maskbeam.transforms.segment;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import io.maskbeam.transforms.io.Storage;
+import io.maskbeam.core.Failure;
+import io.maskbeam.core.Stage;
+import io.maskbeam.dataset.Manifest;
+import io.maskbeam.transforms.common.FailureCoder;
+import io.maskbeam.transforms.common.ReadManifest;
+import io.maskbeam.transforms.io.FileListing;
 import java.io.IOException;
 import java.util.ArrayList;
-import java.util.Iterator;
 import java.util.List;
-import org.apache.beam.sdk.coders.SerializableCoder;
-import org.apache.beam.sdk.io.FileSystems;
-import org.apache.beam.sdk.io.TextIO;
-import org.apache.beam.sdk.io.fs.EmptyMatchTreatment;
-import org.apache.beam.sdk.io.fs.MatchResult;
 import org.apache.beam.sdk.metrics.Counter;
 import org.apache.beam.sdk.metrics.Metrics;
 import org.apache.beam.sdk.transforms.Create;
@@ -19,6 +16,7 @@ import org.apache.beam.sdk.transforms.DoFn;
 import org.apache.beam.sdk.transforms.Flatten;
 import org.apache.beam.sdk.transforms.PTransform;
 import org.apache.beam.sdk.transforms.ParDo;
+import org.apache.beam.sdk.transforms.display.DisplayData;
 import org.apache.beam.sdk.values.PBegin;
 import org.apache.beam.sdk.values.PCollection;
 import org.apache.beam.sdk.values.PCollectionList;
@@ -27,58 +25,95 @@ import org.apache.beam.sdk.values.TupleTag;
 import org.apache.beam.sdk.values.TupleTagList;
 
 /**
- * The images to segment: files matching globs, and/or the lines of a JSON Lines manifest ({@code {"image": uri}}
- * or SageMaker's {@code {"source-ref": uri}}; relative URIs resolve against the manifest's folder). Each gets its
- * output key relative to {@code root}. Files under the output prefix are never inputs (a rerun must not segment
- * its own masks). Unusable manifest lines become errors, so every input line is accounted for.
+ * The images to segment: files matching globs (listed by {@link FileListing}, so links, loops and odd names are
+ * accounted for), and/or the lines of a JSON Lines manifest read by {@link ReadManifest}. Each gets its output key
+ * relative to the root. Files under the output prefix are never inputs (a rerun must not segment its own masks).
+ * Unusable manifest lines and listing problems become {@link #FAILURES}, so every path and line is accounted for.
+ *
+ * <pre>{@code
+ * PCollectionTuple listed = pipeline.apply(ListImages.matching(globs).withManifest(manifest)
+ *     .withRoot(root).excludingPrefix(output));
+ * }</pre>
  */
 public final class ListImages extends PTransform<PBegin, PCollectionTuple> {
   public static final TupleTag<SegmentInput> INPUTS = new TupleTag<>() {};
-  public static final TupleTag<SegmentError> ERRORS = new TupleTag<>() {};
+  public static final TupleTag<Failure> FAILURES = new TupleTag<>() {};
 
   private final List<String> patterns;
   private final String manifest;
   private final String root;
   private final String outputPrefix;
 
-  public ListImages(List<String> patterns, String manifest, String root, String outputPrefix) {
+  private ListImages(List<String> patterns, String manifest, String root, String outputPrefix) {
     this.patterns = List.copyOf(patterns);
     this.manifest = manifest;
     this.root = root;
-    this.outputPrefix = outputPrefix.endsWith("/") ? outputPrefix : outputPrefix + "/";
+    this.outputPrefix = outputPrefix;
+  }
+
+  /** Files matching any of these globs (may be empty when a manifest is given). */
+  public static ListImages matching(List<String> patterns) {
+    return new ListImages(patterns, null, "", null);
+  }
+
+  /** Also the images of a JSON Lines manifest. */
+  public ListImages withManifest(String manifestUri) {
+    return new ListImages(patterns, manifestUri == null || manifestUri.isBlank() ? null : manifestUri, root,
+        outputPrefix);
+  }
+
+  /** Output keys are paths relative to this root (see {@link #defaultRoot}). */
+  public ListImages withRoot(String inputRoot) {
+    return new ListImages(patterns, manifest, inputRoot, outputPrefix);
+  }
+
+  /** Never lists files under this prefix (the run's own output). */
+  public ListImages excludingPrefix(String prefix) {
+    return new ListImages(patterns, manifest, root, prefix == null ? null
+        : (prefix.endsWith("/") ? prefix : prefix + "/"));
   }
 
   @Override
   public PCollectionTuple expand(PBegin begin) {
     PCollectionList<SegmentInput> inputs = PCollectionList.empty(begin.getPipeline());
-    PCollectionList<SegmentError> errors = PCollectionList.empty(begin.getPipeline());
+    PCollectionList<Failure> failures = PCollectionList.empty(begin.getPipeline());
     if (!patterns.isEmpty()) {
-      inputs = inputs.and(begin
+      PCollectionTuple matched = begin
           .apply("Patterns", Create.of(patterns))
-          .apply("MatchFiles", ParDo.of(new MatchFn(root, outputPrefix))));
+          .apply("MatchFiles", ParDo.of(new MatchFn(root, outputPrefix))
+              .withOutputTags(INPUTS, TupleTagList.of(FAILURES)));
+      inputs = inputs.and(matched.get(INPUTS));
+      failures = failures.and(matched.get(FAILURES));
     }
-    if (manifest != null && !manifest.isBlank()) {
-      PCollectionTuple lines = begin
-          .apply("ReadManifest", TextIO.read().from(manifest))
-          .apply("ParseManifest", ParDo.of(new ManifestLineFn(manifest, root))
-              .withOutputTags(INPUTS, TupleTagList.of(ERRORS)));
-      inputs = inputs.and(lines.get(INPUTS));
-      errors = errors.and(lines.get(ERRORS));
+    if (manifest != null) {
+      PCollectionTuple lines = begin.apply("ReadManifest", ReadManifest.from(manifest, Stage.SEGMENT));
+      inputs = inputs.and(lines.get(ReadManifest.ENTRIES).apply("ManifestInputs", ParDo.of(new EntryFn(root))));
+      failures = failures.and(lines.get(ReadManifest.FAILURES).apply("CountBadLines", ParDo.of(new CountFn())));
     }
     // Flattening an empty list needs its coder spelled out.
     PCollection<SegmentInput> all = inputs.apply("AllInputs", Flatten.pCollections())
-        .setCoder(SerializableCoder.of(SegmentInput.class));
-    PCollection<SegmentError> bad = errors.apply("AllListingErrors", Flatten.pCollections())
-        .setCoder(SerializableCoder.of(SegmentError.class));
-    return PCollectionTuple.of(INPUTS, all).and(ERRORS, bad);
+        .setCoder(SegmentInput.Coder.of());
+    PCollection<Failure> bad = failures.apply("AllListingFailures", Flatten.pCollections())
+        .setCoder(FailureCoder.of());
+    return PCollectionTuple.of(INPUTS, all).and(FAILURES, bad);
   }
 
-  /** Lists one glob, lazily: listings of millions of objects stream through. */
+  @Override
+  public void populateDisplayData(DisplayData.Builder builder) {
+    super.populateDisplayData(builder);
+    builder.add(DisplayData.item("patterns", String.join(",", patterns)).withLabel("Globs"))
+        .addIfNotNull(DisplayData.item("manifest", manifest).withLabel("Manifest"))
+        .add(DisplayData.item("root", root).withLabel("Input root"))
+        .addIfNotNull(DisplayData.item("excluded", outputPrefix).withLabel("Excluded prefix"));
+  }
+
+  /** Lists one glob; files become inputs, problems failures. */
   static final class MatchFn extends DoFn<String, SegmentInput> {
     private final String root;
     private final String outputPrefix;
-    private final Counter matched = Metrics.counter(SegmentImages.METRICS_NAMESPACE, "inputs_matched");
-    private final Counter excluded = Metrics.counter(SegmentImages.METRICS_NAMESPACE, "inputs_under_output_excluded");
+    private final Counter matched = Metrics.counter(SegmentMetrics.NAMESPACE, SegmentMetrics.INPUTS_MATCHED);
+    private final Counter excluded =
+        Metrics.counter(SegmentMetrics.NAMESPACE, SegmentMetrics.INPUTS_UNDER_OUTPUT_EXCLUDED);
 
     MatchFn(String root, String outputPrefix) {
       this.root = root;
@@ -86,26 +121,47 @@ public final class ListImages extends PTransform<PBegin, PCollectionTuple> {
     }
 
     @ProcessElement
-    public void process(@Element String pattern, OutputReceiver<SegmentInput> out) throws IOException {
-      MatchResult result = FileSystems.match(pattern, EmptyMatchTreatment.ALLOW);
-      if (result.status() != MatchResult.Status.OK && result.status() != MatchResult.Status.NOT_FOUND) {
-        throw new IOException("cannot list " + pattern + ": " + result.status());
-      }
-      Iterator<MatchResult.Metadata> it = result.status() == MatchResult.Status.OK
-          ? result.metadata().iterator() : List.<MatchResult.Metadata>of().iterator();
-      while (it.hasNext()) {
-        MatchResult.Metadata m = it.next();
-        String uri = m.resourceId().toString();
-        if (m.resourceId().isDirectory() || uri.endsWith("/")) {
-          continue;
-        }
-        if (isUnder(uri, outputPrefix)) {
+    public void process(@Element String pattern, MultiOutputReceiver out) throws IOException {
+      for (FileListing.Entry e : FileListing.list(pattern)) {
+        if (outputPrefix != null && isUnder(e.uri(), outputPrefix)) {
           excluded.inc();
           continue;
         }
         matched.inc();
-        out.output(new SegmentInput(uri, OutputNames.keyOf(uri, root), m.sizeBytes(), m.lastModifiedMillis()));
+        String key = OutputNames.keyOf(e.uri(), root);
+        if (e.isFile()) {
+          out.get(INPUTS).output(new SegmentInput(e.uri(), key, e.sizeBytes(), e.lastModifiedMillis()));
+        } else {
+          out.get(FAILURES).output(Failure.of(Stage.SEGMENT, key, e.uri(), e.problem(), e.message()));
+        }
       }
+    }
+  }
+
+  /** A manifest line's image as an input (size and time unknown). */
+  static final class EntryFn extends DoFn<Manifest.Entry, SegmentInput> {
+    private final String root;
+    private final Counter matched = Metrics.counter(SegmentMetrics.NAMESPACE, SegmentMetrics.INPUTS_MATCHED);
+
+    EntryFn(String root) {
+      this.root = root;
+    }
+
+    @ProcessElement
+    public void process(@Element Manifest.Entry entry, OutputReceiver<SegmentInput> out) {
+      matched.inc();
+      out.output(new SegmentInput(entry.image(), OutputNames.keyOf(entry.image(), root), -1, -1));
+    }
+  }
+
+  /** Bad manifest lines were inputs too: they count as matched. */
+  static final class CountFn extends DoFn<Failure, Failure> {
+    private final Counter matched = Metrics.counter(SegmentMetrics.NAMESPACE, SegmentMetrics.INPUTS_MATCHED);
+
+    @ProcessElement
+    public void process(@Element Failure f, OutputReceiver<Failure> out) {
+      matched.inc();
+      out.output(f);
     }
   }
 
@@ -117,49 +173,6 @@ public final class ListImages extends PTransform<PBegin, PCollectionTuple> {
       u = u.contains("://") ? u : java.nio.file.Path.of(u).toAbsolutePath().normalize().toString();
     }
     return u.startsWith(p);
-  }
-
-  /** One manifest line to an input, or to an error saying what is wrong with it. */
-  static final class ManifestLineFn extends DoFn<String, SegmentInput> {
-    private static final ObjectMapper JSON = new ObjectMapper();
-    private final String manifestDir;
-    private final String manifest;
-    private final String root;
-    private final Counter matched = Metrics.counter(SegmentImages.METRICS_NAMESPACE, "inputs_matched");
-
-    ManifestLineFn(String manifest, String root) {
-      this.manifest = manifest;
-      int slash = manifest.lastIndexOf('/');
-      this.manifestDir = slash < 0 ? "" : manifest.substring(0, slash + 1);
-      this.root = root;
-    }
-
-    @ProcessElement
-    public void process(@Element String line, MultiOutputReceiver out) {
-      if (line.isBlank()) {
-        return;
-      }
-      matched.inc();
-      String uri;
-      try {
-        JsonNode node = JSON.readTree(line);
-        JsonNode ref = node.has("image") ? node.get("image") : node.get("source-ref");
-        if (ref == null || !ref.isTextual() || ref.asText().isBlank()) {
-          throw new IllegalArgumentException("no \"image\" or \"source-ref\" field");
-        }
-        uri = ref.asText();
-      } catch (IOException | RuntimeException e) {
-        String shown = line.length() > 200 ? line.substring(0, 200) + "..." : line;
-        out.get(ERRORS).output(new SegmentError(manifest, null, "BAD_MANIFEST_LINE",
-            "cannot read manifest line " + shown + ": " + e.getMessage()));
-        return;
-      }
-      if (!uri.contains("://") && !uri.startsWith("/")) {
-        uri = manifestDir.isEmpty() ? uri : Storage.join(manifestDir, uri);
-      }
-      uri = OutputNames.absoluteLocal(uri, false);
-      out.get(INPUTS).output(new SegmentInput(uri, OutputNames.keyOf(uri, root), -1, -1));
-    }
   }
 
   /** Glob roots and their common prefix: the default input root. */

@@ -1,5 +1,6 @@
 package io.maskbeam.transforms.segment;
 
+import io.maskbeam.transforms.io.FileListing;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -24,20 +25,10 @@ public final class OutputNames {
 
   /** The directory-like root of a glob: everything before the segment holding its first wildcard. */
   public static String globRoot(String pattern) {
-    int wildcard = firstWildcard(pattern);
+    int wildcard = FileListing.firstWildcard(pattern);
     String fixed = wildcard < 0 ? pattern : pattern.substring(0, wildcard);
     int slash = fixed.lastIndexOf('/');
     return slash < 0 ? "" : fixed.substring(0, slash + 1);
-  }
-
-  private static int firstWildcard(String s) {
-    for (int i = 0; i < s.length(); i++) {
-      char c = s.charAt(i);
-      if (c == '*' || c == '?' || c == '[' || c == '{') {
-        return i;
-      }
-    }
-    return -1;
   }
 
   /**

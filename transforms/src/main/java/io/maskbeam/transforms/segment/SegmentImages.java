@@ -1,19 +1,23 @@
 package io.maskbeam.transforms.segment;
 
-import io.maskbeam.image.ExifOrientation;
+import io.maskbeam.core.Failure;
+import io.maskbeam.core.FailureReason;
+import io.maskbeam.core.Stage;
 import io.maskbeam.image.ImageCodec;
+import io.maskbeam.image.ImageLoader;
 import io.maskbeam.image.InvalidImageException;
 import io.maskbeam.image.LabelImage;
-import io.maskbeam.image.ResizePolicy;
 import io.maskbeam.image.RgbImage;
-import io.maskbeam.labels.LabelClass;
+import io.maskbeam.models.infer.InferenceSettings;
 import io.maskbeam.models.infer.MaskRendering;
 import io.maskbeam.models.infer.Npy;
-import io.maskbeam.models.infer.ProbabilityModel;
 import io.maskbeam.models.infer.SegmentationModel;
 import io.maskbeam.models.infer.Segmenter;
-import io.maskbeam.models.infer.TestTimeAugmentation;
+import io.maskbeam.transforms.common.FailureCoder;
 import io.maskbeam.transforms.io.Storage;
+import io.maskbeam.transforms.model.ModelReference;
+import io.maskbeam.transforms.model.SharedModels;
+import io.maskbeam.transforms.model.SharedResources;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
@@ -23,6 +27,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
+import org.apache.beam.sdk.coders.StringUtf8Coder;
 import org.apache.beam.sdk.io.FileSystems;
 import org.apache.beam.sdk.io.fs.MatchResult;
 import org.apache.beam.sdk.metrics.Counter;
@@ -33,6 +38,7 @@ import org.apache.beam.sdk.transforms.GroupByKey;
 import org.apache.beam.sdk.transforms.PTransform;
 import org.apache.beam.sdk.transforms.ParDo;
 import org.apache.beam.sdk.transforms.WithKeys;
+import org.apache.beam.sdk.transforms.display.DisplayData;
 import org.apache.beam.sdk.transforms.resourcehints.ResourceHints;
 import org.apache.beam.sdk.values.KV;
 import org.apache.beam.sdk.values.PCollection;
@@ -40,52 +46,106 @@ import org.apache.beam.sdk.values.PCollectionTuple;
 import org.apache.beam.sdk.values.TupleTag;
 import org.apache.beam.sdk.values.TupleTagList;
 import org.apache.beam.sdk.values.TypeDescriptors;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Segments images and writes their masks, colour masks, overlays and (optionally) probabilities; emits per-image
- * statistics, errors for inputs that failed (with a reason), and the keys of inputs skipped because their outputs
- * exist. Every input ends in exactly one of the three outputs.
+ * statistics ({@link #STATS}), a {@link Failure} for each input that failed ({@link #FAILURES}), and the keys of
+ * inputs skipped because their outputs exist ({@link #SKIPPED}). Every input ends in exactly one of the three.
  *
- * <p>Inputs are spread over {@code parallelism} groups by a hash of their output key, so inputs that would share
- * an output name meet in one group and are told apart there, and each group is one unit of work on a worker.
- * Within a group, images of one inference size are batched (up to {@code maxBatchSize} images and
- * {@code maxBatchBytes} of pixels); larger images run in tiles. The model is loaded once per JVM
- * ({@link SharedModels}) and released at teardown.
+ * <pre>{@code
+ * PCollectionTuple out = inputs.apply(SegmentImages.with(model, SegmentOutputs.to(output, runId))
+ *     .withInference(InferenceSettings.defaults().withBatching(8, 256 << 20))
+ *     .withParallelism(1024).withAccelerator("type:nvidia-tesla-t4;count:1;install-nvidia-driver"));
+ * }</pre>
+ *
+ * <p>Inputs are spread over {@code parallelism} groups by a hash of their output key, so inputs that would share an
+ * output name meet in one group and are told apart there, and each group is one unit of work on a worker. Within a
+ * group, images of one inference size are batched; larger images run in tiles. A batch whose model call fails is
+ * retried image by image, so only the image that makes the model fail is lost. The model is the JVM's shared
+ * instance of the {@link ModelReference} pinned at launch, released at teardown.
  */
 public final class SegmentImages extends PTransform<PCollection<SegmentInput>, PCollectionTuple> {
-  public static final String METRICS_NAMESPACE = "maskbeam.segment";
   public static final TupleTag<ImageStats> STATS = new TupleTag<>() {};
-  public static final TupleTag<SegmentError> ERRORS = new TupleTag<>() {};
+  public static final TupleTag<Failure> FAILURES = new TupleTag<>() {};
   public static final TupleTag<String> SKIPPED = new TupleTag<>() {};
   /** The inputs whose outputs were all written (what an incremental run records in its state). */
   public static final TupleTag<SegmentInput> PROCESSED = new TupleTag<>() {};
 
-  private final SegmentationSettings settings;
+  private final ModelReference model;
+  private final SegmentOutputs outputs;
+  private final InferenceSettings inference;
+  private final boolean skipExisting;
   private final int parallelism;
-  private final String acceleratorHint;
+  private final String accelerator;
 
-  public SegmentImages(SegmentationSettings settings, int parallelism, String acceleratorHint) {
-    this.settings = settings;
+  private SegmentImages(ModelReference model, SegmentOutputs outputs, InferenceSettings inference,
+      boolean skipExisting, int parallelism, String accelerator) {
+    this.model = model;
+    this.outputs = outputs;
+    this.inference = inference;
+    this.skipExisting = skipExisting;
     this.parallelism = parallelism;
-    this.acceleratorHint = acceleratorHint;
+    this.accelerator = accelerator;
+  }
+
+  /** Segments with this model, writing these outputs; default inference settings, 64 groups, no hint. */
+  public static SegmentImages with(ModelReference model, SegmentOutputs outputs) {
+    return new SegmentImages(model, outputs, InferenceSettings.defaults(), false, 64, null);
+  }
+
+  public SegmentImages withInference(InferenceSettings settings) {
+    return new SegmentImages(model, outputs, settings, skipExisting, parallelism, accelerator);
+  }
+
+  /** Skips inputs whose outputs all exist (a rerun after a failure). */
+  public SegmentImages skippingExisting(boolean skip) {
+    return new SegmentImages(model, outputs, inference, skip, parallelism, accelerator);
+  }
+
+  /** How many groups the inputs are spread over (units of work). */
+  public SegmentImages withParallelism(int groups) {
+    if (groups < 1) {
+      throw new IllegalArgumentException("parallelism must be >= 1, got " + groups);
+    }
+    return new SegmentImages(model, outputs, inference, skipExisting, groups, accelerator);
+  }
+
+  /** An accelerator resource hint for the inference step alone (e.g. a GPU worker pool on Dataflow). */
+  public SegmentImages withAccelerator(String hint) {
+    return new SegmentImages(model, outputs, inference, skipExisting, parallelism,
+        hint == null || hint.isBlank() ? null : hint);
   }
 
   @Override
   public PCollectionTuple expand(PCollection<SegmentInput> inputs) {
     int groups = parallelism;
     PTransform<PCollection<? extends KV<Integer, Iterable<SegmentInput>>>, PCollectionTuple> segment =
-        ParDo.of(new SegmentFn(settings))
-            .withOutputTags(STATS, TupleTagList.of(ERRORS).and(SKIPPED).and(PROCESSED));
-    if (acceleratorHint != null && !acceleratorHint.isBlank()) {
-      segment = segment.setResourceHints(ResourceHints.create().withAccelerator(acceleratorHint));
+        ParDo.of(new SegmentFn(model, outputs, inference, skipExisting))
+            .withOutputTags(STATS, TupleTagList.of(FAILURES).and(SKIPPED).and(PROCESSED));
+    if (accelerator != null) {
+      segment = segment.setResourceHints(ResourceHints.create().withAccelerator(accelerator));
     }
     PCollectionTuple out = inputs
         .apply("GroupByOutputKey", WithKeys.<Integer, SegmentInput>of(in -> group(in.key(), groups))
             .withKeyType(TypeDescriptors.integers()))
         .apply("Spread", GroupByKey.create())
         .apply("Segment", segment);
-    out.get(SKIPPED).setCoder(org.apache.beam.sdk.coders.StringUtf8Coder.of());
+    out.get(SKIPPED).setCoder(StringUtf8Coder.of());
+    out.get(FAILURES).setCoder(FailureCoder.of());
     return out;
+  }
+
+  @Override
+  public void populateDisplayData(DisplayData.Builder builder) {
+    super.populateDisplayData(builder);
+    builder.add(DisplayData.item("model", model.toString()).withLabel("Model (pinned version)"))
+        .add(DisplayData.item("output", outputs.output()).withLabel("Output prefix"))
+        .add(DisplayData.item("inference", inference.describe()).withLabel("Inference"))
+        .add(DisplayData.item("skipExisting", skipExisting).withLabel("Skip existing outputs"))
+        .add(DisplayData.item("parallelism", parallelism).withLabel("Groups"))
+        .addIfNotNull(DisplayData.item("accelerator", accelerator).withLabel("Accelerator hint"));
   }
 
   static int group(String key, int groups) {
@@ -129,42 +189,54 @@ public final class SegmentImages extends PTransform<PCollection<SegmentInput>, P
 
   /** Segments one group of inputs. */
   static final class SegmentFn extends DoFn<KV<Integer, Iterable<SegmentInput>>, ImageStats> {
-    private final SegmentationSettings settings;
-    private final Counter segmented = Metrics.counter(METRICS_NAMESPACE, "images_segmented");
-    private final Counter failed = Metrics.counter(METRICS_NAMESPACE, "images_failed");
-    private final Counter skipped = Metrics.counter(METRICS_NAMESPACE, "images_skipped");
-    private final Counter inferences = Metrics.counter(METRICS_NAMESPACE, "inferences");
-    private final Counter tiled = Metrics.counter(METRICS_NAMESPACE, "images_tiled");
-    private final Distribution batchSize = Metrics.distribution(METRICS_NAMESPACE, "batch_size");
-    private final Distribution batchMillis = Metrics.distribution(METRICS_NAMESPACE, "batch_latency_ms");
-    private final Distribution modelLoadMillis = Metrics.distribution(METRICS_NAMESPACE, "model_load_ms");
+    private static final Logger LOG = LoggerFactory.getLogger(SegmentFn.class);
+    private final ModelReference modelRef;
+    private final SegmentOutputs outputs;
+    private final InferenceSettings inference;
+    private final boolean skipExisting;
+    private final Counter segmented = counter(SegmentMetrics.IMAGES_SEGMENTED);
+    private final Counter failed = counter(SegmentMetrics.IMAGES_FAILED);
+    private final Counter skipped = counter(SegmentMetrics.IMAGES_SKIPPED);
+    private final Counter inferences = counter(SegmentMetrics.INFERENCES);
+    private final Counter tiled = counter(SegmentMetrics.IMAGES_TILED);
+    private final Counter retriedSingly = counter(SegmentMetrics.BATCHES_RETRIED_SINGLY);
+    private final Distribution batchSize = distribution(SegmentMetrics.BATCH_SIZE);
+    private final Distribution batchMillis = distribution(SegmentMetrics.BATCH_LATENCY_MS);
+    private final Distribution modelLoadMillis = distribution(SegmentMetrics.MODEL_LOAD_MS);
     private transient SegmentationModel model;
     private transient Segmenter segmenter;
-    private transient List<String> classNames;
+    private transient ImageLoader loader;
     private transient long pendingLoadMillis;
 
-    SegmentFn(SegmentationSettings settings) {
-      this.settings = settings;
+    SegmentFn(ModelReference model, SegmentOutputs outputs, InferenceSettings inference, boolean skipExisting) {
+      this.modelRef = model;
+      this.outputs = outputs;
+      this.inference = inference;
+      this.skipExisting = skipExisting;
+    }
+
+    private static Counter counter(String name) {
+      return Metrics.counter(SegmentMetrics.NAMESPACE, name);
+    }
+
+    private static Distribution distribution(String name) {
+      return Metrics.distribution(SegmentMetrics.NAMESPACE, name);
     }
 
     @Setup
     public void setup() {
-      SharedModels.Lease lease = SharedModels.acquire(settings.model(), settings.inferenceThreads());
-      model = lease.model();
+      SharedResources.Lease<SegmentationModel> lease = SharedModels.acquire(modelRef, inference.threads());
+      model = lease.resource();
       pendingLoadMillis = lease.loadMillis();
-      ProbabilityModel probabilities = TestTimeAugmentation.isIdentity(settings.ttaFlip(), settings.ttaScales())
-          ? model
-          : new TestTimeAugmentation(model, settings.ttaFlip(), settings.ttaScales());
-      segmenter = new Segmenter(probabilities, settings.tileSize(), settings.tileOverlap(), settings.maxBatchSize(),
-          ResizePolicy.parse(settings.inferenceSize()));
-      classNames = model.classes().stream().map(LabelClass::name).toList();
+      segmenter = inference.segmenter(model);
+      loader = ImageLoader.withPixelLimit(inference.maxPixels());
     }
 
     @Teardown
     public void teardown() {
       if (model != null) {
         model = null;
-        SharedModels.release(settings.model(), settings.inferenceThreads());
+        SharedModels.release(modelRef, inference.threads());
       }
     }
 
@@ -178,16 +250,15 @@ public final class SegmentImages extends PTransform<PCollection<SegmentInput>, P
         modelLoadMillis.update(pendingLoadMillis);
         pendingLoadMillis = 0;
       }
-      // Batches by inference size, in arrival order; bounded in images per batch and in bytes overall.
-      Map<String, List<Decoded>> pending = new LinkedHashMap<>();
-      long pendingBytes = 0;
+      Batches<Decoded> batches = new Batches<>(inference.maxBatchSize(), inference.maxBatchBytes(),
+          b -> runBatch(b, out));
       Resolved resolved = resolveKeys(group.getValue());
       for (SegmentInput repeat : resolved.repeated()) {
-        fail(repeat, "DUPLICATE_INPUT", "listed more than once (by two patterns or manifest lines); segmented once",
-            out);
+        fail(repeat, FailureReason.DUPLICATE_INPUT, "listed more than once (by two patterns or manifest lines);"
+            + " segmented once", null, out);
       }
       for (SegmentInput input : resolved.unique()) {
-        if (settings.skipExisting() && outputsExist(input.key())) {
+        if (skipExisting && outputsExist(input.key())) {
           skipped.inc();
           out.get(SKIPPED).output(input.key());
           continue;
@@ -202,38 +273,14 @@ public final class SegmentImages extends PTransform<PCollection<SegmentInput>, P
           continue;
         }
         int[] size = segmenter.inferenceSize(image.width(), image.height());
-        String sizeKey = size[0] + "x" + size[1];
-        List<Decoded> batch = pending.computeIfAbsent(sizeKey, k -> new ArrayList<>());
-        batch.add(decoded);
-        pendingBytes += image.pixels().length;
-        if (batch.size() >= settings.maxBatchSize()) {
-          pendingBytes -= bytes(batch);
-          runBatch(pending.remove(sizeKey), out);
-        }
-        while (pendingBytes > settings.maxBatchBytes() && !pending.isEmpty()) {
-          String largest = pending.entrySet().stream()
-              .max((a, b) -> Long.compare(bytes(a.getValue()), bytes(b.getValue()))).orElseThrow().getKey();
-          List<Decoded> flush = pending.remove(largest);
-          pendingBytes -= bytes(flush);
-          runBatch(flush, out);
-        }
+        batches.add(size[0] + "x" + size[1], decoded, image.pixels().length);
       }
-      for (List<Decoded> batch : pending.values()) {
-        runBatch(batch, out);
-      }
-    }
-
-    private static long bytes(List<Decoded> batch) {
-      long n = 0;
-      for (Decoded d : batch) {
-        n += d.image().pixels().length;
-      }
-      return n;
+      batches.flushAll();
     }
 
     private boolean outputsExist(String key) {
       try {
-        List<MatchResult> results = FileSystems.match(settings.outputsOf(key));
+        List<MatchResult> results = FileSystems.match(outputs.outputsOf(key));
         for (MatchResult r : results) {
           if (r.status() != MatchResult.Status.OK || r.metadata().isEmpty()) {
             return false;
@@ -250,38 +297,50 @@ public final class SegmentImages extends PTransform<PCollection<SegmentInput>, P
       try {
         bytes = Storage.readAll(input.uri());
       } catch (Storage.NotFoundException e) {
-        fail(input, "NOT_FOUND", "input does not exist (deleted after listing?)", out);
+        fail(input, FailureReason.NOT_FOUND, "input does not exist (deleted after listing?)", e, out);
+        return null;
+      } catch (Storage.AccessDeniedException e) {
+        fail(input, FailureReason.ACCESS_DENIED, e.getMessage(), e, out);
         return null;
       } catch (IOException e) {
-        fail(input, "READ_FAILED", e.getMessage(), out);
+        fail(input, FailureReason.READ_FAILED, e.getMessage(), e, out);
         return null;
       }
       try {
-        RgbImage rgb = ImageCodec.toRgb(ImageCodec.decode(bytes, settings.maxPixels()));
-        int orientation = ExifOrientation.read(bytes);
-        return new Decoded(input, ExifOrientation.apply(rgb, orientation), orientation);
+        ImageLoader.Photo photo = loader.load(bytes);
+        return new Decoded(input, photo.image(), photo.orientation());
       } catch (InvalidImageException e) {
-        fail(input, e.kind().name(), e.getMessage(), out);
+        fail(input, FailureReason.of(e.kind(), FailureReason.Part.IMAGE), e.getMessage(), e, out);
         return null;
       } catch (RuntimeException | OutOfMemoryError e) {
-        fail(input, "UNREADABLE", "cannot decode image: " + e, out);
+        fail(input, FailureReason.IMAGE_UNREADABLE, "cannot decode image: " + e, e, out);
         return null;
       }
     }
 
+    /**
+     * Runs one batch. When the call fails, each image runs on its own, so one image that breaks the model (or a
+     * transient fault) costs only that image.
+     */
     private void runBatch(List<Decoded> batch, MultiOutputReceiver out) {
       if (batch.isEmpty()) {
         return;
       }
-      List<RgbImage> images = batch.stream().map(Decoded::image).toList();
       List<Segmenter.Result> results;
       long start = System.nanoTime();
       try {
-        results = segmenter.segmentWhole(images, settings.writeProbabilities());
+        results = segmenter.segmentWhole(batch.stream().map(Decoded::image).toList(), outputs.writeProbabilities());
       } catch (RuntimeException e) {
-        for (Decoded d : batch) {
-          fail(d.input(), "INFERENCE_FAILED", "model call failed: " + e.getMessage(), out);
+        if (batch.size() > 1) {
+          retriedSingly.inc();
+          LOG.warn("a model call on a batch of {} failed ({}); running its images one by one", batch.size(),
+              e.toString());
+          for (Decoded d : batch) {
+            runBatch(List.of(d), out);
+          }
+          return;
         }
+        fail(batch.get(0).input(), FailureReason.INFERENCE_FAILED, "model call failed: " + e.getMessage(), e, out);
         return;
       }
       inferences.inc();
@@ -289,17 +348,16 @@ public final class SegmentImages extends PTransform<PCollection<SegmentInput>, P
       batchMillis.update((System.nanoTime() - start) / 1_000_000);
       for (int i = 0; i < batch.size(); i++) {
         Segmenter.Result r = results.get(i);
-        Decoded d = batch.get(i);
-        write(d, r.labels(), r.probabilities(), out);
+        write(batch.get(i), r.labels(), r.probabilities(), out);
       }
     }
 
     private void segmentTiled(Decoded d, MultiOutputReceiver out) {
       long start = System.nanoTime();
       LabelImage labels;
-      String npyUri = settings.probabilitiesUri(d.input().key());
+      String npyUri = outputs.probabilitiesUri(d.input().key());
       try {
-        if (settings.writeProbabilities()) {
+        if (outputs.writeProbabilities()) {
           // Probabilities stream to storage band by band: a large image's map never sits in memory whole.
           try (OutputStream npy = Storage.create(npyUri, "application/octet-stream")) {
             npy.write(Npy.float32Header(d.image().height(), d.image().width(), segmenter.numClasses()));
@@ -309,10 +367,10 @@ public final class SegmentImages extends PTransform<PCollection<SegmentInput>, P
           labels = segmenter.segmentTiled(d.image(), null).labels();
         }
       } catch (IOException | UncheckedIOException e) {
-        fail(d.input(), "WRITE_FAILED", "cannot write " + npyUri + ": " + e.getMessage(), out);
+        fail(d.input(), FailureReason.WRITE_FAILED, "cannot write " + npyUri + ": " + e.getMessage(), e, out);
         return;
       } catch (RuntimeException e) {
-        fail(d.input(), "INFERENCE_FAILED", "tiled inference failed: " + e.getMessage(), out);
+        fail(d.input(), FailureReason.INFERENCE_FAILED, "tiled inference failed: " + e.getMessage(), e, out);
         return;
       }
       tiled.inc();
@@ -325,45 +383,98 @@ public final class SegmentImages extends PTransform<PCollection<SegmentInput>, P
     private void write(Decoded d, LabelImage labels, float[] probabilities, MultiOutputReceiver out) {
       String key = d.input().key();
       // On gs:// each output records where it came from (object metadata); other stores ignore it.
-      Map<String, String> provenance = Map.of("maskbeam-input", d.input().uri(), "maskbeam-model", settings.model(),
-          "maskbeam-run", settings.run());
+      Map<String, String> provenance = Map.of("maskbeam-input", d.input().uri(), "maskbeam-model", modelRef.uri(),
+          "maskbeam-model-version", modelRef.fingerprint(), "maskbeam-run", outputs.run());
       String current = "";
       try {
-        if (settings.writeColor() || settings.writeOverlays()) {
+        if (outputs.writeColor() || outputs.writeOverlays()) {
           RgbImage colour = MaskRendering.colorize(labels, model.classes());
-          if (settings.writeColor()) {
-            current = settings.colorUri(key);
+          if (outputs.writeColor()) {
+            current = outputs.colorUri(key);
             Storage.write(current, ImageCodec.encodePng(colour), "image/png", provenance);
           }
-          if (settings.writeOverlays()) {
-            current = settings.overlayUri(key);
-            RgbImage overlay = MaskRendering.overlay(d.image(), colour, settings.overlayAlpha());
-            Storage.write(current, ImageCodec.encodeJpeg(overlay, settings.overlayQuality()), "image/jpeg",
+          if (outputs.writeOverlays()) {
+            current = outputs.overlayUri(key);
+            RgbImage overlay = MaskRendering.overlay(d.image(), colour, outputs.overlayAlpha());
+            Storage.write(current, ImageCodec.encodeJpeg(overlay, outputs.overlayQuality()), "image/jpeg",
                 provenance);
           }
         }
         if (probabilities != null) {
-          current = settings.probabilitiesUri(key);
+          current = outputs.probabilitiesUri(key);
           try (OutputStream npy = Storage.create(current, "application/octet-stream")) {
             npy.write(Npy.float32Header(labels.height(), labels.width(), segmenter.numClasses()));
             Npy.writeFloats(npy, probabilities, 0, probabilities.length);
           }
         }
-        current = settings.maskUri(key);
+        current = outputs.maskUri(key);
         Storage.write(current, ImageCodec.encodePng(labels), "image/png", provenance);
       } catch (IOException | RuntimeException e) {
-        fail(d.input(), "WRITE_FAILED", "cannot write " + current + ": " + e.getMessage(), out);
+        fail(d.input(), FailureReason.WRITE_FAILED, "cannot write " + current + ": " + e.getMessage(), e, out);
         return;
       }
       segmented.inc();
       out.get(PROCESSED).output(d.input());
-      out.get(STATS).output(new ImageStats(key, d.input().uri(), settings.run(), labels.width(), labels.height(),
+      out.get(STATS).output(new ImageStats(key, d.input().uri(), outputs.run(), labels.width(), labels.height(),
           d.orientation(), MaskRendering.classPixels(labels, model.numClasses())));
     }
 
-    private void fail(SegmentInput input, String reason, String message, MultiOutputReceiver out) {
+    private void fail(SegmentInput input, FailureReason reason, String message, Throwable cause,
+        MultiOutputReceiver out) {
       failed.inc();
-      out.get(ERRORS).output(new SegmentError(input.uri(), input.key(), reason, message));
+      Failure f = new Failure(Stage.SEGMENT, input.key(), input.uri(), Map.of("image", input.uri()), reason,
+          message, null);
+      out.get(FAILURES).output(cause == null ? f : f.withException(cause));
+    }
+  }
+
+  /**
+   * Pending images by inference size, in arrival order, bounded in images per batch and in bytes over all batches:
+   * a full batch runs at once; over the byte bound the largest pending batch runs.
+   */
+  static final class Batches<T> {
+    /** Runs a batch. */
+    interface Runner<T> {
+      void run(List<T> batch);
+    }
+
+    private final int maxImages;
+    private final long maxBytes;
+    private final Runner<T> runner;
+    private final Map<String, List<T>> pending = new LinkedHashMap<>();
+    private final Map<String, Long> pendingBytes = new HashMap<>();
+    private long totalBytes;
+
+    Batches(int maxImages, long maxBytes, Runner<T> runner) {
+      this.maxImages = maxImages;
+      this.maxBytes = maxBytes;
+      this.runner = runner;
+    }
+
+    void add(String sizeKey, T item, long bytes) {
+      List<T> batch = pending.computeIfAbsent(sizeKey, k -> new ArrayList<>());
+      batch.add(item);
+      pendingBytes.merge(sizeKey, bytes, Long::sum);
+      totalBytes += bytes;
+      if (batch.size() >= maxImages) {
+        flush(sizeKey);
+      }
+      while (totalBytes > maxBytes && !pending.isEmpty()) {
+        String largest = pendingBytes.entrySet().stream().max(Map.Entry.comparingByValue()).orElseThrow().getKey();
+        flush(largest);
+      }
+    }
+
+    private void flush(String sizeKey) {
+      List<T> batch = pending.remove(sizeKey);
+      totalBytes -= pendingBytes.remove(sizeKey);
+      runner.run(batch);
+    }
+
+    void flushAll() {
+      for (String key : new ArrayList<>(pending.keySet())) {
+        flush(key);
+      }
     }
   }
 }

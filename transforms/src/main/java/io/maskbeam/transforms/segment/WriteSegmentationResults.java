@@ -4,13 +4,19 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.maskbeam.core.Failure;
 import io.maskbeam.labels.LabelClass;
+import io.maskbeam.transforms.common.LatestPerKey;
+import io.maskbeam.transforms.common.WriteFailures;
 import io.maskbeam.transforms.io.Storage;
+import io.maskbeam.transforms.model.ModelReference;
 import java.io.IOException;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.TreeMap;
+import org.apache.beam.sdk.coders.KvCoder;
+import org.apache.beam.sdk.coders.StringUtf8Coder;
 import org.apache.beam.sdk.io.FileIO;
 import org.apache.beam.sdk.io.TextIO;
 import org.apache.beam.sdk.io.WriteFilesResult;
@@ -22,69 +28,95 @@ import org.apache.beam.sdk.transforms.Flatten;
 import org.apache.beam.sdk.transforms.MapElements;
 import org.apache.beam.sdk.transforms.PTransform;
 import org.apache.beam.sdk.transforms.ParDo;
-import org.apache.beam.sdk.transforms.GroupByKey;
-import org.apache.beam.sdk.values.KV;
+import org.apache.beam.sdk.transforms.Values;
 import org.apache.beam.sdk.transforms.View;
 import org.apache.beam.sdk.transforms.WithKeys;
+import org.apache.beam.sdk.transforms.display.DisplayData;
 import org.apache.beam.sdk.values.PCollection;
 import org.apache.beam.sdk.values.PCollectionList;
+import org.apache.beam.sdk.values.PCollectionTuple;
 import org.apache.beam.sdk.values.PCollectionView;
-import org.apache.beam.sdk.values.PDone;
+import org.apache.beam.sdk.values.TupleTag;
 import org.apache.beam.sdk.values.TypeDescriptor;
 import org.apache.beam.sdk.values.TypeDescriptors;
 
 /**
  * Writes a segment run's records: {@code stats/<run>-*.jsonl} (one line per segmented image),
- * {@code errors/<run>-*.jsonl} (one line per failed input), and, once both are final, {@code summary.json} and
- * {@code summary.csv}.
+ * {@code errors/<run>-*.jsonl} (one {@link Failure} per failed input), and, once both are final,
+ * {@code summary.json} and {@code summary.csv}. Its input is a {@link PCollectionTuple} of the run's
+ * {@link #STATS}, {@link #FAILURES}, {@link #SKIPPED} keys and {@link #MATCHED} inputs; its output is the URI of the
+ * summary once written, so later steps can {@code Wait.on} it.
+ *
+ * <pre>{@code
+ * PCollection<String> summary = PCollectionTuple.of(STATS, stats).and(FAILURES, failures)
+ *     .and(SKIPPED, skipped).and(MATCHED, matched)
+ *     .apply(WriteSegmentationResults.to(outputs, model).withPreviousStats(files).withSettings(json));
+ * }</pre>
  *
  * <p>The summary describes every image whose outputs are under the prefix: this run's statistics together with
- * those of earlier runs listed in {@code previousStatsFiles} (which is how {@code --skipExisting} reruns keep
- * complete totals), keeping the newest entry per output key. Its {@code run} section reconciles this run's counts:
- * matched = segmented + skipped + failed.
+ * those of earlier runs in {@code previousStatsFiles} (which is how {@code --skipExisting} and incremental reruns keep
+ * complete totals), keeping the newest entry per output key ({@link LatestPerKey}). Its {@code run} section
+ * reconciles this run's counts: matched = segmented + skipped + failed.
  */
-public final class WriteSegmentationResults extends PTransform<PCollection<ImageStats>, PDone> {
+public final class WriteSegmentationResults extends PTransform<PCollectionTuple, PCollection<String>> {
   public static final String SUMMARY_JSON = "summary.json";
   public static final String SUMMARY_CSV = "summary.csv";
+  public static final TupleTag<ImageStats> STATS = new TupleTag<>() {};
+  public static final TupleTag<Failure> FAILURES = new TupleTag<>() {};
+  public static final TupleTag<String> SKIPPED = new TupleTag<>() {};
+  /** One element per input (listed file, link problem or manifest line), whatever became of it. */
+  public static final TupleTag<String> MATCHED = new TupleTag<>() {};
 
-  private final SegmentationSettings settings;
-  private final List<LabelClass> classes;
+  private final SegmentOutputs outputs;
+  private final ModelReference model;
   private final List<String> previousStatsFiles;
-  private final PCollection<SegmentError> errors;
-  private final PCollection<String> skipped;
-  private final PCollection<String> matched;
   private final String settingsJson;
 
-  /**
-   * @param matched one element per input (listed file or manifest line), whatever became of it
-   * @param errors every failed input, listing errors included
-   */
-  public WriteSegmentationResults(SegmentationSettings settings, List<LabelClass> classes,
-      List<String> previousStatsFiles, PCollection<String> matched, PCollection<SegmentError> errors,
-      PCollection<String> skipped, String settingsJson) {
-    this.settings = settings;
-    this.classes = List.copyOf(classes);
+  private WriteSegmentationResults(SegmentOutputs outputs, ModelReference model, List<String> previousStatsFiles,
+      String settingsJson) {
+    this.outputs = outputs;
+    this.model = model;
     this.previousStatsFiles = List.copyOf(previousStatsFiles);
-    this.matched = matched;
-    this.errors = errors;
-    this.skipped = skipped;
     this.settingsJson = settingsJson;
   }
 
+  public static WriteSegmentationResults to(SegmentOutputs outputs, ModelReference model) {
+    return new WriteSegmentationResults(outputs, model, List.of(), "{}");
+  }
+
+  /** Earlier runs' stats files, whose images the summary also covers (the newest entry per key wins). */
+  public WriteSegmentationResults withPreviousStats(List<String> files) {
+    return new WriteSegmentationResults(outputs, model, files, settingsJson);
+  }
+
+  /** The run's settings as JSON, recorded in the summary. */
+  public WriteSegmentationResults withSettings(String json) {
+    return new WriteSegmentationResults(outputs, model, previousStatsFiles, json);
+  }
+
+  /** Newest run first; within a run, the first input by URI (so reruns give the same summary). */
+  static final class Newest implements LatestPerKey.Order<ImageStats> {
+    @Override
+    public int compare(ImageStats a, ImageStats b) {
+      int byRun = a.run().compareTo(b.run());
+      return byRun != 0 ? byRun : b.input().compareTo(a.input());
+    }
+  }
+
   @Override
-  public PDone expand(PCollection<ImageStats> stats) {
+  public PCollection<String> expand(PCollectionTuple in) {
+    PCollection<ImageStats> stats = in.get(STATS);
+    PCollection<Failure> failures = in.get(FAILURES);
+    List<LabelClass> classes = model.metadata().classes();
     List<String> names = classes.stream().map(LabelClass::name).toList();
-    String output = settings.output();
+    String output = outputs.output();
     WriteFilesResult<Void> statsFiles = stats
         .apply("StatsToJson", MapElements.into(TypeDescriptors.strings()).via(s -> s.toJsonLine(names)))
         .apply("WriteStats", TextIO.write()
-            .to(Storage.join(output, SegmentationSettings.STATS + "/" + settings.run())).withSuffix(".jsonl")
+            .to(Storage.join(output, SegmentOutputs.STATS + "/" + outputs.run())).withSuffix(".jsonl")
             .withOutputFilenames());
-    WriteFilesResult<Void> errorFiles = errors
-        .apply("ErrorsToJson", MapElements.into(TypeDescriptors.strings()).via(SegmentError::toJsonLine))
-        .apply("WriteErrors", TextIO.write()
-            .to(Storage.join(output, SegmentationSettings.ERRORS + "/" + settings.run())).withSuffix(".jsonl")
-            .withOutputFilenames());
+    WriteFailures.Result written = failures.apply("WriteErrors",
+        WriteFailures.to(Storage.join(output, SegmentOutputs.ERRORS)).withPrefix(outputs.run()));
 
     PCollectionList<ImageStats> all = PCollectionList.of(stats);
     if (!previousStatsFiles.isEmpty()) {
@@ -98,53 +130,39 @@ public final class WriteSegmentationResults extends PTransform<PCollection<Image
     }
     PCollection<CollectionSummary> summary = all
         .apply("AllStats", Flatten.pCollections())
-        // Newest entry per image, found within a bounded number of hash buckets: a per-image GroupByKey costs the
-        // DirectRunner bookkeeping per key (minutes at a few thousand images).
-        .apply("ByBucket", WithKeys.<Integer, ImageStats>of(st -> Math.floorMod(st.key().hashCode(), BUCKETS))
-            .withKeyType(TypeDescriptors.integers()))
-        .apply("GroupBuckets", GroupByKey.create())
-        .apply("NewestPerKey", ParDo.of(new NewestFn()))
+        .apply("ByKey", WithKeys.<String, ImageStats>of(ImageStats::key).withKeyType(TypeDescriptors.strings()))
+        .setCoder(KvCoder.of(StringUtf8Coder.of(), ImageStats.Coder.of()))
+        .apply("NewestPerKey", LatestPerKey.by(new Newest()))
+        .apply("Values", Values.create())
         .apply("Summarize", Combine.globally(new CollectionSummary.CombineFn(classes.size())));
 
-    PCollectionView<Long> matchedCount = countView("Matched", matched);
-    PCollectionView<Long> failedCount = countView("Failed", errors);
-    PCollectionView<Long> skippedCount = countView("Skipped", skipped);
+    PCollectionView<Long> matchedCount = countView("Matched", in.get(MATCHED));
+    PCollectionView<Long> skippedCount = countView("Skipped", in.get(SKIPPED));
     PCollectionView<Long> segmentedCount = countView("Segmented", stats);
-    PCollectionView<Map<String, Long>> failedByReason = errors
-        .apply("Reasons", MapElements.into(TypeDescriptors.strings()).via(SegmentError::reason))
-        .apply("CountReasons", Count.perElement())
-        .apply("ReasonsView", View.asMap());
     PCollectionView<Long> statsWritten = countView("StatsFiles", statsFiles.getPerDestinationOutputFilenames());
-    PCollectionView<Long> errorsWritten = countView("ErrorFiles", errorFiles.getPerDestinationOutputFilenames());
-    summary.apply("WriteSummary", ParDo.of(new WriteSummaryFn(settings, classes, settingsJson, matchedCount,
-            failedCount, skippedCount, segmentedCount, failedByReason, statsWritten, errorsWritten))
-        .withSideInputs(matchedCount, failedCount, skippedCount, segmentedCount, failedByReason, statsWritten,
-            errorsWritten));
-    return PDone.in(stats.getPipeline());
+    PCollectionView<Long> errorsWritten = countView("ErrorFiles", written.files());
+    return summary.apply("WriteSummary", ParDo.of(new WriteSummaryFn(outputs, model, settingsJson, matchedCount,
+            written.count(), skippedCount, segmentedCount, written.countByReason(), statsWritten, errorsWritten))
+        .withSideInputs(matchedCount, written.count(), skippedCount, segmentedCount, written.countByReason(),
+            statsWritten, errorsWritten));
+  }
+
+  @Override
+  public void populateDisplayData(DisplayData.Builder builder) {
+    super.populateDisplayData(builder);
+    builder.add(DisplayData.item("output", outputs.output()).withLabel("Output prefix"))
+        .add(DisplayData.item("run", outputs.run()).withLabel("Run"))
+        .add(DisplayData.item("previousRuns", previousStatsFiles.size()).withLabel("Earlier stats files"));
   }
 
   private static <T> PCollectionView<Long> countView(String name, PCollection<T> values) {
     return values.apply("Count" + name, Count.<T>globally()).apply(name + "View", View.asSingleton());
   }
 
-  static final int BUCKETS = 64;
-
-  /** The newest statistics of each key in a bucket: the latest run; within a run, the first input by URI. */
-  static final class NewestFn extends DoFn<KV<Integer, Iterable<ImageStats>>, ImageStats> {
-    @ProcessElement
-    public void process(@Element KV<Integer, Iterable<ImageStats>> bucket, OutputReceiver<ImageStats> out) {
-      Map<String, ImageStats> newest = new java.util.HashMap<>();
-      for (ImageStats s : bucket.getValue()) {
-        newest.merge(s.key(), s, (a, b) -> b.run().compareTo(a.run()) > 0
-            || (b.run().equals(a.run()) && b.input().compareTo(a.input()) < 0) ? b : a);
-      }
-      newest.values().forEach(out::output);
-    }
-  }
-
-  static final class WriteSummaryFn extends DoFn<CollectionSummary, Void> {
-    private final SegmentationSettings settings;
-    private final List<LabelClass> classes;
+  /** Writes summary.json and summary.csv from the combined statistics and the run's counts. */
+  static final class WriteSummaryFn extends DoFn<CollectionSummary, String> {
+    private final SegmentOutputs outputs;
+    private final ModelReference model;
     private final String settingsJson;
     private final PCollectionView<Long> matched;
     private final PCollectionView<Long> failed;
@@ -154,12 +172,12 @@ public final class WriteSegmentationResults extends PTransform<PCollection<Image
     private final PCollectionView<Long> statsFiles;
     private final PCollectionView<Long> errorFiles;
 
-    WriteSummaryFn(SegmentationSettings settings, List<LabelClass> classes, String settingsJson,
+    WriteSummaryFn(SegmentOutputs outputs, ModelReference model, String settingsJson,
         PCollectionView<Long> matched, PCollectionView<Long> failed, PCollectionView<Long> skipped,
         PCollectionView<Long> segmented, PCollectionView<Map<String, Long>> failedByReason,
         PCollectionView<Long> statsFiles, PCollectionView<Long> errorFiles) {
-      this.settings = settings;
-      this.classes = classes;
+      this.outputs = outputs;
+      this.model = model;
       this.settingsJson = settingsJson;
       this.matched = matched;
       this.failed = failed;
@@ -172,13 +190,15 @@ public final class WriteSegmentationResults extends PTransform<PCollection<Image
 
     @ProcessElement
     public void process(@Element CollectionSummary s, ProcessContext context) throws IOException {
+      List<LabelClass> classes = model.metadata().classes();
       ObjectMapper json = new ObjectMapper();
       ObjectNode root = json.createObjectNode();
       root.put("format", "maskbeam-segment-summary/1");
-      root.put("model", settings.model());
-      root.put("output", settings.output());
+      root.put("model", model.uri());
+      root.put("modelVersion", model.fingerprint());
+      root.put("output", outputs.output());
       ObjectNode run = root.putObject("run");
-      run.put("id", settings.run());
+      run.put("id", outputs.run());
       run.put("matched", context.sideInput(matched));
       run.put("segmented", context.sideInput(segmented));
       run.put("skipped", context.sideInput(skipped));
@@ -208,10 +228,12 @@ public final class WriteSegmentationResults extends PTransform<PCollection<Image
         csv.append(String.format(Locale.ROOT, "%d,%s,%s,%d,%.8f,%d,%.8f%n", c, csvField(lc.name()), lc.hexColor(),
             s.classPixels(c), fraction, s.imagesWithClass(c), s.meanImageFraction(c)));
       }
-      Storage.writeString(Storage.join(settings.output(), SUMMARY_CSV), csv.toString(), "text/csv");
+      Storage.writeString(Storage.join(outputs.output(), SUMMARY_CSV), csv.toString(), "text/csv");
       // Written last: a summary.json under the prefix means a finished run.
-      Storage.writeString(Storage.join(settings.output(), SUMMARY_JSON),
+      String summaryUri = Storage.join(outputs.output(), SUMMARY_JSON);
+      Storage.writeString(summaryUri,
           json.copy().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(root) + "\n", "application/json");
+      context.output(summaryUri);
     }
 
     private static String csvField(String s) {

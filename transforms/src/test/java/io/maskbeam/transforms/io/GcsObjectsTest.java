@@ -6,7 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import com.google.cloud.storage.BlobInfo;
 import com.google.cloud.storage.Storage;
 import com.google.cloud.storage.contrib.nio.testing.LocalStorageHelper;
-import io.maskbeam.transforms.segment.ModelCache;
+import io.maskbeam.transforms.model.ModelReference;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -41,28 +41,47 @@ class GcsObjectsTest {
   }
 
   @Test
-  void modelsAreCachedByGenerationAndCheckedByChecksum() throws Exception {
+  void modelsArePinnedAtLaunchCachedByGenerationAndCheckedByChecksum() throws Exception {
     put("camvid/saved_model.pb", "graph");
     put("camvid/variables/variables.index", "index");
+    put("camvid/variables/variables.data-00000-of-00001", "weights");
     put("camvid/maskbeam-model.json", "{\"numClasses\": 11}");
     put("other/saved_model.pb", "not this one");
 
     List<GcsObjects.ObjectVersion> listed = GcsObjects.list("gs://models/camvid");
-    assertThat(listed).extracting(GcsObjects.ObjectVersion::name)
-        .containsExactly("maskbeam-model.json", "saved_model.pb", "variables/variables.index");
+    assertThat(listed).extracting(GcsObjects.ObjectVersion::name).containsExactly("maskbeam-model.json",
+        "saved_model.pb", "variables/variables.data-00000-of-00001", "variables/variables.index");
 
     Path cache = dir.resolve("cache");
-    Path first = ModelCache.localCopy("gs://models/camvid", cache);
+    ModelReference v1 = ModelReference.resolve("gs://models/camvid");
+    assertThat(v1.metadata().numClasses()).isEqualTo(11);
+    Path first = v1.localCopy(cache);
     assertThat(Files.readString(first.resolve("variables/variables.index"))).isEqualTo("index");
-    assertThat(ModelCache.localCopy("gs://models/camvid/", cache)).isEqualTo(first);
+    assertThat(ModelReference.resolve("gs://models/camvid/").localCopy(cache)).isEqualTo(first);
 
-    // Replacing an object makes a new generation: the next copy is a new cache entry with the new bytes.
+    // Replacing an object makes a new generation: a job launched now pins the new bytes, in a new cache entry.
     put("camvid/saved_model.pb", "graph v2");
-    Path second = ModelCache.localCopy("gs://models/camvid", cache);
+    ModelReference v2 = ModelReference.resolve("gs://models/camvid");
+    assertThat(v2.fingerprint()).isNotEqualTo(v1.fingerprint());
+    Path second = v2.localCopy(cache);
     assertThat(second).isNotEqualTo(first);
     assertThat(Files.readString(second.resolve("saved_model.pb"))).isEqualTo("graph v2");
 
-    assertThatThrownBy(() -> ModelCache.localCopy("gs://models/missing", cache)).hasMessageContaining("does not exist");
+    // A worker of the job launched before the replacement never gets the new bytes: it reads the pinned
+    // generation, or (where that generation is gone) fails saying the model changed since launch.
+    Path fresh = dir.resolve("fresh-cache");
+    try {
+      Path old = v1.localCopy(fresh);
+      assertThat(Files.readString(old.resolve("saved_model.pb"))).isEqualTo("graph");
+    } catch (IllegalStateException e) {
+      assertThat(e).hasMessageContaining("changed since the job was launched");
+    }
+
+    assertThatThrownBy(() -> ModelReference.resolve("gs://models/missing")).hasMessageContaining("does not exist");
+    put("partial/saved_model.pb", "graph");
+    put("partial/maskbeam-model.json", "{\"numClasses\": 3}");
+    assertThatThrownBy(() -> ModelReference.resolve("gs://models/partial"))
+        .hasMessageContaining("missing variables/variables.index, variables/variables.data-*");
 
     // A download whose bytes do not match the listed checksum is refused.
     List<GcsObjects.ObjectVersion> wrong = List.of(new GcsObjects.ObjectVersion("saved_model.pb", 5, -1,

@@ -50,12 +50,28 @@ class S3CompatibleClientBuilderFactoryTest {
   }
 
   @Test
-  void storageNamesAndNotFoundDetection() {
+  void storageNamesAndFaultClassification() {
     assertThat(Storage.stem("s3://b/dir/img.01.png")).isEqualTo("img.01");
     assertThat(Storage.extension("/x/y/Z.JPG")).isEqualTo("jpg");
     assertThat(Storage.join("s3://b/out/", "a")).isEqualTo("s3://b/out/a");
     assertThat(Storage.join("s3://b/out", "a")).isEqualTo("s3://b/out/a");
-    assertThat(Storage.isNotFound(new java.io.IOException("wrap", new java.io.FileNotFoundException("x")))).isTrue();
-    assertThat(Storage.isNotFound(new java.io.IOException("connection reset"))).isFalse();
+    assertThat(Storage.classify(new java.io.IOException("wrap", new java.io.FileNotFoundException("x"))))
+        .isEqualTo(Storage.Fault.NOT_FOUND);
+    assertThat(Storage.classify(new java.nio.file.NoSuchFileException("/a/b"))).isEqualTo(Storage.Fault.NOT_FOUND);
+    assertThat(Storage.classify(new RuntimeException("S3Exception: Status Code: 404"))).isEqualTo(Storage.Fault.NOT_FOUND);
+    // A local file that exists but may not be read surfaces as FileNotFoundException "(Permission denied)".
+    assertThat(Storage.classify(new java.io.FileNotFoundException("/data/a.png (Permission denied)")))
+        .isEqualTo(Storage.Fault.ACCESS_DENIED);
+    assertThat(Storage.classify(new java.nio.file.AccessDeniedException("/data/a.png")))
+        .isEqualTo(Storage.Fault.ACCESS_DENIED);
+    assertThat(Storage.classify(new RuntimeException("S3Exception: Access Denied (Status Code: 403)")))
+        .isEqualTo(Storage.Fault.ACCESS_DENIED);
+    assertThat(Storage.classify(new java.io.FileNotFoundException("/data/dir (Is a directory)")))
+        .isEqualTo(Storage.Fault.PERMANENT);
+    assertThat(Storage.classify(new IllegalArgumentException("No filesystem found for scheme x")))
+        .isEqualTo(Storage.Fault.PERMANENT);
+    assertThat(Storage.classify(new java.io.IOException("connection reset"))).isEqualTo(Storage.Fault.TRANSIENT);
+    assertThat(Storage.classify(new java.net.SocketTimeoutException("read timed out")))
+        .isEqualTo(Storage.Fault.TRANSIENT);
   }
 }

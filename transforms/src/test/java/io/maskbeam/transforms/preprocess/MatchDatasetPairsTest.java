@@ -2,7 +2,7 @@ package io.maskbeam.transforms.preprocess;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.maskbeam.dataset.RejectReason;
+import io.maskbeam.core.FailureReason;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -41,8 +41,8 @@ class MatchDatasetPairsTest {
     touch("images/._a.jpg");                        // macOS fork: skipped
 
     TestPipeline p = Pipelines.create();
-    PCollectionTuple out = p.apply(new MatchDatasetPairs(
-        DatasetSource.paired(dir.resolve("images").toString(), dir.resolve("masks").toString()), HASH, 3));
+    PCollectionTuple out = p.apply(MatchDatasetPairs.of(DatasetSource.paired(dir.resolve("images").toString(), dir.resolve("masks").toString()))
+        .withSplitPolicy(HASH).withBuckets(3));
     PAssert.that(out.get(MatchDatasetPairs.PAIRS)).satisfies(pairs -> {
       List<String> ids = new ArrayList<>();
       pairs.forEach(r -> ids.add(r.id()));
@@ -58,7 +58,7 @@ class MatchDatasetPairsTest {
     });
     PAssert.that(out.get(MatchDatasetPairs.REJECTED)).satisfies(rejected -> {
       List<String> lines = new ArrayList<>();
-      rejected.forEach(r -> lines.add(r.reason() + " " + (r.imageUri() != null ? r.imageUri() : r.maskUri())));
+      rejected.forEach(r -> lines.add(r.reason() + " " + r.input()));
       assertThat(lines).containsExactlyInAnyOrder(
           "MISSING_MASK " + c, "MISSING_IMAGE " + dm,
           "DUPLICATE_ID " + e1, "DUPLICATE_ID " + e2, "DUPLICATE_ID " + em);
@@ -77,8 +77,8 @@ class MatchDatasetPairsTest {
     touch("validation_annotation/a.png");
 
     TestPipeline p = Pipelines.create();
-    PCollectionTuple out = p.apply(new MatchDatasetPairs(
-        new DatasetSource(DatasetLayout.PAIRED, null, null, dir.toString(), null), HASH, 2));
+    PCollectionTuple out = p.apply(MatchDatasetPairs.of(new DatasetSource(DatasetLayout.PAIRED, null, null, dir.toString(), null))
+        .withSplitPolicy(HASH).withBuckets(2));
     PAssert.that(out.get(MatchDatasetPairs.PAIRS)).satisfies(pairs -> {
       List<String> got = new ArrayList<>();
       pairs.forEach(r -> got.add(r.split() + ":" + r.id()));
@@ -98,8 +98,8 @@ class MatchDatasetPairsTest {
     touch("gtFine/val/lindau/lindau_000001_000019_gtFine_labelIds.png");
 
     TestPipeline p = Pipelines.create();
-    PCollectionTuple out = p.apply(new MatchDatasetPairs(
-        DatasetSource.rooted(DatasetLayout.CITYSCAPES, dir.toString()), new SplitPolicy(0.5, "s", true), 2));
+    PCollectionTuple out = p.apply(MatchDatasetPairs.of(DatasetSource.rooted(DatasetLayout.CITYSCAPES, dir.toString()))
+        .withSplitPolicy(new SplitPolicy(0.5, "s", true)).withBuckets(2));
     PAssert.that(out.get(MatchDatasetPairs.PAIRS)).satisfies(pairs -> {
       List<String> got = new ArrayList<>();
       pairs.forEach(r -> got.add(r.split() + ":" + r.id()));
@@ -120,8 +120,8 @@ class MatchDatasetPairsTest {
     touch("annotations/xmls/Abyssinian_1.xml");
 
     TestPipeline p = Pipelines.create();
-    PCollectionTuple out = p.apply(new MatchDatasetPairs(
-        DatasetSource.rooted(DatasetLayout.PETS, dir.toString()), HASH, 2));
+    PCollectionTuple out = p.apply(MatchDatasetPairs.of(DatasetSource.rooted(DatasetLayout.PETS, dir.toString()))
+        .withSplitPolicy(HASH).withBuckets(2));
     PAssert.that(out.get(MatchDatasetPairs.PAIRS)).satisfies(pairs -> {
       List<String> ids = new ArrayList<>();
       pairs.forEach(r -> {
@@ -143,8 +143,8 @@ class MatchDatasetPairsTest {
     Files.writeString(dir.resolve("ImageSets/Segmentation/trainval.txt"), "2007_000032\n2007_000039\n2007_000033\n");
 
     TestPipeline p = Pipelines.create();
-    PCollectionTuple out = p.apply(new MatchDatasetPairs(
-        DatasetSource.rooted(DatasetLayout.VOC, dir.toString()), HASH, 2));
+    PCollectionTuple out = p.apply(MatchDatasetPairs.of(DatasetSource.rooted(DatasetLayout.VOC, dir.toString()))
+        .withSplitPolicy(HASH).withBuckets(2));
     PAssert.that(out.get(MatchDatasetPairs.PAIRS)).satisfies(pairs -> {
       List<String> got = new ArrayList<>();
       pairs.forEach(r -> {
@@ -170,8 +170,8 @@ class MatchDatasetPairsTest {
         "not json at all") + "\n");
 
     TestPipeline p = Pipelines.create();
-    PCollectionTuple out = p.apply(new MatchDatasetPairs(DatasetSource.manifest(manifest.toString()),
-        new SplitPolicy(0.0, "s", true), 2));
+    PCollectionTuple out = p.apply(MatchDatasetPairs.of(DatasetSource.manifest(manifest.toString()))
+        .withSplitPolicy(new SplitPolicy(0.0, "s", true)).withBuckets(2));
     String one = "one|" + dir.resolve("data/img/one.png") + "|" + dir.resolve("data/ann/one.png") + "|val";
     PAssert.that(out.get(MatchDatasetPairs.PAIRS)).satisfies(pairs -> {
       List<String> got = new ArrayList<>();
@@ -182,12 +182,12 @@ class MatchDatasetPairsTest {
       return null;
     });
     PAssert.that(out.get(MatchDatasetPairs.REJECTED)).satisfies(rejected -> {
-      List<RejectReason> reasons = new ArrayList<>();
+      List<FailureReason> reasons = new ArrayList<>();
       rejected.forEach(r -> {
         reasons.add(r.reason());
         assertThat(r.message()).contains("line:");
       });
-      assertThat(reasons).containsExactly(RejectReason.INVALID_MANIFEST_LINE, RejectReason.INVALID_MANIFEST_LINE);
+      assertThat(reasons).containsExactly(FailureReason.INVALID_MANIFEST_LINE, FailureReason.INVALID_MANIFEST_LINE);
       return null;
     });
     p.run().waitUntilFinish();

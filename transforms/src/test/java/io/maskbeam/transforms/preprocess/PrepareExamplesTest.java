@@ -4,7 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.maskbeam.dataset.DeepLabExample;
 import io.maskbeam.dataset.ExamplePreparer;
-import io.maskbeam.dataset.RejectReason;
+import io.maskbeam.core.FailureReason;
 import io.maskbeam.dataset.UnknownLabelPolicy;
 import io.maskbeam.image.ImageCodec;
 import io.maskbeam.image.LabelImage;
@@ -61,7 +61,7 @@ class PrepareExamplesTest {
     ExamplePreparer preparer = new ExamplePreparer(LabelMaps.preset("camvid-11"), ResizePolicy.KEEP,
         UnknownLabelPolicy.IGNORE, ExamplePreparer.DEFAULT_MAX_PIXELS, 95);
     TestPipeline p = Pipelines.create();
-    PCollectionTuple out = p.apply(Create.of(refs)).apply(new PrepareExamples(preparer));
+    PCollectionTuple out = p.apply(Create.of(refs)).apply(PrepareExamples.with(preparer));
     PAssert.that(out.get(PrepareExamples.EXAMPLES)).satisfies(examples -> {
       List<ExampleRecord> list = new ArrayList<>();
       examples.forEach(list::add);
@@ -77,8 +77,8 @@ class PrepareExamplesTest {
     PAssert.that(out.get(PrepareExamples.REJECTED)).satisfies(rejected -> {
       List<String> got = new ArrayList<>();
       rejected.forEach(r -> got.add(r.id() + ":" + r.reason()));
-      assertThat(got).containsExactlyInAnyOrder("b:" + RejectReason.SIZE_MISMATCH, "c:" + RejectReason.IMAGE_UNREADABLE,
-          "d:" + RejectReason.MISSING_IMAGE, "e:" + RejectReason.MISSING_MASK);
+      assertThat(got).containsExactlyInAnyOrder("b:" + FailureReason.SIZE_MISMATCH, "c:" + FailureReason.IMAGE_UNREADABLE,
+          "d:" + FailureReason.MISSING_IMAGE, "e:" + FailureReason.MISSING_MASK);
       return null;
     });
     p.run().waitUntilFinish();

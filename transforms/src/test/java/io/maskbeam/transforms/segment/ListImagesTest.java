@@ -32,8 +32,8 @@ class ListImagesTest {
     String root = ListImages.defaultRoot(List.of(dir + "/images/**"), dir + "/images/list.jsonl");
     assertThat(root).isEqualTo(dir.toAbsolutePath() + "/images/");
     TestPipeline p = TestPipeline.create().enableAbandonedNodeEnforcement(false);
-    PCollectionTuple listed = p.apply(new ListImages(List.of(dir + "/images/**.{png,jpg}"),
-        dir + "/images/list.jsonl", root, dir + "/images/out"));
+    PCollectionTuple listed = p.apply(ListImages.matching(List.of(dir + "/images/**.{png,jpg}"))
+        .withManifest(dir + "/images/list.jsonl").withRoot(root).excludingPrefix(dir + "/images/out"));
     String base = dir.toAbsolutePath().toString();
     PAssert.that(listed.get(ListImages.INPUTS)).satisfies(inputs -> {
       List<String> keys = new ArrayList<>();
@@ -43,10 +43,10 @@ class ListImagesTest {
           base.substring(1) + "/elsewhere/c=/elsewhere/c.png");
       return null;
     });
-    PAssert.that(listed.get(ListImages.ERRORS)).satisfies(errors -> {
+    PAssert.that(listed.get(ListImages.FAILURES)).satisfies(errors -> {
       List<String> reasons = new ArrayList<>();
       errors.forEach(e -> reasons.add(e.reason() + ": " + e.message()));
-      assertThat(reasons).hasSize(2).allMatch(r -> r.startsWith("BAD_MANIFEST_LINE"));
+      assertThat(reasons).hasSize(2).allMatch(r -> r.startsWith("INVALID_MANIFEST_LINE"));
       assertThat(String.join("\n", reasons)).contains("not json").contains("no \"image\" or \"source-ref\" field");
       return null;
     });
