@@ -25,10 +25,16 @@ import picocli.CommandLine.ParseResult;
 public final class Maskbeam {
   public static final String VERSION = "0.1.0-SNAPSHOT";
 
-  /** Exit codes. */
+  /** Exit codes (documented in the README). */
   public static final int OK = 0;
+  /** The job failed (or could not be started for a reason other than its arguments). */
   public static final int FAILED = 1;
+  /** A usage error: the message says which flag or input to fix. Nothing was started. */
   public static final int USAGE = 2;
+  /** evaluate's quality gate: the model is not blessed (reserved; see the README). */
+  public static final int NOT_BLESSED = 3;
+  /** The job finished, but more of its inputs failed than --maxFailedFraction allows (or all of them). */
+  public static final int INPUTS_FAILED = 4;
 
   private Maskbeam() {}
 
@@ -36,7 +42,6 @@ public final class Maskbeam {
   private static final java.util.List<java.util.logging.Logger> QUIET_LOGGERS = new java.util.ArrayList<>();
 
   public static void main(String[] args) {
-    quietLibraryLogging();
     System.exit(run(args, System.out, System.err));
   }
 
@@ -44,9 +49,13 @@ public final class Maskbeam {
    * Beam logs every file it opens and finalizes at INFO; on a console that buries the progress line. Warnings
    * stay visible. {@code -Djava.util.logging.config.file=...} still overrides this.
    */
-  static void quietLibraryLogging() {
-    if (System.getProperty("java.util.logging.config.file") != null) {
+  static synchronized void quietLibraryLogging() {
+    if (System.getProperty("java.util.logging.config.file") != null || !QUIET_LOGGERS.isEmpty()) {
       return;
+    }
+    // One line per record, like the rest of the console output (the JDK's default takes two).
+    if (System.getProperty("java.util.logging.SimpleFormatter.format") == null) {
+      System.setProperty("java.util.logging.SimpleFormatter.format", "%4$s %3$s: %5$s%6$s%n");
     }
     for (String name : new String[] {"org.apache.beam", "org.apache.spark", "org.apache.hadoop", "io.netty"}) {
       java.util.logging.Logger logger = java.util.logging.Logger.getLogger(name);
@@ -81,6 +90,7 @@ public final class Maskbeam {
             + " metrics.json, confusion matrix and IoU plots, and an HTML report with the best and worst examples.",
         EvaluateOptions.class)));
     cli.addSubcommand("serve", new CommandLine(new io.maskbeam.pipelines.serve.ServeCommand()));
+    cli.addSubcommand("sagemaker-train", new CommandLine(new io.maskbeam.pipelines.train.SageMakerTraining()));
     cli.addSubcommand("template-metadata",
         new CommandLine(new io.maskbeam.pipelines.templates.TemplateMetadataCommand()));
     cli.addSubcommand("demo", new CommandLine(new DemoCommand()));
@@ -90,6 +100,7 @@ public final class Maskbeam {
 
   /** Runs the command line; returns the exit code. */
   public static int run(String[] args, PrintStream out, PrintStream err) {
+    quietLibraryLogging();
     CommandLine cli = commandLine();
     cli.setOut(new PrintWriter(out, true));
     cli.setErr(new PrintWriter(err, true));
@@ -117,15 +128,15 @@ public final class Maskbeam {
     try {
       if (name.equals("preprocess")) {
         PreprocessOptions options = PipelineArgs.parse(rest, PreprocessOptions.class);
-        return PreprocessPipeline.execute(options, out) ? OK : FAILED;
+        return PreprocessPipeline.execute(options, out);
       }
       if (name.equals("segment")) {
         SegmentOptions options = SegmentPipeline.parse(rest);
-        return SegmentPipeline.execute(options, out) ? OK : FAILED;
+        return SegmentPipeline.execute(options, out);
       }
       if (name.equals("evaluate")) {
         EvaluateOptions options = PipelineArgs.parse(rest, EvaluateOptions.class);
-        return EvaluatePipeline.execute(options, out) ? OK : FAILED;
+        return EvaluatePipeline.execute(options, out);
       }
       if (name.equals("train")) {
         TrainOptions options = PipelineArgs.parse(rest, TrainOptions.class);
@@ -143,10 +154,13 @@ public final class Maskbeam {
       throw new IllegalStateException("no handler for " + name);
     } catch (IllegalArgumentException e) {
       err.println("error: " + e.getMessage());
+      if (debug()) {
+        e.printStackTrace(err);
+      }
       return USAGE;
     } catch (Exception e) {
       err.println("error: " + describe(e));
-      if (Boolean.getBoolean("maskbeam.debug") || System.getenv("MASKBEAM_DEBUG") != null) {
+      if (debug()) {
         e.printStackTrace(err);
       } else {
         err.println("(set MASKBEAM_DEBUG=1 for the full stack trace)");
@@ -155,8 +169,22 @@ public final class Maskbeam {
     }
   }
 
+  /** Whether stack traces are wanted ({@code MASKBEAM_DEBUG=1} or {@code -Dmaskbeam.debug=true}). */
+  static boolean debug() {
+    String env = System.getenv("MASKBEAM_DEBUG");
+    return Boolean.getBoolean("maskbeam.debug") || (env != null && !env.isBlank() && !env.equals("0"));
+  }
+
+  /** A command's arguments with the command in front (for the pipelines' own main methods). */
+  public static String[] withCommand(String command, String[] args) {
+    String[] all = new String[args.length + 1];
+    all[0] = command;
+    System.arraycopy(args, 0, all, 1, args.length);
+    return all;
+  }
+
   /** A failure's own message and the innermost cause, which is where Beam puts what went wrong in a DoFn. */
-  static String describe(Throwable e) {
+  public static String describe(Throwable e) {
     Throwable root = e;
     while (root.getCause() != null && root.getCause() != root) {
       root = root.getCause();

@@ -51,7 +51,7 @@ class PreprocessCommandTest {
     put("images/empty.png", new byte[0]);
     put("masks/empty.png", TestImages.greyMask(16, 16, 1));
     // A label map whose colour table is empty, so an RGB mask cannot be converted.
-    String labelMap = "{\"map\": {\"0\":0,\"1\":1,\"2\":2,\"3\":3,\"11\":255}}";
+    String labelMap = "{\"values\": {\"0\":0,\"1\":1,\"2\":2,\"3\":3,\"11\":255}}";
 
     Path out = dir.resolve("out");
     TestData.Run run = TestData.cli("preprocess", "--images=" + dir.resolve("images"), "--masks=" + dir.resolve("masks"),

@@ -96,14 +96,15 @@ class SegmentCommandTest {
     assertThat(counts.path("matched").asLong()).isEqualTo(counts.path("segmented").asLong()
         + counts.path("skipped").asLong() + counts.path("failed").asLong());
     assertThat(counts.path("failedByReason").toString())
-        .isEqualTo("{\"EMPTY\":1,\"TOO_MANY_PIXELS\":1,\"TRUNCATED\":1,\"UNREADABLE\":1}");
+        .isEqualTo("{\"IMAGE_EMPTY\":1,\"IMAGE_TOO_MANY_PIXELS\":1,\"IMAGE_TRUNCATED\":1,\"IMAGE_UNREADABLE\":1}");
     Map<String, String> errorReasons = new HashMap<>();
     for (JsonNode e : TestData.jsonLines(output.resolve("errors"))) {
       errorReasons.put(Path.of(e.path("input").asText()).getFileName().toString(), e.path("reason").asText());
       assertThat(e.path("message").asText()).isNotBlank();
     }
-    assertThat(errorReasons).containsEntry("empty.png", "EMPTY").containsEntry("huge.png", "TOO_MANY_PIXELS")
-        .containsEntry("truncated.png", "TRUNCATED").containsEntry("notes.png", "UNREADABLE");
+    assertThat(errorReasons).containsEntry("empty.png", "IMAGE_EMPTY")
+        .containsEntry("huge.png", "IMAGE_TOO_MANY_PIXELS").containsEntry("truncated.png", "IMAGE_TRUNCATED")
+        .containsEntry("notes.png", "IMAGE_UNREADABLE");
 
     Map<String, JsonNode> stats = statsByKey(output);
     assertThat(stats).hasSize(12).containsKeys("sub/x_png", "sub/x_jpg", "rotated", "print-cmyk", "deep16");
@@ -322,7 +323,7 @@ class SegmentCommandTest {
     assertThat(run.exitCode()).as(run.err()).isZero();
     assertThat(run.out()).contains("matched 5 = segmented 2 + skipped 0 + failed 3");
     JsonNode reasons = TestData.json(output.resolve("summary.json")).path("run").path("failedByReason");
-    assertThat(reasons.toString()).isEqualTo("{\"BAD_MANIFEST_LINE\":1,\"DUPLICATE_INPUT\":1,\"NOT_FOUND\":1}");
+    assertThat(reasons.toString()).isEqualTo("{\"DUPLICATE_INPUT\":1,\"INVALID_MANIFEST_LINE\":1,\"NOT_FOUND\":1}");
     assertThat(output.resolve("masks/a.png")).exists();
     // Outside the manifest's folder: named by its whole path, still under the output prefix.
     String outsideKey = work.resolve("outside").toString().substring(1);
@@ -343,7 +344,7 @@ class SegmentCommandTest {
     TestData.Run wrong = TestData.cli("segment", "--model=" + notAModel, "--input=" + images + "/*",
         "--output=" + work.resolve("o2"));
     assertThat(wrong.exitCode()).isEqualTo(Maskbeam.USAGE);
-    assertThat(wrong.err()).contains("is not a Maskbeam model");
+    assertThat(wrong.err()).contains("is not a complete model folder written by 'maskbeam train'");
 
     Path otherSignature = WrongSignatureModel.write(work.resolve("other-signature"));
     TestData.Run signature = TestData.cli("segment", "--model=" + otherSignature, "--input=" + images + "/*",

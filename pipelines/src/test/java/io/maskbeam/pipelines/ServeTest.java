@@ -51,8 +51,8 @@ class ServeTest {
     assertThat(run.exitCode()).as(run.err()).isZero();
 
     model = SegmentationModel.load(modelDir);
-    server = new SegmentationServer(model, new SegmentationServer.Settings("127.0.0.1", 0, 4, 2 * 1024 * 1024,
-        50_000_000L, 1024, 128));
+    server = new SegmentationServer(model, "test", SegmentationServer.Settings.of("127.0.0.1", 0, 4, 2 * 1024 * 1024,
+        50_000_000L, io.maskbeam.models.infer.InferenceSettings.defaults().withTiles(1024, 128)));
     server.start();
     base = "http://127.0.0.1:" + server.port();
     http = HttpClient.newHttpClient();

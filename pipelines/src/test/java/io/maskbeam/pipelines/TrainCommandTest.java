@@ -33,8 +33,8 @@ class TrainCommandTest {
     assertThat(out.resolve("model/saved_model.pb")).exists();
     JsonNode meta = TestData.json(out.resolve("model/maskbeam-model.json"));
     assertThat(meta.path("numClasses").asInt()).isEqualTo(4);
-    assertThat(meta.path("training").path("config").path("classWeights")).hasSize(4);
-    assertThat(meta.path("training").path("config").path("loss").asText()).isEqualTo("FOCAL");
+    assertThat(meta.path("training").path("config").path("loss").path("classWeights")).hasSize(4);
+    assertThat(meta.path("training").path("config").path("loss").path("kind").asText()).isEqualTo("FOCAL");
     List<String> metrics = Files.readAllLines(out.resolve("metrics.jsonl"));
     assertThat(metrics).hasSize(2);
   }

@@ -37,6 +37,7 @@ import org.apache.beam.sdk.PipelineResult;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Unmatched;
 
 /**
  * {@code maskbeam bench preprocess}: the preprocess pipeline on the DirectRunner against its raw ceiling, the same
@@ -48,9 +49,10 @@ import picocli.CommandLine.Parameters;
         + " (default: CamVid train from ../shared/datasets/camvid). 'bench train': training images/s of U-Net at"
         + " --size with batch --batch. 'bench segment --model=DIR': segment pipeline vs the model's raw Session"
         + " images/s, then peak RSS at --rssCounts images. 'bench serve --model=DIR': serve under load from this"
-        + " process at --concurrency clients, next to the raw Session.")
+        + " process at --concurrency clients, next to the raw Session. 'bench coders [--runner=...]': explicit coders"
+        + " vs SerializableCoder, bytes and time in process and through a shuffle on the runner given.")
 public final class BenchCommand implements Callable<Integer> {
-  @Parameters(index = "0", description = "What to benchmark: preprocess, train, segment or serve.")
+  @Parameters(index = "0", description = "What to benchmark: preprocess, train, segment, serve or coders.")
   String target;
 
   @Option(names = "--size", defaultValue = "256", description = "train: crop size. Default: ${DEFAULT-VALUE}.")
@@ -120,10 +122,24 @@ public final class BenchCommand implements Callable<Integer> {
       + " per level. Default: ${DEFAULT-VALUE}.")
   List<Integer> concurrency;
 
+  @Option(names = "--elements", defaultValue = "1000000", description = "coders: elements per pipeline run (and"
+      + " up to 200000 in process). Default: ${DEFAULT-VALUE}.")
+  long elements;
+
+  @Unmatched
+  List<String> beamArgs = new ArrayList<>();
+
   PrintStream out = System.out;
 
   @Override
   public Integer call() throws Exception {
+    if (target.equals("coders")) {
+      return new CoderBench(out).run(PipelineArgs.parse(beamArgs.toArray(String[]::new),
+          org.apache.beam.sdk.options.PipelineOptions.class), elements, repeats);
+    }
+    if (!beamArgs.isEmpty()) {
+      throw new IllegalArgumentException("unknown options " + beamArgs + " (runner options are for 'bench coders')");
+    }
     if (target.equals("train")) {
       return benchTrain();
     }
@@ -135,7 +151,7 @@ public final class BenchCommand implements Callable<Integer> {
       return new SegmentBench(out, segmentArgs, rssJvmArgs).run(model, images, count, batch, repeats, sizes, work.resolve("segment"));
     }
     if (!target.equals("preprocess")) {
-      throw new IllegalArgumentException("unknown benchmark '" + target + "'; available: preprocess, train, segment, serve");
+      throw new IllegalArgumentException("unknown benchmark '" + target + "'; available: preprocess, train, segment, serve, coders");
     }
     List<Path[]> distinct = listPairs(images, masks);
     if (distinct.isEmpty()) {
@@ -202,8 +218,9 @@ public final class BenchCommand implements Callable<Integer> {
    * shapes, measured in windows of {@code steps} after a warm-up window.
    */
   int benchTrain() {
-    TrainConfig config = new TrainConfig(algorithm, backbone, 16, SyntheticShapes.NUM_CLASSES, 255, 4, unetWidth, true, null,
-        TrainConfig.Loss.CROSS_ENTROPY, 2f, TrainConfig.Optimizer.SGD, 0.9f, false, 1e-4f, 1);
+    TrainConfig config = new TrainConfig(TrainConfig.network(algorithm, backbone, 16, 4, unetWidth, true),
+        SyntheticShapes.NUM_CLASSES, 255, TrainConfig.LossSpec.crossEntropy(),
+        new TrainConfig.OptimizerSpec(TrainConfig.Optimizer.SGD, 0.9f, false, 1e-4f), 1);
     byte[] images = new byte[batch * size * size * 3];
     int[] labels = new int[batch * size * size];
     for (int i = 0; i < batch; i++) {

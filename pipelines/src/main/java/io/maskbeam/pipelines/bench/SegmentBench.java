@@ -6,7 +6,9 @@ import io.maskbeam.models.infer.SegmentationModel;
 import io.maskbeam.pipelines.cli.PipelineArgs;
 import io.maskbeam.pipelines.segment.SegmentOptions;
 import io.maskbeam.pipelines.segment.SegmentPipeline;
-import io.maskbeam.transforms.segment.SharedModels;
+import io.maskbeam.transforms.model.ModelReference;
+import io.maskbeam.transforms.model.SharedModels;
+import io.maskbeam.transforms.model.SharedResources;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Files;
@@ -51,12 +53,13 @@ final class SegmentBench {
     Files.createDirectories(work);
     Path inputs = collection(sources, count, work);
     String modelUri = model.toAbsolutePath().toString();
-    SharedModels.Lease lease = SharedModels.acquire(modelUri);
+    ModelReference reference = ModelReference.resolve(modelUri);
+    SharedResources.Lease<SegmentationModel> lease = SharedModels.acquire(reference, 0);
     try {
       if (repeats < 1) {
         out.println("bench segment: throughput runs skipped (--repeats=0)");
       } else {
-        SegmentationModel m = lease.model();
+        SegmentationModel m = lease.resource();
         out.printf(Locale.ROOT, "bench segment: model %s (%d classes, loaded in %d ms), %d images from %s, batch %d,"
             + " %d cores, %d measured runs each%n", model, m.numClasses(), lease.loadMillis(), count, imagesDir, batch,
             Runtime.getRuntime().availableProcessors(), repeats);
@@ -85,7 +88,7 @@ final class SegmentBench {
         out.printf(Locale.ROOT, "ratio pipeline/raw: %.2f (target >= 0.90)%n", beamMedian / rawMedian);
       }
     } finally {
-      SharedModels.release(modelUri);
+      SharedModels.release(reference, 0);
     }
     if (!rssCounts.isEmpty()) {
       Map<Integer, Long> rss = new LinkedHashMap<>();
@@ -99,7 +102,10 @@ final class SegmentBench {
     return 0;
   }
 
-  /** A folder of {@code count} inputs: links to the sources, cycled, so large collections cost no disk. */
+  /**
+   * A folder of {@code count} inputs: hard links to copies of the sources, cycled, so large collections cost no
+   * disk. Hard, not symbolic: listing counts a file reached through several symbolic links once.
+   */
   static Path collection(List<Path> sources, int count, Path work) throws IOException {
     Path dir = work.resolve("inputs-" + count);
     if (Files.isDirectory(dir)) {
@@ -111,10 +117,15 @@ final class SegmentBench {
       BenchCommand.deleteTree(dir);
     }
     Files.createDirectories(dir);
+    Path copies = Files.createDirectories(work.resolve("sources"));
     for (int i = 0; i < count; i++) {
       Path source = sources.get(i % sources.size()).toAbsolutePath();
+      Path copy = copies.resolve(source.getFileName().toString());
+      if (!Files.exists(copy)) {
+        Files.copy(source, copy);
+      }
       String ext = source.toString().substring(source.toString().lastIndexOf('.'));
-      Files.createSymbolicLink(dir.resolve(String.format(Locale.ROOT, "img_%05d%s", i, ext)), source);
+      Files.createLink(dir.resolve(String.format(Locale.ROOT, "img_%05d%s", i, ext)), copy);
     }
     return dir;
   }
@@ -149,14 +160,16 @@ final class SegmentBench {
     String[] args = list.toArray(String[]::new);
     long start = System.nanoTime();
     SegmentOptions options = SegmentPipeline.parse(args);
-    SharedModels.Lease lease = SharedModels.acquire(model);
+    // Held across the run (as the command line holds it), so the DirectRunner's workers share this instance.
+    ModelReference reference = ModelReference.resolve(model);
+    SharedModels.acquire(reference, options.getInferenceThreads());
     try {
-      PipelineResult.State state = SegmentPipeline.run(options, lease.model()).result().waitUntilFinish();
+      PipelineResult.State state = SegmentPipeline.run(options).waitUntilFinish();
       if (state != PipelineResult.State.DONE) {
         throw new IllegalStateException("segment ended in state " + state);
       }
     } finally {
-      SharedModels.release(model);
+      SharedModels.release(reference, options.getInferenceThreads());
     }
     return (System.nanoTime() - start) / 1e9;
   }

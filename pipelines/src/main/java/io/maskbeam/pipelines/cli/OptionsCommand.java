@@ -2,7 +2,6 @@ package io.maskbeam.pipelines.cli;
 
 import java.lang.reflect.Method;
 import java.util.Arrays;
-import java.util.Comparator;
 import java.util.List;
 import org.apache.beam.sdk.options.Default;
 import org.apache.beam.sdk.options.Description;
@@ -52,12 +51,25 @@ public final class OptionsCommand {
     return spec;
   }
 
-  /** The interface's own getters (not inherited Beam ones), in declaration order of their names' appearance. */
+  /**
+   * The getters of the interface and of Maskbeam's own interfaces it extends (not Beam's), sorted by property name.
+   */
   public static List<Method> getters(Class<?> options) {
-    return Arrays.stream(options.getDeclaredMethods())
+    java.util.Map<String, Method> byName = new java.util.TreeMap<>();
+    collect(options, byName);
+    return List.copyOf(byName.values());
+  }
+
+  private static void collect(Class<?> type, java.util.Map<String, Method> byName) {
+    if (!type.getName().startsWith("io.maskbeam.")) {
+      return;
+    }
+    Arrays.stream(type.getDeclaredMethods())
         .filter(m -> (m.getName().startsWith("get") || m.getName().startsWith("is")) && m.getParameterCount() == 0)
-        .sorted(Comparator.comparing(OptionsCommand::propertyName))
-        .toList();
+        .forEach(m -> byName.putIfAbsent(propertyName(m), m));
+    for (Class<?> parent : type.getInterfaces()) {
+      collect(parent, byName);
+    }
   }
 
   public static String propertyName(Method getter) {

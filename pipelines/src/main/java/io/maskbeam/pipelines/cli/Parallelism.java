@@ -19,7 +19,7 @@ public final class Parallelism {
     }
     int bySize = items <= 0 ? 1
         : (int) Math.min(1 << 20, Math.max(1, (items + itemsPerGroup - 1) / itemsPerGroup));
-    int base = options.getRunner().getSimpleName().equals("DirectRunner")
+    int base = Runners.isDirect(options)
         ? 4 * options.as(DirectOptions.class).getTargetParallelism()
         : 1024;
     return Math.max(base, bySize);

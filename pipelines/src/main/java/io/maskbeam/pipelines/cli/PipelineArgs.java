@@ -20,7 +20,12 @@ public final class PipelineArgs {
   public static <T extends PipelineOptions> T parseLenient(String[] args, Class<T> optionsClass) {
     PipelineOptionsFactory.register(S3CompatibilityOptions.class);
     PipelineOptionsFactory.register(optionsClass);
-    T options = PipelineOptionsFactory.fromArgs(args).withoutStrictParsing().withValidation().as(optionsClass);
+    T options;
+    try {
+      options = PipelineOptionsFactory.fromArgs(args).withoutStrictParsing().withValidation().as(optionsClass);
+    } catch (IllegalArgumentException e) {
+      throw explainRunner(e);
+    }
     applyDefaults(options, args);
     return options;
   }
@@ -28,9 +33,28 @@ public final class PipelineArgs {
   public static <T extends PipelineOptions> T parse(String[] args, Class<T> optionsClass) {
     PipelineOptionsFactory.register(S3CompatibilityOptions.class);
     PipelineOptionsFactory.register(optionsClass);
-    T options = PipelineOptionsFactory.fromArgs(args).withValidation().as(optionsClass);
+    T options;
+    try {
+      options = PipelineOptionsFactory.fromArgs(args).withValidation().as(optionsClass);
+    } catch (IllegalArgumentException e) {
+      throw explainRunner(e);
+    }
     applyDefaults(options, args);
     return options;
+  }
+
+  /**
+   * Beam's "Unknown 'runner'" names the runners of this jar only; say which artifact runs the one asked for.
+   */
+  static IllegalArgumentException explainRunner(IllegalArgumentException e) {
+    String m = String.valueOf(e.getMessage());
+    if (m.startsWith("Unknown 'runner' specified") && m.toLowerCase(java.util.Locale.ROOT).contains("spark")) {
+      return new IllegalArgumentException(m + ". The Spark runner is not in maskbeam.jar (Spark is provided by a"
+          + " Spark installation): submit runners/spark/target/maskbeam-spark.jar with spark-submit, e.g."
+          + " SPARK_MASTER='local[2]' templates/spark/submit.sh segment --model=... (see the README, Deploy: Spark)",
+          e);
+    }
+    return e;
   }
 
   /**

@@ -85,9 +85,9 @@ public final class DemoCommand implements Callable<Integer> {
         "--validationFraction=0.2"));
     args.addAll(beamArgs);
     PreprocessOptions options = PipelineArgs.parse(args.toArray(String[]::new), PreprocessOptions.class);
-    boolean ok = PreprocessPipeline.execute(options, out);
-    if (!ok) {
-      return 1;
+    int code = PreprocessPipeline.execute(options, out);
+    if (code != 0) {
+      return code;
     }
     out.println("(the demo adds 1 truncated image and 1 image without a mask on purpose: they are the rejections)");
     if (trainEpochs > 0) {
@@ -112,9 +112,9 @@ public final class DemoCommand implements Callable<Integer> {
           "--model=" + training.resolve(Trainer.MODEL_DIR), "--input=" + unseen.resolve("images") + "/*.png",
           "--output=" + segmented));
       segmentArgs.addAll(beamArgs);
-      if (!SegmentPipeline.execute(SegmentPipeline.parse(segmentArgs.toArray(String[]::new)),
-          out)) {
-        return 1;
+      code = SegmentPipeline.execute(SegmentPipeline.parse(segmentArgs.toArray(String[]::new)), out);
+      if (code != 0) {
+        return code;
       }
       out.println("(the corrupt image among the unseen ones is there on purpose: it is the error)");
     }

@@ -2,11 +2,11 @@ package io.maskbeam.pipelines.evaluate;
 
 import org.apache.beam.sdk.options.Default;
 import org.apache.beam.sdk.options.Description;
-import org.apache.beam.sdk.options.PipelineOptions;
+import io.maskbeam.pipelines.cli.LaunchOptions;
 import org.apache.beam.sdk.options.Validation;
 
 /** Options of {@code maskbeam evaluate}: the single definition of its flags. */
-public interface EvaluateOptions extends PipelineOptions {
+public interface EvaluateOptions extends LaunchOptions {
   @Description("Model folder written by 'maskbeam train' (local, gs:// or s3://): its predictions are evaluated.")
   String getModel();
 

@@ -2,14 +2,14 @@ package io.maskbeam.pipelines.preprocess;
 
 import org.apache.beam.sdk.options.Default;
 import org.apache.beam.sdk.options.Description;
-import org.apache.beam.sdk.options.PipelineOptions;
+import io.maskbeam.pipelines.cli.LaunchOptions;
 import org.apache.beam.sdk.options.Validation;
 
 /**
  * Options of {@code maskbeam preprocess}. This interface is the single definition of the command's flags: the
  * command line's help, Beam's parser and the Flex Template metadata all read it.
  */
-public interface PreprocessOptions extends PipelineOptions {
+public interface PreprocessOptions extends LaunchOptions {
   @Description("Dataset layout: paired, cityscapes, voc, pets or manifest.")
   @Default.String("paired")
   String getLayout();
@@ -38,7 +38,8 @@ public interface PreprocessOptions extends PipelineOptions {
   void setManifest(String value);
 
   @Description("Label map: a preset (cityscapes-8, cityscapes-19, voc, pets-trimap, camvid-11), a JSON file path"
-      + " or inline JSON ({\"scale\": k}, {\"map\": {raw: class}}, \"classes\", \"colors\", \"ignoreValue\").")
+      + " or inline JSON ({\"scale\": k} or {\"map\": {class: raw}} as SageMaker's, {\"values\": {raw: class}},"
+      + " \"classes\", \"colors\", \"ignoreValue\").")
   @Validation.Required
   String getLabelMap();
 

@@ -8,7 +8,10 @@ import io.maskbeam.dataset.ExamplePreparer;
 import io.maskbeam.dataset.UnknownLabelPolicy;
 import io.maskbeam.image.ResizePolicy;
 import io.maskbeam.labels.LabelMap;
+import io.maskbeam.core.Failure;
+import io.maskbeam.pipelines.Maskbeam;
 import io.maskbeam.pipelines.cli.LabelMapResolver;
+import io.maskbeam.pipelines.cli.Launcher;
 import io.maskbeam.pipelines.cli.Parallelism;
 import io.maskbeam.pipelines.cli.PipelineArgs;
 import io.maskbeam.pipelines.cli.ProgressReporter;
@@ -20,10 +23,10 @@ import io.maskbeam.transforms.preprocess.ExampleRecord;
 import io.maskbeam.transforms.preprocess.ExampleSummary;
 import io.maskbeam.transforms.preprocess.MatchDatasetPairs;
 import io.maskbeam.transforms.preprocess.PrepareExamples;
-import io.maskbeam.transforms.preprocess.Rejection;
+import io.maskbeam.transforms.common.WriteFailures;
+import io.maskbeam.transforms.preprocess.PreprocessMetrics;
 import io.maskbeam.transforms.preprocess.SplitPolicy;
 import io.maskbeam.transforms.preprocess.WriteDatasetMetadata;
-import io.maskbeam.transforms.preprocess.WriteRejections;
 import io.maskbeam.transforms.preprocess.WriteTfRecordShards;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -50,37 +53,29 @@ import org.apache.beam.sdk.values.TypeDescriptor;
  * {@code dataset.json} and a {@code rejected/} dead-letter output.
  *
  * <p>Shaped like the DataflowTemplates v2 pipelines: {@link #main} parses, {@link #run} checks inputs and starts
- * the job, {@link #applyTransforms} builds the graph (and is what tests drive).
+ * the job without waiting, {@link #applyTransforms} builds the graph (and is what tests drive).
  */
 public final class PreprocessPipeline {
-  public static final String METRICS_NAMESPACE = "maskbeam.preprocess";
-
   private PreprocessPipeline() {}
 
   /** The graph's main outputs, for tests and for callers that extend the pipeline. */
   public record Outputs(
-      PCollection<ExampleRecord> examples, PCollection<Rejection> rejections, PCollection<DatasetStatistics> stats,
-      PCollection<KV<String, String>> shards) {}
+      PCollection<ExampleRecord> examples, PCollection<Failure> rejections, PCollection<DatasetStatistics> stats,
+      PCollection<KV<String, String>> shards, PCollection<String> datasetJson) {}
 
+  /** The Flex Template entry point: the same as {@code maskbeam preprocess ARGS}. */
   public static void main(String[] args) {
-    PreprocessOptions options = PipelineArgs.parse(args, PreprocessOptions.class);
-    System.exit(execute(options, System.out) ? 0 : 1);
+    System.exit(Maskbeam.run(Maskbeam.withCommand("preprocess", args), System.out, System.err));
   }
 
-  /** Checks, runs with progress, and prints the reconciled counts. Returns whether the job succeeded. */
-  public static boolean execute(PreprocessOptions options, PrintStream out) {
+  /** Checks, starts, and (when it waits) prints the reconciled counts. Returns the exit code. */
+  public static int execute(PreprocessOptions options, PrintStream out) {
     PipelineResult result = run(options);
     String[][] shown = {
-      {"pairs_matched", "pairs"}, {"examples_written", "written"}, {"pairs_rejected", "rejected"},
-      {"files_unpaired", "unpaired"}};
-    PipelineResult.State state =
-        new ProgressReporter(out, METRICS_NAMESPACE, shown, "examples_written").waitFor(result);
-    if (state != PipelineResult.State.DONE) {
-      out.println("preprocess ended in state " + state);
-      return false;
-    }
-    printSummary(options.getOutput(), out);
-    return true;
+      {PreprocessMetrics.PAIRS_MATCHED, "pairs"}, {PreprocessMetrics.EXAMPLES_WRITTEN, "written"},
+      {PreprocessMetrics.PAIRS_REJECTED, "rejected"}, {PreprocessMetrics.FILES_UNPAIRED, "unpaired"}};
+    return Launcher.await(result, options, new ProgressReporter(out, PreprocessMetrics.NAMESPACE, shown,
+        PreprocessMetrics.EXAMPLES_WRITTEN), () -> printSummary(options.getOutput(), out), "preprocess", out);
   }
 
   /** Validates inputs and output, then starts the job (without waiting for it). */
@@ -93,6 +88,7 @@ public final class PreprocessPipeline {
     } catch (IOException e) {
       throw new IllegalStateException("cannot list inputs or output: " + e.getMessage(), e);
     }
+    Storage.checkWritable(options.getOutput(), "--output");
     Pipeline pipeline = Pipeline.create(options);
     applyTransforms(pipeline, options, labelMap);
     return pipeline.run();
@@ -111,29 +107,30 @@ public final class PreprocessPipeline {
         UnknownLabelPolicy.parse(o.getUnknownLabels()), o.getMaxPixels(), o.getJpegQuality());
     String output = o.getOutput();
 
-    PCollectionTuple matched =
-        pipeline.apply("MatchPairs", new MatchDatasetPairs(source, splitPolicy, parallelism(pipeline, o)));
+    PCollectionTuple matched = pipeline.apply("MatchPairs", MatchDatasetPairs.of(source)
+        .withSplitPolicy(splitPolicy).withBuckets(Parallelism.groups(o, o.getParallelism(), 0, 1)));
     PCollectionTuple prepared = matched.get(MatchDatasetPairs.PAIRS)
-        .apply("PrepareExamples", new PrepareExamples(preparer));
+        .apply("PrepareExamples", PrepareExamples.with(preparer));
     PCollection<ExampleRecord> examples = prepared.get(PrepareExamples.EXAMPLES);
-    PCollection<Rejection> rejections = PCollectionList.of(matched.get(MatchDatasetPairs.REJECTED))
+    PCollection<Failure> rejections = PCollectionList.of(matched.get(MatchDatasetPairs.REJECTED))
         .and(prepared.get(PrepareExamples.REJECTED))
         .apply("AllRejections", Flatten.pCollections());
 
     PCollection<KV<String, String>> shards = examples.apply("WriteShards", new WriteTfRecordShards(output,
         o.getNumShards(), o.getShardSizeMb() * 1024L * 1024L, compression(o.getCompression())));
-    rejections.apply("WriteRejections", new WriteRejections(output));
+    WriteFailures.Result rejected = rejections.apply("WriteRejections",
+        WriteFailures.to(Storage.join(output, REJECTED_DIR)).withPrefix("rejected"));
     PCollection<DatasetStatistics> stats = examples
         .apply("Summaries", MapElements.into(TypeDescriptor.of(ExampleSummary.class)).via(ExampleRecord::summary))
         .apply("Statistics", new ComputeDatasetStatistics(labelMap.numClasses()));
-    stats.apply("WriteDatasetJson", new WriteDatasetMetadata(output, labelMap, settingsJson(o), rejections, shards));
-    return new Outputs(examples, rejections, stats, shards);
+    PCollection<String> datasetJson = PCollectionTuple.of(WriteDatasetMetadata.STATISTICS, stats)
+        .and(WriteDatasetMetadata.SHARDS, shards)
+        .apply("WriteDatasetJson", WriteDatasetMetadata.to(output, labelMap, settingsJson(o), rejected));
+    return new Outputs(examples, rejections, stats, shards, datasetJson);
   }
 
-  /** Groups the decode/encode work is spread over (see {@link Parallelism#groups}). */
-  static int parallelism(Pipeline pipeline, PreprocessOptions o) {
-    return Parallelism.groups(o, o.getParallelism(), 0, 1);
-  }
+  /** The dead-letter folder: one JSON line per input that did not become an example. */
+  public static final String REJECTED_DIR = "rejected";
 
   static Compression compression(String name) {
     return switch (name.trim().toLowerCase(Locale.ROOT)) {
@@ -170,7 +167,7 @@ public final class PreprocessPipeline {
   static void prepareOutput(String output, boolean overwrite) throws IOException {
     List<ResourceId> existing = new ArrayList<>();
     for (String glob : List.of(Storage.join(output, "*" + WriteTfRecordShards.SUFFIX + "*"),
-        Storage.join(output, WriteDatasetMetadata.FILE_NAME), Storage.join(output, WriteRejections.DIR + "/*"))) {
+        Storage.join(output, WriteDatasetMetadata.FILE_NAME), Storage.join(output, REJECTED_DIR + "/*"))) {
       MatchResult m = FileSystems.match(glob);
       if (m.status() == MatchResult.Status.OK) {
         m.metadata().forEach(md -> existing.add(md.resourceId()));
@@ -186,15 +183,15 @@ public final class PreprocessPipeline {
     FileSystems.delete(existing);
   }
 
-  /** Prints the reconciled counts from dataset.json, the job's durable record on every runner. */
-  public static void printSummary(String output, PrintStream out) {
+  /** Prints the reconciled counts from dataset.json, the job's durable record on every runner; returns them. */
+  public static Launcher.Counts printSummary(String output, PrintStream out) {
     String path = Storage.join(output, WriteDatasetMetadata.FILE_NAME);
     JsonNode d;
     try {
       d = new ObjectMapper().readTree(new String(Storage.readAll(path), StandardCharsets.UTF_8));
     } catch (IOException e) {
       out.println("finished, but " + path + " cannot be read: " + e.getMessage());
-      return;
+      return null;
     }
     JsonNode counts = d.path("counts");
     out.printf(Locale.ROOT, "inputs %d = written %d + rejected %d%n", counts.path("inputs").asLong(),
@@ -205,8 +202,14 @@ public final class PreprocessPipeline {
         e -> out.printf(Locale.ROOT, "  rejected %-24s %d%n", e.getKey(), e.getValue().asLong()));
     out.println("dataset:  " + path);
     if (counts.path("rejected").asLong() > 0) {
-      out.println("rejected: " + Storage.join(output, WriteRejections.DIR + "/") + " (one JSON line per input, with"
+      out.println("rejected: " + Storage.join(output, REJECTED_DIR + "/") + " (one JSON line per input, with"
           + " the reason)");
     }
+    long allIgnore = counts.path("writtenAllIgnore").asLong();
+    if (allIgnore > 0) {
+      out.printf(Locale.ROOT, "warning: %d written example(s) have no labelled pixel (every pixel is the ignore"
+          + " value): they teach nothing; check the label map%n", allIgnore);
+    }
+    return new Launcher.Counts(counts.path("inputs").asLong(), counts.path("rejected").asLong());
   }
 }

@@ -2,11 +2,11 @@ package io.maskbeam.pipelines.segment;
 
 import org.apache.beam.sdk.options.Default;
 import org.apache.beam.sdk.options.Description;
-import org.apache.beam.sdk.options.PipelineOptions;
+import io.maskbeam.pipelines.cli.LaunchOptions;
 import org.apache.beam.sdk.options.Validation;
 
 /** Options of {@code maskbeam segment}: the single definition of its flags (CLI help, Beam parser, templates). */
-public interface SegmentOptions extends PipelineOptions {
+public interface SegmentOptions extends LaunchOptions {
   @Description("Model folder written by 'maskbeam train' (its model/ folder): local, gs:// or s3:// (copied to a"
       + " local cache first).")
   @Validation.Required

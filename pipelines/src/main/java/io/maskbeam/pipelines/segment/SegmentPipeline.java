@@ -3,22 +3,28 @@ package io.maskbeam.pipelines.segment;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.maskbeam.image.ResizePolicy;
-import io.maskbeam.labels.LabelClass;
+import io.maskbeam.core.Failure;
+import io.maskbeam.models.infer.InferenceSettings;
 import io.maskbeam.models.infer.SegmentationModel;
+import io.maskbeam.pipelines.Maskbeam;
+import io.maskbeam.pipelines.cli.Launcher;
 import io.maskbeam.pipelines.cli.Parallelism;
 import io.maskbeam.pipelines.cli.PipelineArgs;
 import io.maskbeam.pipelines.cli.ProgressReporter;
+import io.maskbeam.pipelines.cli.Runners;
+import io.maskbeam.transforms.io.FileListing;
 import io.maskbeam.transforms.io.Storage;
+import io.maskbeam.transforms.model.ModelReference;
+import io.maskbeam.transforms.model.SharedModels;
+import io.maskbeam.transforms.model.SharedResources;
 import io.maskbeam.transforms.segment.ImageStats;
 import io.maskbeam.transforms.segment.IncrementalState;
 import io.maskbeam.transforms.segment.ListImages;
 import io.maskbeam.transforms.segment.OutputNames;
-import io.maskbeam.transforms.segment.SegmentError;
 import io.maskbeam.transforms.segment.SegmentImages;
 import io.maskbeam.transforms.segment.SegmentInput;
-import io.maskbeam.transforms.segment.SegmentationSettings;
-import io.maskbeam.transforms.segment.SharedModels;
+import io.maskbeam.transforms.segment.SegmentMetrics;
+import io.maskbeam.transforms.segment.SegmentOutputs;
 import io.maskbeam.transforms.segment.WriteSegmentationResults;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -31,7 +37,6 @@ import java.util.List;
 import java.util.Locale;
 import org.apache.beam.runners.direct.DirectOptions;
 import org.apache.beam.sdk.Pipeline;
-import org.apache.beam.sdk.coders.StringUtf8Coder;
 import org.apache.beam.sdk.PipelineResult;
 import org.apache.beam.sdk.io.FileSystems;
 import org.apache.beam.sdk.io.fs.EmptyMatchTreatment;
@@ -47,25 +52,27 @@ import org.apache.beam.sdk.values.TypeDescriptors;
  * {@code maskbeam segment}: bulk inference over an image collection, writing masks, colour masks, overlays,
  * optional probabilities, per-image statistics, a summary and an {@code errors/} dead-letter output.
  *
- * <p>{@link #main} parses, {@link #run} checks the model and inputs before anything starts, and
- * {@link #applyTransforms} builds the graph (what tests drive).
+ * <p>Shaped like the DataflowTemplates v2 pipelines: {@link #main} (the Flex Template's main class) parses and
+ * runs, {@link #run} makes the checks at launch and starts the job without waiting, and {@link #applyTransforms}
+ * builds the graph. The checks read the model's metadata and list its files (pinning their versions), but never
+ * load TensorFlow: on Dataflow the launcher submits and returns.
  */
 public final class SegmentPipeline {
-  public static final String METRICS_NAMESPACE = SegmentImages.METRICS_NAMESPACE;
   private static final DateTimeFormatter RUN_ID = DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmssSSS'Z'");
 
   private SegmentPipeline() {}
 
-  /** What the checks at launch learned: the model's classes, this run's id, and earlier runs' stats files. */
-  public record Launch(List<LabelClass> classes, int trainingCropSize, String runId, List<String> previousStatsFiles,
+  /** What the checks at launch learned: the pinned model, this run's id, and earlier runs' record files. */
+  public record Launch(ModelReference model, String runId, List<String> previousStatsFiles,
       List<String> previousStateFiles, long listedFiles) {}
 
   /** The graph's main outputs. */
-  public record Outputs(PCollection<ImageStats> stats, PCollection<SegmentError> errors, PCollection<String> skipped) {}
+  public record Outputs(PCollection<ImageStats> stats, PCollection<Failure> failures, PCollection<String> skipped,
+      PCollection<String> summary) {}
 
+  /** The Flex Template entry point: the same as {@code maskbeam segment ARGS}. */
   public static void main(String[] args) {
-    SegmentOptions options = parse(args);
-    System.exit(execute(options, System.out) ? 0 : 1);
+    System.exit(Maskbeam.run(Maskbeam.withCommand("segment", args), System.out, System.err));
   }
 
   /**
@@ -81,68 +88,70 @@ public final class SegmentPipeline {
     return options;
   }
 
-  /** A running job and the model lease held for it (released when the job ends). */
-  public record Started(PipelineResult result, Launch launch) {}
-
-  /** Checks, runs with progress and prints the reconciled counts; returns whether the job succeeded. */
-  public static boolean execute(SegmentOptions options, PrintStream out) {
-    // Holding the model for the whole job lets an embedded runner's workers share this very instance.
-    SharedModels.Lease lease = SharedModels.acquire(options.getModel(), options.getInferenceThreads());
+  /** Checks, starts the job, and (when it waits) prints the reconciled counts; returns the exit code. */
+  public static int execute(SegmentOptions options, PrintStream out) throws IOException {
+    Launch launch = launch(options);
+    // On the DirectRunner the workers are in this JVM: load the model once here (which also runs its test
+    // inference, so a broken model fails now) and let every worker share this instance.
+    SharedResources.Lease<SegmentationModel> lease = Runners.isDirect(options)
+        ? SharedModels.acquire(launch.model(), options.getInferenceThreads()) : null;
     try {
-      Started started = run(options, lease.model());
+      PipelineResult result = start(options, launch);
       String[][] shown = {
-        {"inputs_matched", "matched"}, {"images_segmented", "segmented"}, {"images_skipped", "skipped"},
-        {"images_failed", "failed"}};
-      PipelineResult.State state = new ProgressReporter(out, METRICS_NAMESPACE, shown, "images_segmented",
-          "inputs_matched", "images_segmented", "images_skipped", "images_failed").waitFor(started.result());
-      if (state != PipelineResult.State.DONE) {
-        out.println("segment ended in state " + state);
-        return false;
-      }
-      printSummary(options.getOutput(), out);
-      return true;
+        {SegmentMetrics.INPUTS_MATCHED, "matched"}, {SegmentMetrics.IMAGES_SEGMENTED, "segmented"},
+        {SegmentMetrics.IMAGES_SKIPPED, "skipped"}, {SegmentMetrics.IMAGES_FAILED, "failed"}};
+      ProgressReporter progress = new ProgressReporter(out, SegmentMetrics.NAMESPACE, shown,
+          SegmentMetrics.IMAGES_SEGMENTED, SegmentMetrics.INPUTS_MATCHED, SegmentMetrics.IMAGES_SEGMENTED,
+          SegmentMetrics.IMAGES_SKIPPED, SegmentMetrics.IMAGES_FAILED);
+      return Launcher.await(result, options, progress, () -> printSummary(options.getOutput(), out), "segment", out);
     } finally {
-      SharedModels.release(options.getModel(), options.getInferenceThreads());
+      if (lease != null) {
+        SharedModels.release(launch.model(), options.getInferenceThreads());
+      }
     }
   }
 
-  /** Validates the model, inputs and settings, then starts the job (without waiting for it). */
-  public static Started run(SegmentOptions options, SegmentationModel model) {
-    Launch launch = launch(options, model);
-    Pipeline pipeline = Pipeline.create(options);
-    applyTransforms(pipeline, options, launch);
-    return new Started(pipeline.run(), launch);
+  /** Makes the checks at launch and starts the job, without waiting for it (DataflowTemplates' {@code run}). */
+  public static PipelineResult run(SegmentOptions options) throws IOException {
+    return start(options, launch(options));
   }
 
-  /** The checks that must pass before a job starts, and what they learn. */
-  public static Launch launch(SegmentOptions o, SegmentationModel model) {
+  private static PipelineResult start(SegmentOptions options, Launch launch) {
+    Pipeline pipeline = Pipeline.create(options);
+    applyTransforms(pipeline, options, launch);
+    return pipeline.run();
+  }
+
+  /**
+   * The checks that must pass before a job starts, and what they learn: inputs exist, settings are valid, the
+   * output can be written, and the model is complete (its files pinned, its metadata read; TensorFlow not loaded).
+   */
+  public static Launch launch(SegmentOptions o) throws IOException {
     List<String> patterns = patterns(o.getInput());
     if (patterns.isEmpty() && (o.getManifest() == null || o.getManifest().isBlank())) {
       throw new IllegalArgumentException("give --input (globs) and/or --manifest");
     }
-    try {
-      long listed = 0;
-      for (String pattern : patterns) {
-        MatchResult m = FileSystems.match(pattern, EmptyMatchTreatment.ALLOW);
-        if (m.status() != MatchResult.Status.OK || m.metadata().isEmpty()) {
-          throw new IllegalArgumentException("--input '" + pattern + "' matched no files");
-        }
-        listed += m.metadata().size();
+    ModelReference model = ModelReference.resolve(o.getModel());
+    inference(o, model); // settings are checked here, not inside the job
+    outputs(o, "check");
+    long listed = 0;
+    for (String pattern : patterns) {
+      List<FileListing.Entry> entries = FileListing.list(pattern);
+      if (entries.isEmpty()) {
+        throw new IllegalArgumentException("--input '" + pattern + "' matched no files");
       }
-      if (o.getManifest() != null && !o.getManifest().isBlank()) {
-        MatchResult m = FileSystems.match(o.getManifest(), EmptyMatchTreatment.ALLOW);
-        if (m.status() != MatchResult.Status.OK || m.metadata().isEmpty()) {
-          throw new IllegalArgumentException("--manifest '" + o.getManifest() + "' does not exist");
-        }
-      }
-      settings(o, "check", model.trainingCropSize());
-      String runId = ZonedDateTime.now(ZoneOffset.UTC).format(RUN_ID);
-      return new Launch(model.classes(), model.trainingCropSize(), runId,
-          previousFiles(o.getOutput(), SegmentationSettings.STATS), previousFiles(o.getOutput(), IncrementalState.DIR),
-          listed);
-    } catch (IOException e) {
-      throw new IllegalStateException("cannot list inputs or output: " + e.getMessage(), e);
+      listed += entries.size();
     }
+    if (o.getManifest() != null && !o.getManifest().isBlank()) {
+      MatchResult m = FileSystems.match(o.getManifest(), EmptyMatchTreatment.ALLOW);
+      if (m.status() != MatchResult.Status.OK || m.metadata().isEmpty()) {
+        throw new IllegalArgumentException("--manifest '" + o.getManifest() + "' does not exist");
+      }
+    }
+    Storage.checkWritable(o.getOutput(), "--output");
+    String runId = ZonedDateTime.now(ZoneOffset.UTC).format(RUN_ID);
+    return new Launch(model, runId, previousFiles(o.getOutput(), SegmentOutputs.STATS),
+        previousFiles(o.getOutput(), IncrementalState.DIR), listed);
   }
 
   /** Splits --input on commas that are not inside a {a,b} glob alternative. */
@@ -188,72 +197,87 @@ public final class SegmentPipeline {
     return files;
   }
 
-  public static SegmentationSettings settings(SegmentOptions o, String runId, int trainingCropSize) {
+  /** How images become masks, from the flags; {@code --inferenceSize=model} is the model's training crop. */
+  public static InferenceSettings inference(SegmentOptions o, ModelReference model) {
     String inferenceSize = o.getInferenceSize();
     if (inferenceSize.trim().equalsIgnoreCase("model")) {
-      if (trainingCropSize <= 0) {
+      int crop = model.metadata().trainingCropSize();
+      if (crop <= 0) {
         throw new IllegalArgumentException("--inferenceSize=model: the model's metadata records no training crop");
       }
-      inferenceSize = trainingCropSize + "x" + trainingCropSize;
+      inferenceSize = crop + "x" + crop;
     }
-    return new SegmentationSettings(o.getModel(), o.getOutput(), runId, o.getTileSize(), o.getTileOverlap(),
-        o.getMaxBatchSize(), o.getMaxBatchMb() * 1024L * 1024L, ResizePolicy.parse(inferenceSize).toString(),
-        o.getTtaFlip(), SegmentationSettings.parseScales(o.getTtaScales()), o.getMaxPixels(), o.getWriteColor(),
-        o.getWriteOverlays(), o.getWriteProbabilities(), o.getOverlayAlpha().floatValue(), o.getOverlayQuality(),
-        o.getSkipExisting(), o.getInferenceThreads());
+    return InferenceSettings.defaults()
+        .withTiles(o.getTileSize(), o.getTileOverlap())
+        .withBatching(o.getMaxBatchSize(), o.getMaxBatchMb() * 1024L * 1024L)
+        .withInferenceSize(inferenceSize)
+        .withTestTimeAugmentation(o.getTtaFlip(), InferenceSettings.parseScales(o.getTtaScales()))
+        .withMaxPixels(o.getMaxPixels())
+        .withThreads(o.getInferenceThreads());
+  }
+
+  static SegmentOutputs outputs(SegmentOptions o, String runId) {
+    return SegmentOutputs.to(o.getOutput(), runId)
+        .withColor(o.getWriteColor())
+        .withOverlays(o.getWriteOverlays(), o.getOverlayAlpha().floatValue(), o.getOverlayQuality())
+        .withProbabilities(o.getWriteProbabilities());
   }
 
   public static Outputs applyTransforms(Pipeline pipeline, SegmentOptions o, Launch launch) {
-    SegmentationSettings settings = settings(o, launch.runId(), launch.trainingCropSize());
+    InferenceSettings inference = inference(o, launch.model());
+    SegmentOutputs outputs = outputs(o, launch.runId());
     List<String> patterns = patterns(o.getInput());
     String root = o.getInputRoot() != null && !o.getInputRoot().isBlank()
         ? OutputNames.absoluteLocal(o.getInputRoot(), true)
         : ListImages.defaultRoot(patterns, o.getManifest());
-    PCollectionTuple listed = pipeline.apply("ListImages", new ListImages(patterns, o.getManifest(), root,
-        OutputNames.absoluteLocal(o.getOutput(), true)));
+    PCollectionTuple listed = pipeline.apply("ListImages", ListImages.matching(patterns).withManifest(o.getManifest())
+        .withRoot(root).excludingPrefix(OutputNames.absoluteLocal(o.getOutput(), true)));
     PCollection<SegmentInput> inputs = listed.get(ListImages.INPUTS);
     PCollection<SegmentInput> toSegment = inputs;
     PCollectionList<String> skipped = PCollectionList.empty(pipeline);
     if (o.getIncremental()) {
       PCollectionTuple compared = inputs.apply("FilterUnchanged",
-          new IncrementalState.FilterUnchanged(launch.previousStateFiles()));
+          IncrementalState.filterUnchanged().withStateFiles(launch.previousStateFiles()));
       toSegment = compared.get(IncrementalState.CHANGED);
-      skipped = skipped.and(compared.get(IncrementalState.UNCHANGED).setCoder(StringUtf8Coder.of()));
+      skipped = skipped.and(compared.get(IncrementalState.UNCHANGED));
     }
-    PCollectionTuple segmented = toSegment.apply("SegmentImages",
-        new SegmentImages(settings, parallelism(o, launch.listedFiles()), o.getAcceleratorType()));
+    PCollectionTuple segmented = toSegment.apply("SegmentImages", SegmentImages.with(launch.model(), outputs)
+        .withInference(inference)
+        .skippingExisting(o.getSkipExisting())
+        .withParallelism(Parallelism.groups(o, o.getParallelism(), launch.listedFiles(), IMAGES_PER_GROUP))
+        .withAccelerator(o.getAcceleratorType()));
     // Every run records what it processed, so a later --incremental run can build on any run.
     segmented.get(SegmentImages.PROCESSED).apply("RecordState",
-        new IncrementalState.Write(o.getOutput(), launch.runId()));
+        IncrementalState.write(o.getOutput(), launch.runId()));
     PCollection<String> allSkipped = skipped.and(segmented.get(SegmentImages.SKIPPED))
         .apply("AllSkipped", Flatten.pCollections());
-    PCollection<SegmentError> errors = PCollectionList.of(listed.get(ListImages.ERRORS))
-        .and(segmented.get(SegmentImages.ERRORS))
-        .apply("AllErrors", Flatten.pCollections());
+    PCollection<Failure> failures = PCollectionList.of(listed.get(ListImages.FAILURES))
+        .and(segmented.get(SegmentImages.FAILURES))
+        .apply("AllFailures", Flatten.pCollections());
     PCollection<String> matched = PCollectionList
         .of(inputs.apply("InputUris", MapElements.into(TypeDescriptors.strings()).via(SegmentInput::uri)))
-        .and(listed.get(ListImages.ERRORS)
-            .apply("BadLines", MapElements.into(TypeDescriptors.strings()).via(SegmentError::message)))
+        .and(listed.get(ListImages.FAILURES)
+            .apply("ListingFailures", MapElements.into(TypeDescriptors.strings()).via(Failure::input)))
         .apply("AllMatched", Flatten.pCollections());
     PCollection<ImageStats> stats = segmented.get(SegmentImages.STATS);
-    stats.apply("WriteResults", new WriteSegmentationResults(settings, launch.classes(), launch.previousStatsFiles(),
-        matched, errors, allSkipped, settingsJson(o, settings, root)));
-    return new Outputs(stats, errors, allSkipped);
-  }
-
-  /** Groups the inputs are spread over: about {@value #IMAGES_PER_GROUP} images each (see Parallelism). */
-  static int parallelism(SegmentOptions o, long listedFiles) {
-    return Parallelism.groups(o, o.getParallelism(), listedFiles, IMAGES_PER_GROUP);
+    PCollection<String> summary = PCollectionTuple.of(WriteSegmentationResults.STATS, stats)
+        .and(WriteSegmentationResults.FAILURES, failures)
+        .and(WriteSegmentationResults.SKIPPED, allSkipped)
+        .and(WriteSegmentationResults.MATCHED, matched)
+        .apply("WriteResults", WriteSegmentationResults.to(outputs, launch.model())
+            .withPreviousStats(launch.previousStatsFiles())
+            .withSettings(settingsJson(o, inference, root)));
+    return new Outputs(stats, failures, allSkipped, summary);
   }
 
   static final int IMAGES_PER_GROUP = 32;
 
-  static String settingsJson(SegmentOptions o, SegmentationSettings s, String root) {
+  static String settingsJson(SegmentOptions o, InferenceSettings s, String root) {
     ObjectNode n = new ObjectMapper().createObjectNode();
     n.put("input", o.getInput());
     n.put("manifest", o.getManifest());
     n.put("inputRoot", root);
-    n.put("skipExisting", s.skipExisting());
+    n.put("skipExisting", o.getSkipExisting());
     n.put("incremental", o.getIncremental());
     n.put("tileSize", s.tileSize());
     n.put("tileOverlap", s.tileOverlap());
@@ -262,46 +286,47 @@ public final class SegmentPipeline {
     n.put("ttaFlip", s.ttaFlip());
     n.put("ttaScales", o.getTtaScales());
     n.put("maxPixels", s.maxPixels());
-    n.put("writeColor", s.writeColor());
-    n.put("writeOverlays", s.writeOverlays());
-    n.put("writeProbabilities", s.writeProbabilities());
-    n.put("overlayAlpha", s.overlayAlpha());
-    n.put("overlayQuality", s.overlayQuality());
-    n.put("inferenceThreads", s.inferenceThreads());
+    n.put("writeColor", o.getWriteColor());
+    n.put("writeOverlays", o.getWriteOverlays());
+    n.put("writeProbabilities", o.getWriteProbabilities());
+    n.put("overlayAlpha", o.getOverlayAlpha());
+    n.put("overlayQuality", o.getOverlayQuality());
+    n.put("inferenceThreads", s.threads());
     return n.toString();
   }
 
-  /** Prints the reconciled counts and where the outputs are, from summary.json. */
-  public static void printSummary(String output, PrintStream out) {
+  /** Prints the reconciled counts and where the outputs are, from summary.json; returns them (null: unreadable). */
+  public static Launcher.Counts printSummary(String output, PrintStream out) {
     String path = Storage.join(output, WriteSegmentationResults.SUMMARY_JSON);
     JsonNode d;
     try {
       d = new ObjectMapper().readTree(new String(Storage.readAll(path), StandardCharsets.UTF_8));
     } catch (IOException e) {
       out.println("finished, but " + path + " cannot be read: " + e.getMessage());
-      return;
+      return null;
     }
     JsonNode run = d.path("run");
     out.printf(Locale.ROOT, "matched %d = segmented %d + skipped %d + failed %d%n", run.path("matched").asLong(),
         run.path("segmented").asLong(), run.path("skipped").asLong(), run.path("failed").asLong());
     run.path("failedByReason").fields().forEachRemaining(
-        e -> out.printf(Locale.ROOT, "  failed %-18s %d%n", e.getKey(), e.getValue().asLong()));
-    out.println("masks:    " + Storage.join(output, SegmentationSettings.MASKS + "/"));
+        e -> out.printf(Locale.ROOT, "  failed %-22s %d%n", e.getKey(), e.getValue().asLong()));
+    out.println("masks:    " + Storage.join(output, SegmentOutputs.MASKS + "/"));
     JsonNode settings = run.path("settings");
     if (settings.path("writeColor").asBoolean()) {
-      out.println("colour:   " + Storage.join(output, SegmentationSettings.COLOR + "/"));
+      out.println("colour:   " + Storage.join(output, SegmentOutputs.COLOR + "/"));
     }
     if (settings.path("writeOverlays").asBoolean()) {
-      out.println("overlays: " + Storage.join(output, SegmentationSettings.OVERLAYS + "/"));
+      out.println("overlays: " + Storage.join(output, SegmentOutputs.OVERLAYS + "/"));
     }
     if (settings.path("writeProbabilities").asBoolean()) {
-      out.println("probabilities: " + Storage.join(output, SegmentationSettings.PROBABILITIES + "/"));
+      out.println("probabilities: " + Storage.join(output, SegmentOutputs.PROBABILITIES + "/"));
     }
-    out.println("stats:    " + Storage.join(output, SegmentationSettings.STATS + "/") + " (one JSON line per image)");
+    out.println("stats:    " + Storage.join(output, SegmentOutputs.STATS + "/") + " (one JSON line per image)");
     out.println("summary:  " + path + " and " + WriteSegmentationResults.SUMMARY_CSV);
     if (run.path("failed").asLong() > 0) {
-      out.println("errors:   " + Storage.join(output, SegmentationSettings.ERRORS + "/")
+      out.println("errors:   " + Storage.join(output, SegmentOutputs.ERRORS + "/")
           + " (one JSON line per failed input, with the reason)");
     }
+    return new Launcher.Counts(run.path("matched").asLong(), run.path("failed").asLong());
   }
 }

@@ -1,274 +1,347 @@
 package io.maskbeam.pipelines.serve;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import com.sun.net.httpserver.HttpExchange;
-import com.sun.net.httpserver.HttpServer;
-import io.maskbeam.image.ExifOrientation;
-import io.maskbeam.image.ImageCodec;
-import io.maskbeam.image.InvalidImageException;
-import io.maskbeam.image.LabelImage;
-import io.maskbeam.image.ResizePolicy;
+import io.maskbeam.image.ImageLoader;
 import io.maskbeam.image.RgbImage;
-import io.maskbeam.labels.LabelClass;
-import io.maskbeam.models.infer.MaskRendering;
-import io.maskbeam.models.infer.Npy;
+import io.maskbeam.models.infer.InferenceSettings;
 import io.maskbeam.models.infer.SegmentationModel;
-import io.maskbeam.models.infer.Segmenter;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
-import java.net.InetSocketAddress;
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
+import java.util.Map;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicLong;
+import org.eclipse.jetty.http.HttpHeader;
+import org.eclipse.jetty.io.Connection;
+import org.eclipse.jetty.io.Content;
+import org.eclipse.jetty.server.Handler;
+import org.eclipse.jetty.server.HttpConfiguration;
+import org.eclipse.jetty.server.HttpConnectionFactory;
+import org.eclipse.jetty.server.NetworkConnectionLimit;
+import org.eclipse.jetty.server.Request;
+import org.eclipse.jetty.server.Response;
+import org.eclipse.jetty.server.Server;
+import org.eclipse.jetty.server.ServerConnector;
+import org.eclipse.jetty.util.Callback;
+import org.eclipse.jetty.util.thread.QueuedThreadPool;
+import org.eclipse.jetty.util.thread.Scheduler;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
- * An HTTP endpoint with SageMaker's inference container contract, so existing clients work unchanged:
- * {@code GET /ping} for health, {@code POST /invocations} with an image body. The {@code Accept} header picks the
- * answer: {@code image/png} the label mask (byte for byte what {@code segment} writes), {@code application/json}
- * per-class pixel statistics, {@code application/x-npy} the probabilities. {@code GET /metadata} describes the
- * model. One model serves every request thread; bodies over the limit are refused with 413 before being read.
+ * A model behind HTTP, speaking the contracts of the services users deploy on:
+ *
+ * <ul>
+ *   <li>SageMaker's inference containers: {@code GET /ping}, {@code POST /invocations} with an image (JPEG, PNG or
+ *       {@code application/x-image}), answered by {@code Accept} (q-values honoured): {@code image/png} the label
+ *       mask (byte for byte what {@code segment} writes), {@code application/json} class statistics,
+ *       {@code application/x-npy} probabilities [H, W, C], and {@code application/x-recordio-protobuf} /
+ *       {@code application/x-protobuf} probabilities as SageMaker's RecordIO {@code Record}; batch transform's
+ *       {@code GET /execution-parameters};
+ *   <li>Vertex AI's custom containers: the health and predict routes it names ({@code AIP_HEALTH_ROUTE},
+ *       {@code AIP_PREDICT_ROUTE}), with {@code {"instances": [...]}} in and {@code {"predictions": [...]}} out;
+ *   <li>{@code GET /metadata}: the model's classes, network and version (no local paths).
+ * </ul>
+ *
+ * <p>Slow or hostile clients cannot take it down: connections are read by Jetty's selectors, so a client that
+ * trickles its headers or body holds no thread; headers must arrive within {@code headerTimeout} and a body within
+ * {@code bodyTimeout} (408 otherwise, connection closed); at most {@code maxConnections} are open; inference runs on
+ * its own bounded pool (503 when its queue is full); and the health route is answered on Jetty's threads, never
+ * behind inference.
  */
 public final class SegmentationServer implements AutoCloseable {
+  private static final Logger LOG = LoggerFactory.getLogger(SegmentationServer.class);
   private static final ObjectMapper JSON = new ObjectMapper();
+  /** Bodies up to this many times the limit are read and dropped, so the client sees its 413. */
+  private static final long DRAIN_FACTOR = 4;
 
-  private final SegmentationModel model;
-  private final Segmenter segmenter;
-  private final long maxRequestBytes;
-  private final long maxPixels;
-  private final HttpServer server;
-  private final ExecutorService threads;
-  private final AtomicLong served = new AtomicLong();
-  private final AtomicLong rejected = new AtomicLong();
+  /**
+   * How the server runs.
+   *
+   * @param threads inference threads (each runs one request's model call at a time)
+   * @param queue requests waiting for an inference thread before new ones get 503
+   * @param healthRoutes paths answering health checks (e.g. /ping and Vertex's AIP_HEALTH_ROUTE)
+   * @param predictRoutes paths taking predictions (e.g. /invocations and Vertex's AIP_PREDICT_ROUTE)
+   */
+  public record Settings(String host, int port, int threads, int queue, long maxRequestBytes, long maxPixels,
+      InferenceSettings inference, long headerTimeoutMillis, long bodyTimeoutMillis, int maxConnections,
+      List<String> healthRoutes, List<String> predictRoutes) {
+    public Settings {
+      if (threads < 1 || queue < 0 || maxConnections < 1 || maxRequestBytes < 1) {
+        throw new IllegalArgumentException("threads, connections and the request limit must be positive");
+      }
+      healthRoutes = List.copyOf(healthRoutes);
+      predictRoutes = List.copyOf(predictRoutes);
+    }
 
-  /** Settings of a server. */
-  public record Settings(String host, int port, int threads, long maxRequestBytes, long maxPixels, int tileSize,
-      int tileOverlap) {}
+    /** SageMaker's routes on a port, with a server's usual limits. */
+    public static Settings of(String host, int port, int threads, long maxRequestBytes, long maxPixels,
+        InferenceSettings inference) {
+      return new Settings(host, port, threads, 4 * threads, maxRequestBytes, maxPixels, inference, 10_000, 60_000,
+          256, List.of("/ping"), List.of("/invocations"));
+    }
 
-  public SegmentationServer(SegmentationModel model, Settings settings) throws IOException {
-    this.model = model;
-    this.segmenter = new Segmenter(model, settings.tileSize(), settings.tileOverlap(), 1, ResizePolicy.KEEP);
-    this.maxRequestBytes = settings.maxRequestBytes();
-    this.maxPixels = settings.maxPixels();
-    this.server = HttpServer.create(new InetSocketAddress(settings.host(), settings.port()), 64);
-    this.threads = Executors.newFixedThreadPool(settings.threads(), r -> {
-      Thread t = new Thread(r, "maskbeam-serve");
-      t.setDaemon(true);
-      return t;
-    });
-    server.setExecutor(threads);
-    server.createContext("/ping", this::ping);
-    server.createContext("/invocations", this::invocations);
-    server.createContext("/metadata", this::metadata);
-    server.createContext("/", exchange -> send(exchange, 404, "application/json",
-        error("no such endpoint: " + exchange.getRequestURI().getPath() + " (use /ping, /invocations, /metadata)")));
+    public Settings withRoutes(List<String> health, List<String> predict) {
+      return new Settings(host, port, threads, queue, maxRequestBytes, maxPixels, inference, headerTimeoutMillis,
+          bodyTimeoutMillis, maxConnections, health, predict);
+    }
+
+    public Settings withTimeouts(long headerMillis, long bodyMillis) {
+      return new Settings(host, port, threads, queue, maxRequestBytes, maxPixels, inference, headerMillis,
+          bodyMillis, maxConnections, healthRoutes, predictRoutes);
+    }
+
+    public Settings withMaxConnections(int max) {
+      return new Settings(host, port, threads, queue, maxRequestBytes, maxPixels, inference, headerTimeoutMillis,
+          bodyTimeoutMillis, max, healthRoutes, predictRoutes);
+    }
   }
 
-  public void start() {
+  private final SegmentationModel model;
+  private final String modelVersion;
+  private final Settings settings;
+  private final Answers answers;
+  private final Server server;
+  private final ServerConnector connector;
+  private final ThreadPoolExecutor inference;
+  private final AtomicLong served = new AtomicLong();
+  private final AtomicLong rejected = new AtomicLong();
+  private final Map<Connection, HeaderWatch> watched = new ConcurrentHashMap<>();
+
+  /** @param modelVersion what identifies the model's files (shown by /metadata) */
+  public SegmentationServer(SegmentationModel model, String modelVersion, Settings settings) {
+    this.model = model;
+    this.modelVersion = modelVersion;
+    this.settings = settings;
+    this.answers = new Answers(model, settings.inference().withBatching(1, settings.inference().maxBatchBytes())
+        .segmenter(model), ImageLoader.withPixelLimit(settings.maxPixels()));
+    this.inference = new ThreadPoolExecutor(settings.threads(), settings.threads(), 0, TimeUnit.MILLISECONDS,
+        new ArrayBlockingQueue<>(Math.max(1, settings.queue())), r -> {
+          Thread t = new Thread(r, "maskbeam-inference");
+          t.setDaemon(true);
+          return t;
+        });
+    QueuedThreadPool pool = new QueuedThreadPool(32, 4, 60_000);
+    pool.setName("maskbeam-http");
+    pool.setDaemon(true);
+    this.server = new Server(pool);
+    HttpConfiguration http = new HttpConfiguration();
+    http.setSendServerVersion(false);
+    http.setRequestHeaderSize(16 * 1024);
+    this.connector = new ServerConnector(server, 1, 1, new HttpConnectionFactory(http));
+    connector.setHost(settings.host());
+    connector.setPort(settings.port());
+    // No byte at all for this long closes a connection; bytes that trickle are bounded by the timeouts below.
+    connector.setIdleTimeout(Math.max(settings.headerTimeoutMillis(), 1000));
+    connector.addBean(new HeaderTimeouts());
+    server.addConnector(connector);
+    server.addBean(new NetworkConnectionLimit(settings.maxConnections(), connector));
+    server.setHandler(new Routes());
+    server.setStopTimeout(5000);
+  }
+
+  public void start() throws Exception {
     server.start();
+    LOG.info("serving {} on {}:{}", model.dir(), settings.host(), port());
   }
 
   /** The bound port (useful when started on port 0). */
   public int port() {
-    return server.getAddress().getPort();
+    return connector.getLocalPort();
   }
 
   @Override
   public void close() {
-    server.stop(1);
-    threads.shutdown();
     try {
-      threads.awaitTermination(10, TimeUnit.SECONDS);
+      server.stop();
+    } catch (Exception e) {
+      LOG.warn("stopping the HTTP server: {}", e.toString());
+    }
+    inference.shutdown();
+    try {
+      inference.awaitTermination(10, TimeUnit.SECONDS);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
   }
 
-  private void ping(HttpExchange exchange) throws IOException {
-    if (!exchange.getRequestMethod().equals("GET") && !exchange.getRequestMethod().equals("HEAD")) {
-      send(exchange, 405, "application/json", error("use GET /ping"));
-      return;
-    }
-    send(exchange, 200, "application/json", "{\"status\":\"healthy\"}".getBytes(StandardCharsets.UTF_8));
-  }
-
-  private void metadata(HttpExchange exchange) throws IOException {
-    ObjectNode node = JSON.createObjectNode();
-    node.set("model", model.metadata());
-    ObjectNode server = node.putObject("server");
-    server.put("maxRequestBytes", maxRequestBytes);
-    server.put("maxPixels", maxPixels);
-    server.put("requestsServed", served.get());
-    server.put("requestsRejected", rejected.get());
-    server.putArray("accept").add("image/png").add("application/json").add("application/x-npy");
-    server.putArray("contentTypes").add("image/jpeg").add("image/png").add("application/x-image");
-    send(exchange, 200, "application/json", JSON.writeValueAsBytes(node));
-  }
-
-  private void invocations(HttpExchange exchange) throws IOException {
-    try {
-      String length = exchange.getRequestHeaders().getFirst("Content-Length");
-      if (length != null && parseLong(length) > maxRequestBytes) {
-        // Read and drop a moderately oversized body, so the client (still sending) gets the 413 rather than a reset
-        // connection; a far larger one is cut off.
-        boolean drained = parseLong(length) <= DRAIN_FACTOR * maxRequestBytes
-            && discard(exchange.getRequestBody(), DRAIN_FACTOR * maxRequestBytes);
-        reject(exchange, 413, "request body of " + length + " bytes exceeds the limit of " + maxRequestBytes, drained);
-        return;
+  /** Dispatches by path; everything but health checks and predictions is cheap and answered in place. */
+  private final class Routes extends Handler.Abstract.NonBlocking {
+    @Override
+    public boolean handle(Request request, Response response, Callback callback) {
+      String path = Request.getPathInContext(request);
+      HeaderWatch watch = watched.get(request.getConnectionMetaData().getConnection());
+      if (watch != null) {
+        watch.requestStarted();
+        Request.addCompletionListener(request, failure -> watch.requestEnded());
       }
-      // The body is read (within the limit) before anything else is judged: answering while the client is still
-      // sending would reset the connection under it.
-      byte[] body = readBounded(exchange.getRequestBody());
-      if (body == null) {
-        boolean drained = discard(exchange.getRequestBody(), (DRAIN_FACTOR - 1) * maxRequestBytes);
-        reject(exchange, 413, "request body exceeds the limit of " + maxRequestBytes + " bytes", drained);
-        return;
+      String method = request.getMethod();
+      if (settings.healthRoutes().contains(path)) {
+        if (!method.equals("GET") && !method.equals("HEAD")) {
+          send(request, response, callback, 405, Answers.JSON, error("use GET " + path), false);
+        } else {
+          send(request, response, callback, 200, Answers.JSON, "{\"status\":\"healthy\"}".getBytes(
+              StandardCharsets.UTF_8), false);
+        }
+        return true;
       }
-      if (!exchange.getRequestMethod().equals("POST")) {
-        reject(exchange, 405, "use POST /invocations with an image body", true);
-        return;
+      if (settings.predictRoutes().contains(path)) {
+        predict(request, response, callback);
+        return true;
       }
-      String contentType = header(exchange, "Content-Type", "application/x-image");
-      if (!(contentType.startsWith("image/") || contentType.startsWith("application/x-image")
-          || contentType.startsWith("application/octet-stream"))) {
-        reject(exchange, 415, "Content-Type must be image/jpeg, image/png or application/x-image, got " + contentType,
-            true);
-        return;
-      }
-      String accept = answerType(header(exchange, "Accept", "image/png"));
-      if (accept == null) {
-        reject(exchange, 406, "Accept must be image/png, application/json or application/x-npy", true);
-        return;
-      }
-      RgbImage image;
-      int orientation;
       try {
-        image = ImageCodec.toRgb(ImageCodec.decode(body, maxPixels));
-        orientation = ExifOrientation.read(body);
-        image = ExifOrientation.apply(image, orientation);
-      } catch (InvalidImageException e) {
-        reject(exchange, e.kind() == InvalidImageException.Kind.TOO_MANY_PIXELS ? 413 : 400,
-            e.kind().name() + ": " + e.getMessage(), true);
-        return;
-      }
-      byte[] answer = answer(image, accept);
-      served.incrementAndGet();
-      send(exchange, 200, accept, answer);
-    } catch (RuntimeException | OutOfMemoryError e) {
-      reject(exchange, 500, "inference failed: " + e, true);
-    }
-  }
-
-  /** What {@code segment} would produce for this image, in the requested form. */
-  byte[] answer(RgbImage image, String accept) throws IOException {
-    boolean probabilities = accept.equals("application/x-npy");
-    int w = image.width();
-    int h = image.height();
-    if (probabilities) {
-      ByteArrayOutputStream out = new ByteArrayOutputStream();
-      out.write(Npy.float32Header(h, w, model.numClasses()));
-      segmenter.segment(image, false, Npy.sink(out));
-      return out.toByteArray();
-    }
-    LabelImage labels = segmenter.segment(image, false, null).labels();
-    if (accept.equals("image/png")) {
-      return ImageCodec.encodePng(labels);
-    }
-    long[] counts = MaskRendering.classPixels(labels, model.numClasses());
-    ObjectNode node = JSON.createObjectNode();
-    node.put("width", w);
-    node.put("height", h);
-    node.put("pixels", (long) w * h);
-    ObjectNode pixels = node.putObject("classPixels");
-    ObjectNode fractions = node.putObject("classFractions");
-    List<LabelClass> classes = model.classes();
-    for (int c = 0; c < counts.length; c++) {
-      pixels.put(classes.get(c).name(), counts[c]);
-      fractions.put(classes.get(c).name(), (double) counts[c] / ((long) w * h));
-    }
-    return JSON.writeValueAsBytes(node);
-  }
-
-  /** The first supported type in an Accept header (q-values ignored; * / * means a PNG mask). */
-  static String answerType(String accept) {
-    for (String part : accept.split(",")) {
-      String type = part.split(";")[0].trim().toLowerCase(Locale.ROOT);
-      switch (type) {
-        case "image/png", "*/*", "image/*" -> {
-          return "image/png";
+        switch (path) {
+          case "/execution-parameters" -> send(request, response, callback, 200, Answers.JSON,
+              executionParameters(), false);
+          case "/metadata" -> send(request, response, callback, 200, Answers.JSON, metadata(), false);
+          default -> send(request, response, callback, 404, Answers.JSON, error("no such endpoint: " + path
+              + " (use " + String.join(", ", routes()) + ")"), false);
         }
-        case "application/json" -> {
-          return "application/json";
-        }
-        case "application/x-npy" -> {
-          return "application/x-npy";
-        }
-        default -> {
-          // try the next one
-        }
+      } catch (IOException e) {
+        send(request, response, callback, 500, Answers.JSON, error(e.toString()), false);
       }
-    }
-    return null;
-  }
-
-  private byte[] readBounded(InputStream in) throws IOException {
-    ByteArrayOutputStream out = new ByteArrayOutputStream();
-    byte[] buffer = new byte[64 * 1024];
-    long total = 0;
-    for (int n = in.read(buffer); n >= 0; n = in.read(buffer)) {
-      total += n;
-      if (total > maxRequestBytes) {
-        return null;
-      }
-      out.write(buffer, 0, n);
-    }
-    return out.toByteArray();
-  }
-
-  private static final long DRAIN_FACTOR = 4;
-
-  /** Reads and drops up to {@code limit} bytes; whether the body ended within them. */
-  private static boolean discard(InputStream in, long limit) throws IOException {
-    byte[] buffer = new byte[64 * 1024];
-    long total = 0;
-    for (int n = in.read(buffer); n >= 0; n = in.read(buffer)) {
-      total += n;
-      if (total > limit) {
-        return false;
-      }
-    }
-    return true;
-  }
-
-  private static long parseLong(String s) {
-    try {
-      return Long.parseLong(s.trim());
-    } catch (NumberFormatException e) {
-      return -1;
+      return true;
     }
   }
 
-  private static String header(HttpExchange exchange, String name, String fallback) {
-    String v = exchange.getRequestHeaders().getFirst(name);
-    return v == null || v.isBlank() ? fallback : v.trim().toLowerCase(Locale.ROOT);
+  private List<String> routes() {
+    List<String> all = new ArrayList<>(settings.healthRoutes());
+    all.addAll(settings.predictRoutes());
+    all.add("/execution-parameters");
+    all.add("/metadata");
+    return all;
+  }
+
+  /** Batch transform's contract: how many requests at once, of what size, one record per request. */
+  private byte[] executionParameters() throws IOException {
+    ObjectNode n = JSON.createObjectNode();
+    n.put("MaxConcurrentTransforms", settings.threads());
+    n.put("BatchStrategy", "SINGLE_RECORD");
+    n.put("MaxPayloadInMB", Math.max(1, settings.maxRequestBytes() / (1024 * 1024)));
+    return JSON.writeValueAsBytes(n);
+  }
+
+  /** The model's classes, network and version; nothing that names the training machine's paths. */
+  private byte[] metadata() throws IOException {
+    JsonNode meta = model.metadata().toTree();
+    ObjectNode m = JSON.createObjectNode();
+    m.put("version", modelVersion);
+    m.put("numClasses", meta.path("numClasses").asInt());
+    m.put("ignoreValue", meta.path("ignoreValue").asInt(255));
+    m.set("classes", meta.path("classes"));
+    m.set("io", meta.path("io"));
+    m.put("network", meta.path("training").path("network").asText(null));
+    m.set("validation", meta.path("validation"));
+    ObjectNode root = JSON.createObjectNode();
+    root.set("model", m);
+    ObjectNode s = root.putObject("server");
+    s.put("maxRequestBytes", settings.maxRequestBytes());
+    s.put("maxPixels", settings.maxPixels());
+    s.put("threads", settings.threads());
+    s.put("requestsServed", served.get());
+    s.put("requestsRejected", rejected.get());
+    var accept = s.putArray("accept");
+    Answers.FOR_IMAGES.forEach(accept::add);
+    s.putArray("contentTypes").add("image/jpeg").add("image/png").add("application/x-image")
+        .add("application/json (Vertex AI instances)");
+    return JSON.writeValueAsBytes(root);
   }
 
   /**
-   * Answers an error. A request refused before its body was read leaves unread bytes on the connection, so it
-   * cannot carry another request: the answer asks the client to reconnect and the server closes it.
+   * A prediction: the body is read without holding a thread (within the size limit and the body timeout), then
+   * the work goes to the inference pool.
    */
-  private void reject(HttpExchange exchange, int status, String message, boolean bodyRead) throws IOException {
-    rejected.incrementAndGet();
-    if (!bodyRead) {
-      exchange.getResponseHeaders().set("Connection", "close");
+  private void predict(Request request, Response response, Callback callback) {
+    long declared = request.getHeaders().getLongField(HttpHeader.CONTENT_LENGTH);
+    if (declared > DRAIN_FACTOR * settings.maxRequestBytes()) {
+      reject(request, response, callback, 413, "request body of " + declared + " bytes exceeds the limit of "
+          + settings.maxRequestBytes(), true);
+      return;
     }
-    send(exchange, status, "application/json", error(message));
+    Scheduler.Task deadline = server.getScheduler().schedule(
+        () -> request.fail(new TimeoutException("request body not received within "
+            + settings.bodyTimeoutMillis() + " ms")), settings.bodyTimeoutMillis(), TimeUnit.MILLISECONDS);
+    new BodyReader(request, settings.maxRequestBytes(), DRAIN_FACTOR * settings.maxRequestBytes(),
+        (body, total, failure) -> {
+          deadline.cancel();
+          if (failure != null) {
+            boolean timeout = failure instanceof TimeoutException;
+            reject(request, response, callback, timeout ? 408 : 400, timeout ? failure.getMessage()
+                : "cannot read the request body: " + failure.getMessage(), true);
+            return;
+          }
+          if (body == null) {
+            reject(request, response, callback, 413, "request body of " + total + " bytes exceeds the limit of "
+                + settings.maxRequestBytes(), total > DRAIN_FACTOR * settings.maxRequestBytes());
+            return;
+          }
+          try {
+            inference.execute(() -> answer(request, response, callback, body));
+          } catch (RejectedExecutionException e) {
+            reject(request, response, callback, 503, "busy: " + settings.threads() + " requests running and "
+                + settings.queue() + " waiting; retry later", false);
+          }
+        }).run();
+  }
+
+  /** Judges a request whose body has been read, and answers it (on an inference thread). */
+  private void answer(Request request, Response response, Callback callback, byte[] body) {
+    try {
+      if (!request.getMethod().equals("POST")) {
+        reject(request, response, callback, 405, "use POST with an image body", false);
+        return;
+      }
+      String contentType = header(request, HttpHeader.CONTENT_TYPE, "application/x-image");
+      if (contentType.startsWith("application/json")) {
+        byte[] predictions = answers.predictions(body);
+        served.incrementAndGet();
+        send(request, response, callback, 200, Answers.JSON, predictions, false);
+        return;
+      }
+      if (!(contentType.startsWith("image/") || contentType.startsWith("application/x-image")
+          || contentType.startsWith("application/octet-stream"))) {
+        reject(request, response, callback, 415, "Content-Type must be image/jpeg, image/png, application/x-image"
+            + " or application/json (Vertex AI instances), got " + contentType, false);
+        return;
+      }
+      String accept = AcceptHeader.choose(request.getHeaders().get(HttpHeader.ACCEPT), Answers.FOR_IMAGES);
+      if (accept == null) {
+        reject(request, response, callback, 406, "Accept must allow one of " + Answers.FOR_IMAGES, false);
+        return;
+      }
+      RgbImage image = answers.decode(body, "");
+      byte[] answer = answers.forImage(image, accept);
+      served.incrementAndGet();
+      send(request, response, callback, 200, accept, answer, false);
+    } catch (Answers.BadRequest e) {
+      reject(request, response, callback, e.status, e.getMessage(), false);
+    } catch (IOException | RuntimeException | OutOfMemoryError e) {
+      LOG.warn("inference failed: {}", e.toString());
+      reject(request, response, callback, 500, "inference failed: " + e, false);
+    }
+  }
+
+  private static String header(Request request, HttpHeader name, String fallback) {
+    String v = request.getHeaders().get(name);
+    return v == null || v.isBlank() ? fallback : v.trim().toLowerCase(Locale.ROOT);
+  }
+
+  /** Answers an error; {@code close} when unread bytes would be left on the connection. */
+  private void reject(Request request, Response response, Callback callback, int status, String message,
+      boolean close) {
+    rejected.incrementAndGet();
+    send(request, response, callback, status, Answers.JSON, error(message), close);
   }
 
   private static byte[] error(String message) {
@@ -277,15 +350,150 @@ public final class SegmentationServer implements AutoCloseable {
     return node.toString().getBytes(StandardCharsets.UTF_8);
   }
 
-  private static void send(HttpExchange exchange, int status, String type, byte[] body) throws IOException {
-    exchange.getResponseHeaders().set("Content-Type", type);
-    boolean head = exchange.getRequestMethod().equals("HEAD");
-    exchange.sendResponseHeaders(status, head ? -1 : body.length);
-    if (!head) {
-      try (OutputStream out = exchange.getResponseBody()) {
-        out.write(body);
+  private static void send(Request request, Response response, Callback callback, int status, String type,
+      byte[] body, boolean close) {
+    response.setStatus(status);
+    response.getHeaders().put(HttpHeader.CONTENT_TYPE, type);
+    if (close) {
+      response.getHeaders().put(HttpHeader.CONNECTION, "close");
+    }
+    boolean head = request.getMethod().equals("HEAD");
+    response.getHeaders().put(HttpHeader.CONTENT_LENGTH, head ? 0 : body.length);
+    response.write(true, head ? ByteBuffer.allocate(0) : ByteBuffer.wrap(body), callback);
+  }
+
+  /** Reads a request body chunk by chunk as it arrives, keeping at most {@code keep} bytes. */
+  private static final class BodyReader implements Runnable {
+    interface Done {
+      /** @param body the body, or null when it exceeded the limit (or failed); {@code total} bytes were read */
+      void done(byte[] body, long total, Throwable failure);
+    }
+
+    private final Request request;
+    private final long keep;
+    private final long drainLimit;
+    private final Done done;
+    private final ByteArrayOutputStream buffer = new ByteArrayOutputStream();
+    private long total;
+
+    BodyReader(Request request, long keep, long drainLimit, Done done) {
+      this.request = request;
+      this.keep = keep;
+      this.drainLimit = drainLimit;
+      this.done = done;
+    }
+
+    @Override
+    public void run() {
+      while (true) {
+        Content.Chunk chunk = request.read();
+        if (chunk == null) {
+          request.demand(this);
+          return;
+        }
+        if (Content.Chunk.isFailure(chunk)) {
+          done.done(null, total, chunk.getFailure());
+          return;
+        }
+        ByteBuffer bytes = chunk.getByteBuffer();
+        int n = bytes.remaining();
+        total += n;
+        if (total <= keep) {
+          byte[] copy = new byte[n];
+          bytes.get(copy);
+          buffer.write(copy, 0, n);
+        }
+        boolean last = chunk.isLast();
+        chunk.release();
+        if (total > drainLimit) {
+          done.done(null, total, null);
+          return;
+        }
+        if (last) {
+          done.done(total <= keep ? buffer.toByteArray() : null, total, null);
+          return;
+        }
       }
     }
-    exchange.close();
+  }
+
+  /** What a connection has received, to close those whose request headers trickle in. */
+  private static final class HeaderWatch {
+    private final Connection connection;
+    private volatile boolean inRequest;
+    private long messages;
+    private long bytesAtLastMessage;
+    private long sinceMillis = System.currentTimeMillis();
+
+    HeaderWatch(Connection connection) {
+      this.connection = connection;
+    }
+
+    void requestStarted() {
+      inRequest = true;
+    }
+
+    /** A request's answer is sent: the time for the next request's headers starts now. */
+    synchronized void requestEnded() {
+      inRequest = false;
+      messages = connection.getMessagesIn();
+      bytesAtLastMessage = connection.getBytesIn();
+      sinceMillis = System.currentTimeMillis();
+    }
+
+    /** Whether request headers have been arriving for longer than {@code timeoutMillis}. */
+    synchronized boolean headersTooSlow(long timeoutMillis, long now) {
+      if (inRequest) {
+        return false; // the body timeout governs a request whose headers arrived
+      }
+      long m = connection.getMessagesIn();
+      if (m != messages) {
+        messages = m;
+        bytesAtLastMessage = connection.getBytesIn();
+        sinceMillis = now;
+        return false;
+      }
+      if (connection.getBytesIn() <= bytesAtLastMessage) {
+        sinceMillis = now; // idle between requests: the idle timeout governs it
+        return false;
+      }
+      return now - sinceMillis > timeoutMillis;
+    }
+  }
+
+  /** Closes connections whose request headers take longer than the header timeout to arrive. */
+  private final class HeaderTimeouts implements Connection.Listener {
+    private volatile Scheduler.Task task;
+
+    @Override
+    public void onOpened(Connection connection) {
+      watched.put(connection, new HeaderWatch(connection));
+      if (task == null) {
+        synchronized (this) {
+          if (task == null) {
+            task = server.getScheduler().schedule(this::sweep, 500, TimeUnit.MILLISECONDS);
+          }
+        }
+      }
+    }
+
+    @Override
+    public void onClosed(Connection connection) {
+      watched.remove(connection);
+    }
+
+    private void sweep() {
+      long now = System.currentTimeMillis();
+      watched.forEach((connection, watch) -> {
+        if (watch.headersTooSlow(settings.headerTimeoutMillis(), now)) {
+          LOG.info("closing a connection whose request headers took over {} ms", settings.headerTimeoutMillis());
+          rejected.incrementAndGet();
+          connection.getEndPoint().close();
+        }
+      });
+      if (server.isRunning()) {
+        task = server.getScheduler().schedule(this::sweep, 500, TimeUnit.MILLISECONDS);
+      }
+    }
   }
 }

@@ -1,38 +1,53 @@
 package io.maskbeam.pipelines.serve;
 
+import io.maskbeam.models.infer.InferenceSettings;
 import io.maskbeam.models.infer.SegmentationModel;
 import io.maskbeam.pipelines.cli.PipelineArgs;
-import io.maskbeam.transforms.segment.ModelCache;
+import io.maskbeam.pipelines.cli.SageMakerPaths;
+import io.maskbeam.transforms.model.ModelCache;
+import io.maskbeam.transforms.model.ModelReference;
 import java.io.PrintStream;
+import java.nio.file.Files;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Unmatched;
 
-/** {@code maskbeam serve}: the model behind an HTTP endpoint with SageMaker's container contract. */
+/**
+ * {@code maskbeam serve}: the model behind an HTTP endpoint with SageMaker's and Vertex AI's container contracts.
+ * Where the platform says where things are, its variables are honoured: the model from {@code --model}, else
+ * {@code AIP_STORAGE_URI} (Vertex AI), else {@code /opt/ml/model} (SageMaker); the port from {@code --port}, else
+ * {@code AIP_HTTP_PORT}, else {@code SAGEMAKER_BIND_TO_PORT}, else 8080; Vertex's health and predict routes from
+ * {@code AIP_HEALTH_ROUTE} and {@code AIP_PREDICT_ROUTE}, besides {@code /ping} and {@code /invocations}.
+ */
 @Command(name = "serve", mixinStandardHelpOptions = true,
-    description = "Serves a model over HTTP with SageMaker's container contract: GET /ping, POST /invocations (an"
-        + " image; Accept: image/png mask, application/json class statistics, application/x-npy probabilities),"
-        + " GET /metadata.")
+    description = "Serves a model over HTTP with SageMaker's and Vertex AI's container contracts: GET /ping,"
+        + " POST /invocations (an image; Accept: image/png mask, application/json class statistics,"
+        + " application/x-npy or application/x-recordio-protobuf probabilities; or Vertex AI JSON instances),"
+        + " GET /execution-parameters, GET /metadata.")
 public final class ServeCommand implements Callable<Integer> {
-  @Option(names = "--model", required = true, description = "Model folder written by 'maskbeam train' (local,"
-      + " gs:// or s3://).")
+  @Option(names = "--model", description = "Model folder written by 'maskbeam train' (local, gs:// or s3://)."
+      + " Default: $AIP_STORAGE_URI (Vertex AI), else /opt/ml/model (SageMaker).")
   String model;
 
-  @Option(names = "--port", defaultValue = "8080", description = "Port (SageMaker uses 8080). Default: ${DEFAULT-VALUE}.")
-  int port;
+  @Option(names = "--port", description = "Port. Default: $AIP_HTTP_PORT, else $SAGEMAKER_BIND_TO_PORT, else 8080.")
+  Integer port;
 
-  @Option(names = "--host", defaultValue = "0.0.0.0", description = "Address to bind. Default: ${DEFAULT-VALUE}.")
+  @Option(names = "--host", defaultValue = "127.0.0.1", description = "Address to bind: 127.0.0.1 answers this"
+      + " machine only; a container's entry point binds 0.0.0.0 so the platform can reach it."
+      + " Default: ${DEFAULT-VALUE}.")
   String host;
 
-  @Option(names = "--threads", defaultValue = "0", description = "Request threads (0: one per core)."
+  @Option(names = "--threads", defaultValue = "0", description = "Inference threads (0: one per core)."
       + " Default: ${DEFAULT-VALUE}.")
   int threads;
 
-  @Option(names = "--maxRequestMb", defaultValue = "32", description = "Largest request body in MB."
-      + " Default: ${DEFAULT-VALUE}.")
+  @Option(names = "--maxRequestMb", defaultValue = "32", description = "Largest request body in MB (Vertex AI's"
+      + " public endpoints take at most 1.5 MB; SageMaker real-time endpoints 6 MB). Default: ${DEFAULT-VALUE}.")
   int maxRequestMb;
 
   @Option(names = "--maxPixels", defaultValue = "50000000", description = "Largest image in pixels, checked from"
@@ -46,19 +61,40 @@ public final class ServeCommand implements Callable<Integer> {
   @Option(names = "--tileOverlap", defaultValue = "128", description = "Tile overlap. Default: ${DEFAULT-VALUE}.")
   int tileOverlap;
 
+  @Option(names = "--headerTimeoutMs", defaultValue = "10000", description = "Request headers must arrive within"
+      + " this time, or the connection is closed. Default: ${DEFAULT-VALUE}.")
+  long headerTimeoutMs;
+
+  @Option(names = "--bodyTimeoutMs", defaultValue = "60000", description = "A request body must arrive within this"
+      + " time, or the answer is 408. Default: ${DEFAULT-VALUE}.")
+  long bodyTimeoutMs;
+
+  @Option(names = "--maxConnections", defaultValue = "256", description = "Open connections at most; more wait to"
+      + " be accepted. Default: ${DEFAULT-VALUE}.")
+  int maxConnections;
+
   @Unmatched
-  List<String> storageArgs = new java.util.ArrayList<>();
+  List<String> storageArgs = new ArrayList<>();
 
   PrintStream out = System.out;
+  Map<String, String> env = System.getenv();
 
   @Override
   public Integer call() throws Exception {
     // Storage flags (--awsRegion, --endpoint, ...) configure Beam's filesystems for a remote model.
     PipelineArgs.parseLenient(storageArgs.toArray(String[]::new), org.apache.beam.sdk.options.PipelineOptions.class);
-    SegmentationModel loaded = SegmentationModel.load(ModelCache.localCopy(model, ModelCache.defaultCacheDir()));
+    String modelUri = modelUri();
+    ModelReference reference = ModelReference.resolve(modelUri);
+    SegmentationModel loaded = SegmentationModel.load(reference.localCopy(ModelCache.defaultCacheDir()));
     int n = threads > 0 ? threads : Runtime.getRuntime().availableProcessors();
-    SegmentationServer server = new SegmentationServer(loaded, new SegmentationServer.Settings(host, port, n,
-        maxRequestMb * 1024L * 1024L, maxPixels, tileSize, tileOverlap));
+    List<String> health = new ArrayList<>(List.of("/ping"));
+    List<String> predict = new ArrayList<>(List.of("/invocations"));
+    addRoute(health, env.get("AIP_HEALTH_ROUTE"));
+    addRoute(predict, env.get("AIP_PREDICT_ROUTE"));
+    SegmentationServer.Settings settings = SegmentationServer.Settings.of(host, port(), n,
+        maxRequestMb * 1024L * 1024L, maxPixels, InferenceSettings.defaults().withTiles(tileSize, tileOverlap))
+        .withRoutes(health, predict).withTimeouts(headerTimeoutMs, bodyTimeoutMs).withMaxConnections(maxConnections);
+    SegmentationServer server = new SegmentationServer(loaded, reference.fingerprint(), settings);
     CountDownLatch stopped = new CountDownLatch(1);
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
       server.close();
@@ -66,9 +102,52 @@ public final class ServeCommand implements Callable<Integer> {
       stopped.countDown();
     }));
     server.start();
-    out.printf("serving %s on http://%s:%d (%d request threads): GET /ping, POST /invocations, GET /metadata%n",
-        model, host, server.port(), n);
+    out.printf("serving %s (version %s) on http://%s:%d with %d inference threads: GET %s, POST %s,"
+        + " GET /execution-parameters, GET /metadata%n", modelUri, reference.fingerprint(), host, server.port(), n,
+        String.join(" ", health), String.join(" ", predict));
+    out.flush();
     stopped.await();
     return 0;
+  }
+
+  /** --model, else Vertex AI's AIP_STORAGE_URI, else SageMaker's /opt/ml/model. */
+  String modelUri() {
+    if (model != null && !model.isBlank()) {
+      return model;
+    }
+    String vertex = env.get("AIP_STORAGE_URI");
+    if (vertex != null && !vertex.isBlank()) {
+      return vertex;
+    }
+    java.nio.file.Path sageMaker = SageMakerPaths.fromEnvironment(env).model();
+    if (Files.isDirectory(sageMaker)) {
+      return sageMaker.toString();
+    }
+    throw new IllegalArgumentException("no model: give --model, or run where AIP_STORAGE_URI (Vertex AI) or "
+        + sageMaker + " (SageMaker) holds one");
+  }
+
+  /** --port, else Vertex AI's AIP_HTTP_PORT, else SageMaker's SAGEMAKER_BIND_TO_PORT, else 8080. */
+  int port() {
+    if (port != null) {
+      return port;
+    }
+    for (String name : List.of("AIP_HTTP_PORT", "SAGEMAKER_BIND_TO_PORT")) {
+      String v = env.get(name);
+      if (v != null && !v.isBlank()) {
+        try {
+          return Integer.parseInt(v.trim());
+        } catch (NumberFormatException e) {
+          throw new IllegalArgumentException(name + "=" + v + " is not a port number");
+        }
+      }
+    }
+    return 8080;
+  }
+
+  private static void addRoute(List<String> routes, String route) {
+    if (route != null && !route.isBlank() && !routes.contains(route.trim())) {
+      routes.add(route.trim());
+    }
   }
 }

@@ -17,8 +17,8 @@ public interface TrainOptions extends PipelineOptions {
   void setData(String value);
 
   @Description("Output folder: model/ (SavedModel + maskbeam-model.json), metrics.jsonl, checkpoints/. A gs:// or"
-      + " s3:// output trains in a local staging folder and uploads model/ and metrics.jsonl at the end.")
-  @Validation.Required
+      + " s3:// output trains in a local staging folder and uploads model/ and metrics.jsonl at the end. Required,"
+      + " except on Vertex AI custom training, where the model goes to $AIP_MODEL_DIR.")
   String getOutput();
 
   void setOutput(String value);
@@ -118,6 +118,12 @@ public interface TrainOptions extends PipelineOptions {
   Float getMomentum();
 
   void setMomentum(Float value);
+
+  @Description("rmsprop: decay of the running average of squared gradients (SageMaker's gamma1).")
+  @Default.Float(0.9f)
+  Float getRmsDecay();
+
+  void setRmsDecay(Float value);
 
   @Description("Nesterov momentum for sgd.")
   @Default.Boolean(false)

@@ -6,6 +6,9 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.maskbeam.models.train.Trainer;
 import io.maskbeam.pipelines.cli.PipelineArgs;
+import io.maskbeam.pipelines.cli.Runners;
+import io.maskbeam.transforms.train.TrainTrials;
+import io.maskbeam.transforms.train.TrainingJob;
 import io.maskbeam.transforms.io.Storage;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -36,29 +39,27 @@ import org.apache.beam.sdk.transforms.resourcehints.ResourceHints;
 import org.apache.beam.sdk.values.PCollection;
 
 /**
- * Training as a Beam pipeline: every trial (a setting of the grid, or the single run) is an element, trained by a
- * step that alone carries the accelerator resource hint, so Dataflow runs it on a GPU worker pool while the rest
- * stays on CPU workers. The best trial by validation mIoU is recorded in {@code trials.json}.
+ * Training as a Beam pipeline: every trial (a setting of the grid, or the single run) is an element carrying its
+ * typed {@link TrainingJob}, trained by {@link TrainTrials} (the step that alone carries the accelerator hint), and
+ * the best trial by validation mIoU is recorded in {@code trials.json}. The grid is parsed at launch: a trial's
+ * flags are checked before any job starts, and workers parse nothing.
  */
 public final class TrainPipeline {
   public static final String TRIALS_FILE = "trials.json";
 
   private TrainPipeline() {}
 
-  /** One trial: its number and the full argument list of its training run. */
-  @DefaultCoder(SerializableCoder.class)
-  public record Trial(int number, Map<String, String> overrides, List<String> args) implements Serializable {}
-
-  /** A finished trial. */
-  @DefaultCoder(SerializableCoder.class)
-  public record TrialResult(Trial trial, String output, double meanIou, int bestEpoch, long steps, String log)
-      implements Serializable {}
+  /** The Flex Template entry point: the same as {@code maskbeam train ARGS} (a pipeline on remote runners). */
+  public static void main(String[] args) {
+    System.exit(io.maskbeam.pipelines.Maskbeam.run(io.maskbeam.pipelines.Maskbeam.withCommand("train", args),
+        System.out, System.err));
+  }
 
   /** Whether {@code maskbeam train} should run as a pipeline rather than in this process. */
   public static boolean wanted(TrainOptions o) {
     return (o.getTrials() != null && !o.getTrials().isBlank())
         || (o.getAcceleratorType() != null && !o.getAcceleratorType().isBlank())
-        || !o.getRunner().getSimpleName().equals("DirectRunner");
+        || !Runners.isDirect(o);
   }
 
   /** The cartesian product of a grid such as "learningRate=0.001,0.0003;optimizer=adam,sgd". */
@@ -86,17 +87,19 @@ public final class TrainPipeline {
     return out;
   }
 
-  /** Trials from the command-line arguments: trial N writes to output/trial-N and overrides its grid values. */
-  static List<Trial> trials(String[] args, TrainOptions o) {
+  /**
+   * Trials from the command line: trial N writes to output/trial-N and overrides its grid values. Each trial's
+   * flags are parsed here, at launch, into its job; an unknown or bad value fails now, naming the trial.
+   */
+  static List<TrainTrials.Trial> trials(String[] args, TrainOptions o) {
     List<String> base = new ArrayList<>();
     for (String a : args) {
-      if (!a.startsWith("--trials=") && !a.startsWith("--acceleratorType=") && !a.startsWith("--output=")
-          && !a.startsWith("--runner=")) {
+      if (!a.startsWith("--trials=") && !a.startsWith("--acceleratorType=") && !a.startsWith("--output=")) {
         base.add(a);
       }
     }
     List<Map<String, String>> settings = grid(o.getTrials());
-    List<Trial> trials = new ArrayList<>();
+    List<TrainTrials.Trial> trials = new ArrayList<>();
     for (int i = 0; i < settings.size(); i++) {
       List<String> trialArgs = new ArrayList<>();
       Map<String, String> overrides = settings.get(i);
@@ -109,28 +112,25 @@ public final class TrainPipeline {
       overrides.forEach((k, v) -> trialArgs.add("--" + k + "=" + v));
       String output = settings.size() == 1 ? o.getOutput() : Storage.join(o.getOutput(), "trial-" + i);
       trialArgs.add("--output=" + output);
-      trials.add(new Trial(i, overrides, trialArgs));
+      TrainOptions trialOptions;
+      TrainingJob job;
+      try {
+        trialOptions = PipelineArgs.parse(trialArgs.toArray(String[]::new), TrainOptions.class);
+        job = TrainCommand.job(trialOptions, Map.of());
+      } catch (IllegalArgumentException e) {
+        throw new IllegalArgumentException("trial " + i + " " + overrides + ": " + e.getMessage(), e);
+      }
+      trials.add(new TrainTrials.Trial(i, overrides, job));
     }
     return trials;
   }
 
-  /** Builds the graph: trials -> spread -> train (with the accelerator hint) -> best -> trials.json. */
-  public static PCollection<TrialResult> applyTransforms(Pipeline pipeline, List<Trial> trials, String output,
-      String acceleratorType) {
-    // A multi-output ParDo on purpose: Dataflow replaces a single-output ParDo with a multi-output one and the
-    // replacement drops the resource hints (found by DataflowJobSpecTest: the job spec had no accelerator).
-    TupleTag<TrialResult> resultsTag = new TupleTag<>() {};
-    PTransform<PCollection<? extends Trial>, PCollectionTuple> train =
-        ParDo.of(new TrainTrialFn()).withOutputTags(resultsTag, TupleTagList.empty());
-    if (acceleratorType != null && !acceleratorType.isBlank()) {
-      train = train.setResourceHints(ResourceHints.create().withAccelerator(acceleratorType));
-    }
-    PCollection<TrialResult> results = pipeline
+  /** Builds the graph: trials -> train (with the accelerator hint) -> all results -> trials.json. */
+  public static PCollection<TrainTrials.Result> applyTransforms(Pipeline pipeline, List<TrainTrials.Trial> trials,
+      String output, String acceleratorType) {
+    PCollection<TrainTrials.Result> results = pipeline
         .apply("Trials", Create.of(trials))
-        // One trial per worker: without the reshuffle, a runner may fuse all trials into one bundle.
-        .apply("SpreadTrials", Reshuffle.viaRandomKey())
-        .apply("Train", train)
-        .get(resultsTag);
+        .apply("TrainTrials", TrainTrials.create().withAccelerator(acceleratorType));
     results
         .apply("AllTrials", Combine.globally(new ToListFn()))
         .apply("WriteTrials", ParDo.of(new WriteTrialsFn(output)));
@@ -138,12 +138,18 @@ public final class TrainPipeline {
   }
 
   public static int execute(String[] args, TrainOptions o, PrintStream out) {
-    List<Trial> trials = trials(args, o);
+    List<TrainTrials.Trial> trials = trials(args, o);
     out.printf(Locale.ROOT, "training %d trial(s) as a Beam pipeline on %s%s%n", trials.size(),
         o.getRunner().getSimpleName(), o.getAcceleratorType() == null ? "" : " with accelerator " + o.getAcceleratorType());
     Pipeline pipeline = Pipeline.create(o);
     applyTransforms(pipeline, trials, o.getOutput(), o.getAcceleratorType());
-    PipelineResult.State state = pipeline.run().waitUntilFinish();
+    PipelineResult result = pipeline.run();
+    if (!Runners.waits(o)) {
+      io.maskbeam.pipelines.cli.Launcher.reportSubmitted(result, o, "train", out);
+      out.println("trials.json will be written to " + Storage.join(o.getOutput(), TRIALS_FILE));
+      return 0;
+    }
+    PipelineResult.State state = result.waitUntilFinish();
     if (state != PipelineResult.State.DONE) {
       out.println("training pipeline ended in state " + state);
       return 1;
@@ -152,56 +158,35 @@ public final class TrainPipeline {
     return 0;
   }
 
-  /** Trains one trial in this worker's JVM. */
-  static final class TrainTrialFn extends DoFn<Trial, TrialResult> {
-    private final Counter trained = Metrics.counter("maskbeam.train", "trials_trained");
-
-    @ProcessElement
-    public void process(@Element Trial trial, OutputReceiver<TrialResult> out) throws Exception {
-      String[] args = trial.args().toArray(String[]::new);
-      // The trial's arguments may carry the launching runner's flags (--project, --region, ...).
-      TrainOptions options = PipelineArgs.parseLenient(args, TrainOptions.class);
-      ByteArrayOutputStream log = new ByteArrayOutputStream();
-      Trainer.Outcome outcome;
-      try (PrintStream print = new PrintStream(log, true, StandardCharsets.UTF_8)) {
-        outcome = TrainCommand.execute(options, print);
-      }
-      trained.inc();
-      String text = log.toString(StandardCharsets.UTF_8);
-      String tail = text.length() > 4000 ? text.substring(text.length() - 4000) : text;
-      out.output(new TrialResult(trial, options.getOutput(), outcome.bestMeanIou(), outcome.bestEpoch(),
-          outcome.steps(), tail));
-    }
-  }
-
   /** Gathers the (few) trial results. */
-  static final class ToListFn extends Combine.CombineFn<TrialResult, ArrayList<TrialResult>, ArrayList<TrialResult>> {
+  static final class ToListFn extends Combine.CombineFn<TrainTrials.Result, ArrayList<TrainTrials.Result>,
+      ArrayList<TrainTrials.Result>> {
     @Override
-    public ArrayList<TrialResult> createAccumulator() {
+    public ArrayList<TrainTrials.Result> createAccumulator() {
       return new ArrayList<>();
     }
 
     @Override
-    public ArrayList<TrialResult> addInput(ArrayList<TrialResult> acc, TrialResult r) {
+    public ArrayList<TrainTrials.Result> addInput(ArrayList<TrainTrials.Result> acc, TrainTrials.Result r) {
       acc.add(r);
       return acc;
     }
 
     @Override
-    public ArrayList<TrialResult> mergeAccumulators(Iterable<ArrayList<TrialResult>> accs) {
-      ArrayList<TrialResult> all = new ArrayList<>();
+    public ArrayList<TrainTrials.Result> mergeAccumulators(Iterable<ArrayList<TrainTrials.Result>> accs) {
+      ArrayList<TrainTrials.Result> all = new ArrayList<>();
       accs.forEach(all::addAll);
       return all;
     }
 
     @Override
-    public ArrayList<TrialResult> extractOutput(ArrayList<TrialResult> acc) {
+    public ArrayList<TrainTrials.Result> extractOutput(ArrayList<TrainTrials.Result> acc) {
       return acc;
     }
   }
 
   /** Writes trials.json: every trial's settings and mIoU, and the best one. */
-  static final class WriteTrialsFn extends DoFn<ArrayList<TrialResult>, Void> {
+  static final class WriteTrialsFn extends DoFn<ArrayList<TrainTrials.Result>, Void> {
     private final String output;
 
     WriteTrialsFn(String output) {
@@ -209,13 +194,13 @@ public final class TrainPipeline {
     }
 
     @ProcessElement
-    public void process(@Element ArrayList<TrialResult> results) throws IOException {
+    public void process(@Element ArrayList<TrainTrials.Result> results) throws IOException {
       ObjectMapper json = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
       ObjectNode root = json.createObjectNode();
       ArrayNode trials = root.putArray("trials");
-      TrialResult best = null;
+      TrainTrials.Result best = null;
       results.sort((a, b) -> Integer.compare(a.trial().number(), b.trial().number()));
-      for (TrialResult r : results) {
+      for (TrainTrials.Result r : results) {
         ObjectNode t = trials.addObject();
         t.put("trial", r.trial().number());
         t.set("settings", json.valueToTree(r.trial().overrides()));

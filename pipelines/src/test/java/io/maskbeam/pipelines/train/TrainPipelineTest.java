@@ -9,6 +9,7 @@ import java.util.Map;
 import org.apache.beam.sdk.Pipeline;
 import org.apache.beam.sdk.options.PipelineOptionsFactory;
 import org.apache.beam.sdk.runners.TransformHierarchy;
+import io.maskbeam.transforms.train.TrainTrials;
 import org.junit.jupiter.api.Test;
 
 class TrainPipelineTest {
@@ -46,19 +47,23 @@ class TrainPipelineTest {
   }
 
   @Test
-  void trialArgumentsWithForeignRunnerFlagsStillParseOnTheWorker() {
-    TrainOptions o = io.maskbeam.pipelines.cli.PipelineArgs.parseLenient(
-        new String[] {"--data=d", "--output=o", "--someDataflowOnlyFlag=x", "--epochs=3"}, TrainOptions.class);
-    assertThat(o.getEpochs()).isEqualTo(3);
+  void trialsAreTypedJobsParsedAtLaunchWithTheirOwnSettingsAndFolders() {
+    String[] args = {"--data=d", "--output=out", "--learningRate=0.1", "--trials=learningRate=0.01,0.001"};
+    TrainOptions o = PipelineOptionsFactory.fromArgs(args).as(TrainOptions.class);
+    List<TrainTrials.Trial> trials = TrainPipeline.trials(args, o);
+    assertThat(trials).hasSize(2);
+    assertThat(trials.get(1).overrides()).containsEntry("learningRate", "0.001");
+    assertThat(trials.get(1).job().schedule().learningRate()).isEqualTo(0.001f);
+    assertThat(trials.get(0).job().schedule().learningRate()).isEqualTo(0.01f);
+    assertThat(trials.get(1).job().output()).isEqualTo("out/trial-1");
+    assertThat(trials.get(1).job().data()).isEqualTo("d");
   }
 
   @Test
-  void trialsOverrideTheirSettingsAndWriteToTheirOwnFolders() {
-    String[] args = {"--data=d", "--output=out", "--learningRate=0.1", "--trials=learningRate=0.01,0.001"};
+  void aBadTrialValueFailsAtLaunchNamingTheTrial() {
+    String[] args = {"--data=d", "--output=out", "--trials=miniBatchSize=4,0"};
     TrainOptions o = PipelineOptionsFactory.fromArgs(args).as(TrainOptions.class);
-    List<TrainPipeline.Trial> trials = TrainPipeline.trials(args, o);
-    assertThat(trials).hasSize(2);
-    assertThat(trials.get(1).args()).contains("--learningRate=0.001", "--output=out/trial-1", "--data=d")
-        .doesNotContain("--learningRate=0.1");
+    assertThatThrownBy(() -> TrainPipeline.trials(args, o))
+        .hasMessageContaining("trial 1 {miniBatchSize=0}").hasMessageContaining("--miniBatchSize must be at least 1");
   }
 }

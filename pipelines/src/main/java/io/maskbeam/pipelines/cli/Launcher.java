@@ -1,0 +1,71 @@
+package io.maskbeam.pipelines.cli;
+
+import io.maskbeam.pipelines.Maskbeam;
+import java.io.PrintStream;
+import java.util.Locale;
+import org.apache.beam.runners.dataflow.DataflowPipelineJob;
+import org.apache.beam.sdk.PipelineResult;
+import org.apache.beam.sdk.options.PipelineOptions;
+
+/**
+ * What every pipeline's command does once its job is started: wait with a progress line and judge the outcome
+ * (when {@link Runners#waits}), or report the submitted job and return, as a Flex Template launcher must.
+ */
+public final class Launcher {
+  private Launcher() {}
+
+  /** A finished job's inputs and failed inputs, from its durable record (summary.json, metrics.json, ...). */
+  public record Counts(long inputs, long failed) {}
+
+  /**
+   * Waits for the job if the options say so and returns the exit code.
+   *
+   * @param progress shows counters while waiting
+   * @param finish prints the durable record of a finished job and returns its counts (null when unreadable)
+   */
+  public static int await(PipelineResult result, PipelineOptions options, ProgressReporter progress,
+      java.util.function.Supplier<Counts> finish, String stage, PrintStream out) {
+    if (!Runners.waits(options)) {
+      reportSubmitted(result, options, stage, out);
+      return Maskbeam.OK;
+    }
+    PipelineResult.State state = progress.waitFor(result);
+    if (state != PipelineResult.State.DONE) {
+      out.println(stage + " ended in state " + state);
+      return Maskbeam.FAILED;
+    }
+    Counts counts = finish.get();
+    return counts == null ? Maskbeam.FAILED
+        : exitCode(counts, options.as(LaunchOptions.class).getMaxFailedFraction(), stage, out);
+  }
+
+  /**
+   * 0 when the failed inputs are within the allowed fraction; {@link Maskbeam#INPUTS_FAILED} when they exceed it,
+   * or when every input failed.
+   */
+  static int exitCode(Counts counts, double maxFailedFraction, String stage, PrintStream out) {
+    if (counts.failed() == 0 || counts.inputs() == 0) {
+      return Maskbeam.OK;
+    }
+    double fraction = (double) counts.failed() / counts.inputs();
+    if (counts.failed() == counts.inputs() || fraction > maxFailedFraction) {
+      out.printf(Locale.ROOT, "%s: %d of %d inputs failed (%.1f%%, allowed %.1f%%): exit code %d%n", stage,
+          counts.failed(), counts.inputs(), 100 * fraction, 100 * maxFailedFraction, Maskbeam.INPUTS_FAILED);
+      return Maskbeam.INPUTS_FAILED;
+    }
+    return Maskbeam.OK;
+  }
+
+  public static void reportSubmitted(PipelineResult result, PipelineOptions options, String stage,
+      PrintStream out) {
+    if (Runners.writesTemplate(options)) {
+      out.println(stage + ": job spec written (template); the job runs when it is launched");
+    } else if (result instanceof DataflowPipelineJob job) {
+      out.println(stage + ": submitted Dataflow job " + job.getJobId() + " in " + job.getRegion() + " of project "
+          + job.getProjectId() + "; follow it in the Dataflow console (this launcher does not wait:"
+          + " --waitUntilFinish=true would)");
+    } else {
+      out.println(stage + ": job submitted; not waiting for it (--waitUntilFinish=false)");
+    }
+  }
+}
