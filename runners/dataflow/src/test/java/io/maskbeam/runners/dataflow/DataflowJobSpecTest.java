@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.maskbeam.models.infer.SegmentationModel;
 import io.maskbeam.pipelines.Maskbeam;
 import io.maskbeam.pipelines.cli.PipelineArgs;
 import io.maskbeam.pipelines.evaluate.EvaluateOptions;
@@ -13,7 +12,10 @@ import io.maskbeam.pipelines.preprocess.PreprocessOptions;
 import io.maskbeam.pipelines.preprocess.PreprocessPipeline;
 import io.maskbeam.pipelines.segment.SegmentOptions;
 import io.maskbeam.pipelines.segment.SegmentPipeline;
+import io.maskbeam.pipelines.train.TrainCommand;
+import io.maskbeam.pipelines.train.TrainOptions;
 import io.maskbeam.pipelines.train.TrainPipeline;
+import io.maskbeam.transforms.train.TrainTrials;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.file.Files;
@@ -83,11 +85,7 @@ class DataflowJobSpecTest {
     args.addAll(List.of("--model=" + demo.resolve("training/model"), "--input=" + demo.resolve("unseen/images") + "/*",
         "--output=" + work.resolve("segmented"), "--acceleratorType=" + GPU));
     SegmentOptions options = PipelineArgs.parse(args.toArray(String[]::new), SegmentOptions.class);
-    try (SegmentationModel model = SegmentationModel.load(demo.resolve("training/model"))) {
-      Pipeline p = Pipeline.create(options);
-      SegmentPipeline.applyTransforms(p, options, SegmentPipeline.launch(options, model));
-      p.run();
-    }
+    SegmentPipeline.run(options);
     Map<String, String> hints = hintsByStep(work.resolve("segment.json"));
     List<String> hinted = hints.entrySet().stream().filter(e -> e.getValue().contains("accelerator"))
         .map(Map.Entry::getKey).toList();
@@ -102,12 +100,10 @@ class DataflowJobSpecTest {
         "--labelMap=" + demo.resolve("synthetic/labelmap.json"), "--output=" + work.resolve("evaluation"),
         "--acceleratorType=" + GPU));
     EvaluateOptions options = PipelineArgs.parse(args.toArray(String[]::new), EvaluateOptions.class);
-    Pipeline p = Pipeline.create(options);
-    EvaluatePipeline.applyTransforms(p, options, EvaluatePipeline.launch(options, null));
-    p.run();
+    EvaluatePipeline.run(options);
     Map<String, String> hints = hintsByStep(work.resolve("evaluate.json"));
     assertThat(hints.entrySet().stream().filter(e -> e.getValue().contains("accelerator"))
-        .map(Map.Entry::getKey).toList()).containsExactly("Evaluate/Score");
+        .map(Map.Entry::getKey).toList()).containsExactly("Evaluate/Score/Score");
   }
 
   @Test
@@ -115,13 +111,14 @@ class DataflowJobSpecTest {
     List<String> train = dataflowArgs("train");
     PipelineOptions trainOptions = PipelineArgs.parse(train.toArray(String[]::new), PipelineOptions.class);
     Pipeline p = Pipeline.create(trainOptions);
-    TrainPipeline.applyTransforms(p, List.of(new TrainPipeline.Trial(0, Map.of("learningRate", "0.01"),
-        List.of("--data=gs://maskbeam-test/data", "--output=gs://maskbeam-test/run/trial-0"))),
-        "gs://maskbeam-test/run", GPU);
+    TrainOptions trial = PipelineArgs.parse(new String[] {"--data=gs://maskbeam-test/data",
+        "--output=gs://maskbeam-test/run/trial-0", "--learningRate=0.01"}, TrainOptions.class);
+    TrainPipeline.applyTransforms(p, List.of(new TrainTrials.Trial(0, Map.of("learningRate", "0.01"),
+        TrainCommand.job(trial, Map.of()))), "gs://maskbeam-test/run", GPU);
     p.run();
     Map<String, String> trainHints = hintsByStep(work.resolve("train.json"));
     assertThat(trainHints.entrySet().stream().filter(e -> e.getValue().contains("accelerator"))
-        .map(Map.Entry::getKey).toList()).containsExactly("Train");
+        .map(Map.Entry::getKey).toList()).containsExactly("TrainTrials/Train");
 
     List<String> prep = dataflowArgs("preprocess");
     prep.addAll(List.of("--images=" + demo.resolve("synthetic/images"), "--masks=" + demo.resolve("synthetic/masks"),

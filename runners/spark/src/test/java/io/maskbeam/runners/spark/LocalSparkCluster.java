@@ -133,6 +133,49 @@ final class LocalSparkCluster implements AutoCloseable {
     return start(name, cmd);
   }
 
+  /**
+   * Runs a submit script of templates/spark (as a user runs it) against this cluster. Its {@code spark-submit} is a
+   * stand-in for Spark's own bin/spark-submit that does what that one does: Spark's launcher
+   * ({@code org.apache.spark.launcher.Main}) turns the arguments into the driver's command (class path, the
+   * script's --driver-java-options), which then runs.
+   */
+  Process submitScript(String name, Path script, Path jar, List<String> args) throws IOException {
+    Path bin = Files.createDirectories(work.resolve("bin"));
+    Path submit = bin.resolve("spark-submit");
+    Files.writeString(submit, String.join("\n",
+        "#!/usr/bin/env bash",
+        "set -euo pipefail",
+        // As bin/spark-class reads the launcher: lines (messages) up to an empty line (its NUL and newline),
+        // then the command's arguments, each ended by a NUL.
+        "cmd=()",
+        "delim=$'\\n'",
+        "started=false",
+        "while IFS= read -d \"$delim\" -r arg; do",
+        "  if [ \"$started\" = true ]; then cmd+=(\"$arg\");",
+        "  elif [ -z \"$arg\" ]; then delim=''; started=true;",
+        "  else echo \"$arg\" >&2; fi",
+        "done < <(\"$JAVA_HOME/bin/java\" -Xmx128m -cp \"$SPARK_HOME/jars/*\" org.apache.spark.launcher.Main"
+            + " org.apache.spark.deploy.SparkSubmit \"$@\")",
+        "[ \"${#cmd[@]}\" -gt 0 ] || { echo 'spark launcher printed no command' >&2; exit 1; }",
+        "exec \"${cmd[@]}\"", ""));
+    submit.toFile().setExecutable(true);
+    List<String> cmd = new ArrayList<>(List.of("bash", script.toString()));
+    cmd.addAll(args);
+    ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true)
+        .redirectOutput(work.resolve(name + ".log").toFile());
+    pb.environment().put("SPARK_LOCAL_IP", "127.0.0.1");
+    pb.environment().put("SPARK_HOME", sparkHome.toString());
+    pb.environment().put("SPARK_SCALA_VERSION", "2.12");
+    pb.environment().put("JAVA_HOME", System.getProperty("java.home"));
+    pb.environment().put("SPARK_MASTER", master);
+    pb.environment().put("SPARK_SUBMIT", submit.toString());
+    pb.environment().put("MASKBEAM_SPARK_JAR", jar.toString());
+    pb.environment().put("SPARK_EXECUTOR_MEMORY", "1g");
+    Process p = pb.start();
+    processes.add(p);
+    return p;
+  }
+
   /** Kills a process and its children at once (a machine failing, not a shutdown). */
   static void kill(Process p) {
     p.descendants().forEach(ProcessHandle::destroyForcibly);

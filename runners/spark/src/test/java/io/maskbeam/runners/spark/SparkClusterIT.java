@@ -18,8 +18,9 @@ import org.junit.jupiter.api.Test;
 
 /**
  * A real Spark standalone cluster on 127.0.0.1 (master and workers from Spark's Maven jars), and the bulk
- * segmentation job submitted to it through {@code SparkSubmit} with {@code maskbeam-spark.jar}: once undisturbed,
- * once with a worker killed in the middle. Runs after packaging (failsafe); every process it starts is stopped.
+ * segmentation job submitted to it as users submit it, with {@code templates/spark/submit.sh} and the built
+ * {@code maskbeam-spark.jar}: once undisturbed, once with a worker killed in the middle. Runs after packaging
+ * (failsafe); every process it starts is stopped.
  */
 class SparkClusterIT {
   static final ObjectMapper JSON = new ObjectMapper();
@@ -74,9 +75,17 @@ class SparkClusterIT {
     }
   }
 
+  /** Submits segment as a user does: templates/spark/submit.sh, with the built maskbeam-spark.jar. */
   static Process submitSegment(String name, Path output) throws Exception {
-    return cluster.submit(name, Path.of(System.getProperty("maskbeam.sparkJar")), List.of("segment",
+    return cluster.submitScript(name, script(), Path.of(System.getProperty("maskbeam.sparkJar")), List.of("segment",
         "--model=" + model(), "--input=" + images + "/*.png", "--output=" + output, "--parallelism=16"));
+  }
+
+  static Path script() {
+    Path script = Path.of(System.getProperty("maskbeam.root", "../..")).toAbsolutePath().normalize()
+        .resolve("templates/spark/submit.sh");
+    assertThat(script).exists();
+    return script;
   }
 
   /** Every input has exactly one mask, byte-identical to the DirectRunner's, and the counts reconcile. */

@@ -115,6 +115,21 @@ class SparkRunnerTest {
     assertThat(evaluate.exitCode()).as(evaluate.out() + evaluate.err()).isZero();
     JsonNode metrics = JSON.readTree(Files.readString(eval.resolve("metrics.json")));
     assertThat(metrics.path("examples").asLong()).isEqualTo(images - 1);
-    assertThat(metrics.path("meanIou").asDouble()).isBetween(0.0, 1.0);
+    // Spark combines the per-image matrices to exactly what the DirectRunner computes on the same inputs.
+    Path directEval = work.resolve("evaluation-direct");
+    Run directEvaluate = cli("evaluate", "--predictions=" + out.resolve("masks"),
+        "--masks=" + demo.resolve("unseen/masks"), "--labelMap=" + demo.resolve("synthetic/labelmap.json"),
+        "--output=" + directEval);
+    assertThat(directEvaluate.exitCode()).as(directEvaluate.err()).isZero();
+    JsonNode directMetrics = JSON.readTree(Files.readString(directEval.resolve("metrics.json")));
+    assertThat(metrics.path("confusionMatrix")).isEqualTo(directMetrics.path("confusionMatrix"));
+    assertThat(metrics.path("meanIou").asDouble()).isEqualTo(directMetrics.path("meanIou").asDouble());
+    long matrixTotal = 0;
+    for (JsonNode row : metrics.path("confusionMatrix")) {
+      for (JsonNode cell : row) {
+        matrixTotal += cell.asLong();
+      }
+    }
+    assertThat(matrixTotal).isEqualTo(metrics.path("pixels").asLong()).isPositive();
   }
 }

@@ -1,0 +1,144 @@
+package io.maskbeam.templates;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.IOException;
+import java.net.URL;
+import java.net.URLClassLoader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.jar.JarFile;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Every Dockerfile and launch script under templates/ names files the build produces and classes the jars hold; the
+ * jars carry the runners and filesystems their launchers use. A Dockerfile that copies a file no build makes, or a
+ * launcher whose main class or runner is missing from its jar, fails here, not on a cloud.
+ */
+class ShippedArtifactsIT {
+  static final Pattern COPY = Pattern.compile("(?m)^COPY\\s+(?!--from)(\\S+)\\s+(\\S+)\\s*$");
+  static final Pattern ENV = Pattern.compile("(?m)^ENV\\s+(.+)$");
+  static final Pattern ENTRYPOINT = Pattern.compile("(?m)^ENTRYPOINT\\s+\\[\"([^\"]+)\"");
+
+  static List<Path> dockerfiles() throws IOException {
+    try (Stream<Path> s = Files.walk(Shipped.root().resolve("templates"))) {
+      return s.filter(p -> p.getFileName().toString().startsWith("Dockerfile")).sorted().toList();
+    }
+  }
+
+  /** ENV lines as name=value pairs (several per line allowed). */
+  static Map<String, String> env(String dockerfile) {
+    Map<String, String> env = new LinkedHashMap<>();
+    Matcher m = ENV.matcher(dockerfile);
+    while (m.find()) {
+      for (String pair : m.group(1).trim().split("\\s+")) {
+        int eq = pair.indexOf('=');
+        if (eq > 0) {
+          env.put(pair.substring(0, eq), pair.substring(eq + 1));
+        }
+      }
+    }
+    return env;
+  }
+
+  /** Where each COPY source lands in the image: destination to repository path. */
+  static Map<String, Path> copies(String dockerfile) {
+    Map<String, Path> copies = new LinkedHashMap<>();
+    Matcher m = COPY.matcher(dockerfile);
+    while (m.find()) {
+      copies.put(m.group(2).replace("${WORKDIR}", "/template"), Shipped.root().resolve(m.group(1)));
+    }
+    return copies;
+  }
+
+  @Test
+  void dockerfilesCopyWhatTheBuildMakesAndStartWhatExists() throws Exception {
+    List<Path> files = dockerfiles();
+    assertThat(files).extracting(p -> Shipped.root().relativize(p).toString()).contains(
+        "templates/dataflow/Dockerfile.launcher", "templates/dataflow/Dockerfile.worker",
+        "templates/sagemaker/Dockerfile", "templates/vertex/Dockerfile");
+    for (Path dockerfile : files) {
+      String text = Files.readString(dockerfile);
+      Map<String, Path> copies = copies(text);
+      for (Map.Entry<String, Path> c : copies.entrySet()) {
+        assertThat(c.getValue()).as("%s copies %s, which the build or the repository must hold", dockerfile,
+            c.getValue()).exists();
+      }
+      Matcher entry = ENTRYPOINT.matcher(text);
+      if (entry.find() && copies.containsKey(entry.group(1))) {
+        Path script = copies.get(entry.group(1));
+        assertThat(Files.isExecutable(script)).as("%s's entry point %s is executable", dockerfile, script).isTrue();
+      }
+      Map<String, String> env = env(text);
+      if (env.containsKey("FLEX_TEMPLATE_JAVA_MAIN_CLASS")) {
+        String classpath = env.get("FLEX_TEMPLATE_JAVA_CLASSPATH");
+        assertThat(copies).as("the launcher's classpath %s is a copied file", classpath).containsKey(classpath);
+        assertHasMain(copies.get(classpath), env.get("FLEX_TEMPLATE_JAVA_MAIN_CLASS"));
+      }
+    }
+  }
+
+  @Test
+  void everyTemplateMainClassIsInTheLauncherJar() throws Exception {
+    Map<String, String> templates = FlexTemplateLaunchIT.templates();
+    assertThat(templates).containsOnlyKeys("preprocess", "train", "segment", "evaluate");
+    for (Map.Entry<String, String> t : templates.entrySet()) {
+      assertHasMain(Shipped.jar(), t.getValue());
+      assertThat(Shipped.root().resolve("templates/dataflow/" + t.getKey() + "/metadata.json")).exists();
+    }
+  }
+
+  /** The runners and filesystems each jar's launchers use are registered in it (Beam finds them by service files). */
+  @Test
+  void jarsCarryTheirRunnersAndFilesystems() throws Exception {
+    try (JarFile jar = new JarFile(Shipped.jar().toFile())) {
+      assertThat(service(jar, "org.apache.beam.sdk.runners.PipelineRunnerRegistrar"))
+          .contains("org.apache.beam.runners.direct.DirectRegistrar$Runner")
+          .contains("org.apache.beam.runners.dataflow.DataflowPipelineRegistrar$Runner");
+      assertThat(service(jar, "org.apache.beam.sdk.io.FileSystemRegistrar"))
+          .contains("org.apache.beam.sdk.extensions.gcp.storage.GcsFileSystemRegistrar")
+          .contains("org.apache.beam.sdk.io.aws2.s3.S3FileSystemRegistrar");
+      assertThat(service(jar, "org.apache.beam.sdk.coders.CoderProviderRegistrar"))
+          .contains("io.maskbeam.transforms.common.MaskbeamCoders");
+    }
+    Path spark = Shipped.root().resolve("runners/spark/target/maskbeam-spark.jar");
+    assertThat(spark).as("the jar templates/spark/submit.sh submits").exists();
+    try (JarFile jar = new JarFile(spark.toFile())) {
+      assertThat(service(jar, "org.apache.beam.sdk.runners.PipelineRunnerRegistrar"))
+          .contains("org.apache.beam.runners.spark.SparkRunnerRegistrar$Runner");
+    }
+    assertHasMain(spark, "io.maskbeam.pipelines.Maskbeam");
+  }
+
+  static List<String> service(JarFile jar, String name) throws IOException {
+    var entry = jar.getEntry("META-INF/services/" + name);
+    assertThat(entry).as("%s in %s", name, jar.getName()).isNotNull();
+    List<String> lines = new ArrayList<>();
+    for (String l : new String(jar.getInputStream(entry).readAllBytes(), StandardCharsets.UTF_8).split("\\R")) {
+      if (!l.isBlank() && !l.startsWith("#")) {
+        lines.add(l.trim());
+      }
+    }
+    return lines;
+  }
+
+  /** The class is in the jar and has {@code public static void main(String[])}. */
+  static void assertHasMain(Path jar, String className) throws Exception {
+    try (JarFile j = new JarFile(jar.toFile())) {
+      assertThat(j.getEntry(className.replace('.', '/') + ".class")).as("%s in %s", className, jar).isNotNull();
+    }
+    try (URLClassLoader loader = new URLClassLoader(new URL[] {jar.toUri().toURL()}, null)) {
+      Class<?> c = Class.forName(className, false, loader);
+      var main = c.getMethod("main", String[].class);
+      assertThat(java.lang.reflect.Modifier.isStatic(main.getModifiers())).as("%s.main is static", className).isTrue();
+    }
+  }
+}
