@@ -57,6 +57,23 @@ class TrainCommandTest {
   }
 
   @Test
+  void aDatasetWithoutValRecordsTrainsWithAWarningAndExportsTheLastEpoch() throws Exception {
+    Path trainOnly = Files.createDirectories(work.resolve("train-only"));
+    try (var files = Files.list(dataset)) {
+      for (Path f : files.filter(p -> p.getFileName().toString().startsWith("train-")
+          || p.getFileName().toString().equals("dataset.json")).toList()) {
+        Files.copy(f, trainOnly.resolve(f.getFileName()));
+      }
+    }
+    Path out = work.resolve("run-train-only");
+    TestData.Run run = TestData.cli("train", "--data=" + trainOnly, "--output=" + out, "--epochs=1",
+        "--unetWidth=8", "--unetDepth=3", "--cropSize=64", "--miniBatchSize=4");
+    assertThat(run.exitCode()).as(run.err()).isZero();
+    assertThat(run.out() + run.err()).contains("has no val records");
+    assertThat(out.resolve("model/saved_model.pb")).exists();
+  }
+
+  @Test
   void badInputFailsBeforeTrainingWithAClearMessage() throws Exception {
     TestData.Run noData = TestData.cli("train", "--data=" + work.resolve("nowhere"), "--output=" + work.resolve("x"));
     assertThat(noData.exitCode()).isEqualTo(Maskbeam.USAGE);
