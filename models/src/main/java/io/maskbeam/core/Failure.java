@@ -1,7 +1,6 @@
 package io.maskbeam.core;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.Serializable;
@@ -26,7 +25,8 @@ public record Failure(Stage stage, String id, String input, Map<String, String> 
   private static final ObjectMapper JSON = new ObjectMapper();
 
   public Failure {
-    inputs = inputs == null ? Map.of() : Map.copyOf(new TreeMap<>(inputs));
+    // Sorted once, so the JSON line and the coder write the roles in one order.
+    inputs = inputs == null ? Map.of() : java.util.Collections.unmodifiableSortedMap(new TreeMap<>(inputs));
   }
 
   /** A failure about one file. */
@@ -39,24 +39,13 @@ public record Failure(Stage stage, String id, String input, Map<String, String> 
     return new Failure(stage, id, input, inputs, reason, message, e == null ? null : e.getClass().getName());
   }
 
-  /** The same failure with the files of its example by role. */
-  public Failure withInputs(Map<String, String> roles) {
-    Map<String, String> all = new TreeMap<>(inputs);
-    roles.forEach((k, v) -> {
-      if (v != null) {
-        all.put(k, v);
-      }
-    });
-    return new Failure(stage, id, input, all, reason, message, exception);
-  }
-
   public String toJsonLine() {
     ObjectNode n = JSON.createObjectNode();
     n.put("stage", stage.label());
     n.put("id", id);
     n.put("input", input);
     ObjectNode files = n.putObject("inputs");
-    new TreeMap<>(inputs).forEach(files::put);
+    inputs.forEach(files::put);
     n.put("reason", reason.name());
     n.put("message", message);
     if (exception != null) {
@@ -66,21 +55,6 @@ public record Failure(Stage stage, String id, String input, Map<String, String> 
       return JSON.writeValueAsString(n);
     } catch (JsonProcessingException e) {
       throw new IllegalStateException(e);
-    }
-  }
-
-  /** Reads a line written by {@link #toJsonLine}. */
-  public static Failure fromJsonLine(String line) {
-    try {
-      JsonNode n = JSON.readTree(line);
-      Map<String, String> files = new TreeMap<>();
-      n.path("inputs").fields().forEachRemaining(e -> files.put(e.getKey(), e.getValue().asText()));
-      return new Failure(Stage.valueOf(n.path("stage").asText().toUpperCase(java.util.Locale.ROOT)),
-          n.path("id").isNull() ? null : n.path("id").asText(null), n.path("input").asText(null), files,
-          FailureReason.valueOf(n.path("reason").asText()), n.path("message").asText(""),
-          n.path("exception").asText(null));
-    } catch (JsonProcessingException | IllegalArgumentException e) {
-      throw new IllegalArgumentException("not a failure record: " + e.getMessage(), e);
     }
   }
 }

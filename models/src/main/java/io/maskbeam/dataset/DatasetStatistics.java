@@ -77,7 +77,7 @@ public final class DatasetStatistics implements Serializable {
     public boolean equals(Object o) {
       return o instanceof SplitStats s && examples == s.examples && reencoded == s.reencoded
           && ignorePixels == s.ignorePixels && unknownPixels == s.unknownPixels
-          && Arrays.equals(classPixels, s.classPixels)
+          && allIgnoreExamples == s.allIgnoreExamples && Arrays.equals(classPixels, s.classPixels)
           && Arrays.equals(pixelsOfImagesWithClass, s.pixelsOfImagesWithClass)
           && Arrays.equals(imagesWithClass, s.imagesWithClass);
     }

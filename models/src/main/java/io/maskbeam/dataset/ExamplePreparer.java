@@ -71,8 +71,11 @@ public final class ExamplePreparer implements Serializable {
     RgbImage upright = photo.image();
     int w = upright.width();
     int h = upright.height();
+    // Sizes first: a mask of another size is SIZE_MISMATCH before any pixel is remapped.
+    boolean turn = turnsWithPhoto(mask.getWidth(), mask.getHeight(), photo);
     Remapped remapped = remapChecked(mask);
-    LabelImage classes = alignWith(new LabelImage(mask.getWidth(), mask.getHeight(), remapped.labels), photo);
+    LabelImage stored = new LabelImage(mask.getWidth(), mask.getHeight(), remapped.labels);
+    LabelImage classes = turn ? ExifOrientation.apply(stored, photo.orientation()) : stored;
 
     int[] target = resize.targetSize(w, h);
     LabelImage labels = Resampler.resizeNearest(classes, target[0], target[1]);
@@ -134,18 +137,28 @@ public final class ExamplePreparer implements Serializable {
 
   /** The class ids of a mask in the photo's upright frame, or SIZE_MISMATCH. */
   static LabelImage alignWith(LabelImage classes, ImageLoader.Photo photo) throws RejectedInputException {
+    return turnsWithPhoto(classes.width(), classes.height(), photo)
+        ? ExifOrientation.apply(classes, photo.orientation()) : classes;
+  }
+
+  /**
+   * Whether a mask of this size is turned with its photo (it has the stored, unturned size), is used as it is (the
+   * upright size), or neither: SIZE_MISMATCH.
+   */
+  private static boolean turnsWithPhoto(int maskWidth, int maskHeight, ImageLoader.Photo photo)
+      throws RejectedInputException {
     int w = photo.image().width();
     int h = photo.image().height();
-    if (classes.width() == w && classes.height() == h) {
-      return classes;
+    if (maskWidth == w && maskHeight == h) {
+      return false;
     }
-    if (photo.orientation() != ExifOrientation.NORMAL && classes.width() == photo.storedWidth()
-        && classes.height() == photo.storedHeight()) {
-      return ExifOrientation.apply(classes, photo.orientation());
+    if (photo.orientation() != ExifOrientation.NORMAL && maskWidth == photo.storedWidth()
+        && maskHeight == photo.storedHeight()) {
+      return true;
     }
     throw new RejectedInputException(FailureReason.SIZE_MISMATCH, String.format(Locale.ROOT,
         "image is %dx%d%s but mask is %dx%d", w, h, photo.orientation() == ExifOrientation.NORMAL ? ""
-            : " (upright by its EXIF orientation " + photo.orientation() + ")", classes.width(), classes.height()));
+            : " (upright by its EXIF orientation " + photo.orientation() + ")", maskWidth, maskHeight));
   }
 
   /** The loader images are read with (its pixel limit and EXIF policy). */
@@ -200,94 +213,89 @@ public final class ExamplePreparer implements Serializable {
 
   private record Remapped(byte[] labels, long unknownPixels, String unknownSample, boolean colour) {}
 
-  /** Maps raw mask values (or colours) to class ids, counting what the label map does not cover. */
+  /**
+   * Maps raw mask values (or colours) to class ids, counting what the label map does not cover. An RGB mask goes
+   * through the colour table when the label map has one; a grey mask saved as RGB (three equal channels) whose
+   * colours the table does not all know is read as grey values instead (a colour table may hold greys too).
+   */
   private Remapped remap(BufferedImage mask) throws RejectedInputException {
     int[][] bands = ImageCodec.rawBands(mask);
-    int n = bands[0].length;
-    byte[] out = new byte[n];
-    byte ignore = (byte) labelMap.ignoreValue();
-    long unknown = 0;
-    TreeMap<Integer, Long> unknownValues = new TreeMap<>();
-    boolean colour;
-    if (bands.length == 1 || (bands.length >= 3 && isGreyInRgb(bands)
-        && (!labelMap.hasColorTable() || !coversAllColours(bands)))) {
-      // A grey mask saved as RGB (three equal channels) is read as grey values, unless the label map's colour
-      // table knows every one of its colours (a colour table may legitimately hold greys such as black).
-      colour = false;
-      int[] raw = bands[0];
-      for (int i = 0; i < n; i++) {
-        int c = labelMap.mapRaw(raw[i]);
-        if (c == LabelMap.UNKNOWN) {
-          unknown++;
-          if (unknownValues.size() < 8 || unknownValues.containsKey(raw[i])) {
-            unknownValues.merge(raw[i], 1L, Long::sum);
-          }
-          out[i] = ignore;
-        } else {
-          out[i] = (byte) c;
-        }
-      }
-    } else if (bands.length >= 3 && labelMap.hasColorTable()) {
-      colour = true;
-      int[] r = bands[0];
-      int[] g = bands[1];
-      int[] b = bands[2];
-      int sampleBits = mask.getSampleModel().getSampleSize(0);
-      int shift = Math.max(0, sampleBits - 8);
-      int lastRgb = -1;
-      int lastClass = 0;
-      for (int i = 0; i < n; i++) {
-        int rgb = ((r[i] >> shift) << 16) | ((g[i] >> shift) << 8) | (b[i] >> shift);
-        int c;
-        if (rgb == lastRgb) {
-          c = lastClass; // masks are piecewise constant; skip the hash lookup on runs
-        } else {
-          c = labelMap.mapColor(rgb);
-          lastRgb = rgb;
-          lastClass = c;
-        }
-        if (c == LabelMap.UNKNOWN) {
-          unknown++;
-          if (unknownValues.size() < 8 || unknownValues.containsKey(rgb)) {
-            unknownValues.merge(rgb, 1L, Long::sum);
-          }
-          out[i] = ignore;
-        } else {
-          out[i] = (byte) c;
-        }
-      }
-    } else {
-      throw new RejectedInputException(FailureReason.MASK_NOT_SINGLE_CHANNEL, String.format(Locale.ROOT,
-          "mask has %d channels; give a label map with class colours (or \"colors\") to convert colour-coded masks",
-          bands.length));
+    if (bands.length == 1) {
+      return remapValues(bands[0]);
     }
-    StringBuilder sample = new StringBuilder();
-    unknownValues.forEach((v, count) -> {
-      if (sample.length() > 0) {
-        sample.append(", ");
-      }
-      sample.append(colour ? String.format(Locale.ROOT, "#%06x", v) : Integer.toString(v)).append(" (").append(count)
-          .append(" px)");
-    });
-    return new Remapped(out, unknown, sample.toString(), colour);
+    if (bands.length >= 3 && labelMap.hasColorTable()) {
+      Remapped colours = remapColours(bands, Math.max(0, mask.getSampleModel().getSampleSize(0) - 8));
+      return colours.unknownPixels > 0 && isGreyInRgb(bands) ? remapValues(bands[0]) : colours;
+    }
+    if (bands.length >= 3 && isGreyInRgb(bands)) {
+      return remapValues(bands[0]);
+    }
+    throw new RejectedInputException(FailureReason.MASK_NOT_SINGLE_CHANNEL, String.format(Locale.ROOT,
+        "mask has %d channels; give a label map with class colours (or \"colors\") to convert colour-coded masks",
+        bands.length));
   }
 
-  /** Whether the colour table maps every colour of an 8-bit RGB mask. */
-  private boolean coversAllColours(int[][] bands) {
+  private Remapped remapValues(int[] raw) {
+    byte[] out = new byte[raw.length];
+    byte ignore = (byte) labelMap.ignoreValue();
+    Unknown unknown = new Unknown(false);
+    for (int i = 0; i < raw.length; i++) {
+      int c = labelMap.mapRaw(raw[i]);
+      out[i] = c == LabelMap.UNKNOWN ? unknown.add(raw[i], ignore) : (byte) c;
+    }
+    return unknown.result(out);
+  }
+
+  /** Through the colour table; {@code shift} brings 16-bit samples to 8 bits. */
+  private Remapped remapColours(int[][] bands, int shift) {
     int[] r = bands[0];
     int[] g = bands[1];
     int[] b = bands[2];
-    int last = -1;
+    byte[] out = new byte[r.length];
+    byte ignore = (byte) labelMap.ignoreValue();
+    Unknown unknown = new Unknown(true);
+    int lastRgb = -1;
+    int lastClass = 0;
     for (int i = 0; i < r.length; i++) {
-      int rgb = (r[i] << 16) | (g[i] << 8) | b[i];
-      if (rgb != last) {
-        if (labelMap.mapColor(rgb) == LabelMap.UNKNOWN) {
-          return false;
-        }
-        last = rgb;
+      int rgb = ((r[i] >> shift) << 16) | ((g[i] >> shift) << 8) | (b[i] >> shift);
+      if (rgb != lastRgb) {
+        lastClass = labelMap.mapColor(rgb); // masks are piecewise constant; runs skip the hash lookup
+        lastRgb = rgb;
       }
+      out[i] = lastClass == LabelMap.UNKNOWN ? unknown.add(rgb, ignore) : (byte) lastClass;
     }
-    return true;
+    return unknown.result(out);
+  }
+
+  /** Counts unknown pixels and keeps a sample of their values for the message. */
+  private static final class Unknown {
+    private final boolean colour;
+    private final TreeMap<Integer, Long> sample = new TreeMap<>();
+    private long pixels;
+
+    Unknown(boolean colour) {
+      this.colour = colour;
+    }
+
+    byte add(int value, byte ignore) {
+      pixels++;
+      if (sample.size() < 8 || sample.containsKey(value)) {
+        sample.merge(value, 1L, Long::sum);
+      }
+      return ignore;
+    }
+
+    Remapped result(byte[] labels) {
+      StringBuilder text = new StringBuilder();
+      sample.forEach((v, count) -> {
+        if (text.length() > 0) {
+          text.append(", ");
+        }
+        text.append(colour ? String.format(Locale.ROOT, "#%06x", v) : Integer.toString(v)).append(" (")
+            .append(count).append(" px)");
+      });
+      return new Remapped(labels, pixels, text.toString(), colour);
+    }
   }
 
   private static boolean isGreyInRgb(int[][] bands) {

@@ -63,6 +63,14 @@ public final class ImageCodec {
    * @throws InvalidImageException with kind TRUNCATED when the data ends early, UNREADABLE when it is not an image
    */
   public static BufferedImage decode(byte[] bytes, long maxPixels) throws InvalidImageException {
+    return decodeWithFormat(bytes, maxPixels).image();
+  }
+
+  /** Decoded pixels and the container format ("png", "jpeg", ...) the header named. */
+  public record Decoded(BufferedImage image, String format) {}
+
+  /** {@link #decode}, also naming the format, from one read of the header. */
+  public static Decoded decodeWithFormat(byte[] bytes, long maxPixels) throws InvalidImageException {
     if (bytes.length == 0) {
       throw new InvalidImageException(InvalidImageException.Kind.EMPTY, "file is empty (0 bytes)");
     }
@@ -107,7 +115,7 @@ public final class ImageCodec {
               truncated ? InvalidImageException.Kind.TRUNCATED : InvalidImageException.Kind.UNREADABLE,
               (truncated ? "truncated image: " : "corrupt image: ") + w);
         }
-        return image;
+        return new Decoded(image, formatOf(reader));
       } finally {
         reader.dispose();
       }

@@ -24,6 +24,12 @@ public final class ImageLoader implements Serializable {
   /** Default pixel limit: 100 megapixels. */
   public static final long DEFAULT_MAX_PIXELS = 100_000_000L;
 
+  /**
+   * For the records preprocessing wrote: their pixels are upright already and were held to its pixel limit, so
+   * neither is applied again.
+   */
+  public static final ImageLoader RECORDS = new ImageLoader(Long.MAX_VALUE, false);
+
   private final long maxPixels;
   private final boolean applyOrientation;
 
@@ -47,10 +53,6 @@ public final class ImageLoader implements Serializable {
   /** The same limit, pixels as stored (for tools that must see what is in the file). */
   public ImageLoader ignoringOrientation() {
     return new ImageLoader(maxPixels, false);
-  }
-
-  public long maxPixels() {
-    return maxPixels;
   }
 
   /**
@@ -84,25 +86,18 @@ public final class ImageLoader implements Serializable {
     return header;
   }
 
-  /** Decodes a photo to upright 8-bit RGB. */
+  /** Decodes a photo to upright 8-bit RGB (the decoder refuses it from its header when over the limit). */
   public Photo load(byte[] bytes) throws InvalidImageException {
-    ImageHeader header = header(bytes);
-    BufferedImage decoded = decodeChecked(bytes);
-    RgbImage rgb = ImageCodec.toRgb(decoded);
+    ImageCodec.Decoded decoded = ImageCodec.decodeWithFormat(bytes, maxPixels);
+    RgbImage rgb = ImageCodec.toRgb(decoded.image());
     int orientation = applyOrientation ? ExifOrientation.read(bytes) : ExifOrientation.NORMAL;
-    return new Photo(ExifOrientation.apply(rgb, orientation), orientation, header.format(),
-        ImageCodec.isPlainRgb8(decoded));
-  }
-
-  /** The EXIF orientation this loader would apply to these bytes (1 when it applies none). */
-  public int orientationOf(byte[] bytes) {
-    return applyOrientation ? ExifOrientation.read(bytes) : ExifOrientation.NORMAL;
+    return new Photo(ExifOrientation.apply(rgb, orientation), orientation, decoded.format(),
+        ImageCodec.isPlainRgb8(decoded.image()));
   }
 
   /** Decodes without colour conversion (label masks: palette indices, 16-bit values, colour codes). */
   public BufferedImage decodeRaw(byte[] bytes) throws InvalidImageException {
-    header(bytes);
-    return decodeChecked(bytes);
+    return ImageCodec.decode(bytes, maxPixels);
   }
 
   /** A single-channel 8-bit label image (predictions, the label PNGs of records). */
@@ -122,13 +117,5 @@ public final class ImageLoader implements Serializable {
       labels[i] = (byte) values[i];
     }
     return new LabelImage(image.getWidth(), image.getHeight(), labels);
-  }
-
-  private BufferedImage decodeChecked(byte[] bytes) throws InvalidImageException {
-    BufferedImage image = ImageCodec.decode(bytes, maxPixels);
-    if (image.getWidth() <= 0 || image.getHeight() <= 0) {
-      throw new InvalidImageException(InvalidImageException.Kind.EMPTY, "image has no pixels");
-    }
-    return image;
   }
 }

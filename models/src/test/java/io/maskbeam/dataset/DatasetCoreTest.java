@@ -55,12 +55,17 @@ class DatasetCoreTest {
     a.add("train", 4, 4, 4, 4, new long[] {10, 6}, 0, 0, false);
     b.add("val", 8, 2, 8, 2, new long[] {16, 0}, 0, 0, true);
     c.add("train", 4, 4, 2, 2, new long[] {1, 2}, 1, 1, true);
+    // An example whose every pixel is ignore is counted, in its split and overall, through merges.
+    c.add("train", 4, 4, 2, 2, new long[] {0, 0}, 4, 0, false);
     DatasetStatistics abc = new DatasetStatistics(2).merge(a).merge(b).merge(c);
     DatasetStatistics cba = new DatasetStatistics(2).merge(c).merge(b).merge(a);
     assertThat(abc).isEqualTo(cba);
-    assertThat(abc.totalExamples()).isEqualTo(3);
+    assertThat(abc.totalExamples()).isEqualTo(4);
+    assertThat(abc.allIgnoreExamples()).isEqualTo(1);
+    assertThat(abc.splits().get("train").allIgnoreExamples()).isEqualTo(1);
+    assertThat(abc.splits().get("val").allIgnoreExamples()).isZero();
     assertThat(abc.splits().get("train").classPixels()).containsExactly(11, 8);
-    assertThat(abc.sourceSizes()).containsEntry("4x4", 2L).containsEntry("8x2", 1L);
+    assertThat(abc.sourceSizes()).containsEntry("4x4", 3L).containsEntry("8x2", 1L);
     assertThatThrownBy(() -> a.merge(new DatasetStatistics(3))).isInstanceOf(IllegalArgumentException.class);
   }
 

@@ -166,10 +166,12 @@ class ExamplePreparerTest {
         TestImages.colourMask(10, 10, 0x030303, 0x080808, 0x0b0b0b));
     assertThat(values(e)).containsExactlyInAnyOrder(3, 8, 255);
     assertThat(e.unknownPixels()).isZero();
-    // A colour table that knows every grey keeps its meaning: camvid's void colour is black.
-    PreparedExample black = p.prepare("b", TestImages.rgbPng(10, 10, 5), TestImages.colourMask(10, 10, 0x000000,
-        0x804080));
-    assertThat(values(black)).containsExactlyInAnyOrder(255, 3);
+    // A colour table that knows every grey of the mask keeps its meaning: in camvid's table black is void and
+    // 128,128,128 is sky (class 0). Read as grey values instead, raw 128 would be unknown.
+    PreparedExample greys = p.prepare("b", TestImages.rgbPng(10, 10, 5), TestImages.colourMask(10, 10, 0x000000,
+        0x808080));
+    assertThat(values(greys)).containsExactlyInAnyOrder(255, 0);
+    assertThat(greys.unknownPixels()).isZero();
   }
 
   /** A mask none of whose pixels the label map knows would be written all ignore: refused under either policy. */

@@ -31,6 +31,8 @@ class ImageLoaderTest {
     ImageLoader.Photo asStored = ImageLoader.defaults().ignoringOrientation()
         .load(TestImages.jpegWithOrientation(stored, 6));
     assertThat(asStored.image().width()).isEqualTo(40);
+    // The pixels themselves are turned (not only the sides swapped): upright = orientation 6 applied to stored.
+    assertThat(photo.image().pixels()).isEqualTo(ExifOrientation.apply(asStored.image(), 6).pixels());
   }
 
   @Test

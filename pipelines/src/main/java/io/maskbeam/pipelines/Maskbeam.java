@@ -31,8 +31,7 @@ public final class Maskbeam {
   public static final int FAILED = 1;
   /** A usage error: the message says which flag or input to fix. Nothing was started. */
   public static final int USAGE = 2;
-  /** evaluate's quality gate: the model is not blessed (reserved; see the README). */
-  public static final int NOT_BLESSED = 3;
+  // 3 is left free for evaluate's quality gate (a model that is not blessed).
   /** The job finished, but more of its inputs failed than --maxFailedFraction allows (or all of them). */
   public static final int INPUTS_FAILED = 4;
 

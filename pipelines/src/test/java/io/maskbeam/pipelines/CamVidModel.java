@@ -5,7 +5,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Comparator;
 import java.util.List;
 import java.util.stream.Stream;
 
@@ -23,7 +22,13 @@ final class CamVidModel {
   static synchronized Path get() throws IOException {
     if (work == null) {
       Path dir = Files.createTempDirectory("maskbeam-camvid-model");
-      Runtime.getRuntime().addShutdownHook(new Thread(() -> deleteTree(dir)));
+      Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+        try {
+          TestData.deleteTree(dir);
+        } catch (IOException e) {
+          // best effort at exit
+        }
+      }));
       Path camvid = TestData.camvid();
       Path images = Files.createDirectories(dir.resolve("camvid/images"));
       Path masks = Files.createDirectories(dir.resolve("camvid/masks"));
@@ -56,13 +61,4 @@ final class CamVidModel {
     }
   }
 
-  private static void deleteTree(Path dir) {
-    try (Stream<Path> paths = Files.walk(dir)) {
-      for (Path p : paths.sorted(Comparator.reverseOrder()).toList()) {
-        Files.deleteIfExists(p);
-      }
-    } catch (IOException e) {
-      // best effort at exit
-    }
-  }
 }

@@ -78,9 +78,12 @@ class ServeRobustnessTest {
       } catch (java.io.IOException closed) {
         // the server closed the connection under the trickle: what we want
       }
-      InputStream in = s.getInputStream();
-      byte[] answer = in.readNBytes(4096);
-      return new String(answer, StandardCharsets.US_ASCII);
+      try {
+        InputStream in = s.getInputStream();
+        return new String(in.readNBytes(4096), StandardCharsets.US_ASCII);
+      } catch (java.io.IOException reset) {
+        return ""; // closed without an answer (a reset after the cut-off)
+      }
     }
   }
 
@@ -101,7 +104,7 @@ class ServeRobustnessTest {
       long pingStart = System.nanoTime();
       assertThat(http.send(HttpRequest.newBuilder(URI.create(base + "/ping")).build(),
           HttpResponse.BodyHandlers.ofString()).statusCode()).isEqualTo(200);
-      assertThat((System.nanoTime() - pingStart) / 1e9).as("seconds to answer /ping").isLessThan(1.0);
+      assertThat((System.nanoTime() - pingStart) / 1e9).as("seconds to answer /ping").isLessThan(2.0);
       HttpResponse<byte[]> mask = http.send(HttpRequest.newBuilder(URI.create(base + "/invocations"))
           .header("Content-Type", "image/png").POST(HttpRequest.BodyPublishers.ofByteArray(image)).build(),
           HttpResponse.BodyHandlers.ofByteArray());
@@ -112,8 +115,9 @@ class ServeRobustnessTest {
       }
       double seconds = (System.nanoTime() - start) / 1e9;
       assertThat(seconds).as("every slow client was cut off within the timeouts").isLessThan(8.0);
-      // The slow bodies got a 408; the slow headers had their connection closed.
+      // The slow bodies got a 408; the slow headers had their connection closed, none was served.
       assertThat(answers).filteredOn(a -> a.startsWith("HTTP/1.1 408")).hasSize(2);
+      assertThat(answers).noneMatch(a -> a.startsWith("HTTP/1.1 2"));
     } finally {
       clients.shutdownNow();
     }

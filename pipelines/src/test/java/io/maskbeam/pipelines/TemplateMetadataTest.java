@@ -36,6 +36,10 @@ class TemplateMetadataTest {
       assertThat(metadata.path("description").asText()).isNotBlank();
       Set<String> parameters = new HashSet<>();
       List<String> args = new ArrayList<>();
+      java.util.Map<String, Method> getters = new java.util.HashMap<>();
+      for (Method getter : OptionsCommand.getters(options)) {
+        getters.put(OptionsCommand.propertyName(getter), getter);
+      }
       for (JsonNode p : metadata.path("parameters")) {
         String name = p.path("name").asText();
         parameters.add(name);
@@ -44,11 +48,12 @@ class TemplateMetadataTest {
         String sample = null;
         for (JsonNode regex : p.path("regexes")) {
           Pattern compiled = Pattern.compile(regex.asText());
-          sample = compiled.pattern().contains("true|false") ? "true"
-              : compiled.pattern().contains("gs|s3") ? "gs://bucket/x" : "1";
+          // A value other than the option's default, so arriving with the default would not pass for arriving.
+          sample = compiled.pattern().contains("true|false") ? notDefault(getters.get(name))
+              : compiled.pattern().contains("gs|s3") ? "gs://bucket/x" : "37";
           assertThat(compiled.matcher(sample).matches()).as("%s sample %s", name, sample).isTrue();
         }
-        args.add("--" + name + "=" + (sample != null ? sample : "x"));
+        args.add("--" + name + "=" + (sample != null ? sample : "x7"));
       }
       // No required option is missing or optional, and none is unknown to the options interface.
       for (Method getter : OptionsCommand.getters(options)) {
@@ -80,5 +85,12 @@ class TemplateMetadataTest {
       }
       assertThat(checked).as(pipeline).isEqualTo(parameters.size());
     }
+  }
+
+  /** "false" for a boolean option that defaults to true, else "true". */
+  private static String notDefault(Method getter) {
+    org.apache.beam.sdk.options.Default.Boolean d = getter == null ? null
+        : getter.getAnnotation(org.apache.beam.sdk.options.Default.Boolean.class);
+    return d != null && d.value() ? "false" : "true";
   }
 }

@@ -78,4 +78,13 @@ final class TestData {
     BufferedImage img = ImageIO.read(new ByteArrayInputStream(png));
     return img.getRaster().getSamples(0, 0, img.getWidth(), img.getHeight(), 0, new int[img.getWidth() * img.getHeight()]);
   }
+
+  /** Deletes a folder and everything in it. */
+  static void deleteTree(Path dir) throws IOException {
+    try (Stream<Path> paths = Files.walk(dir)) {
+      for (Path p : paths.sorted(java.util.Comparator.reverseOrder()).toList()) {
+        Files.deleteIfExists(p);
+      }
+    }
+  }
 }

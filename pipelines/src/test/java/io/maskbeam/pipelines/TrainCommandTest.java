@@ -66,11 +66,13 @@ class TrainCommandTest {
       }
     }
     Path out = work.resolve("run-train-only");
-    TestData.Run run = TestData.cli("train", "--data=" + trainOnly, "--output=" + out, "--epochs=1",
+    TestData.Run run = TestData.cli("train", "--data=" + trainOnly, "--output=" + out, "--epochs=2",
         "--unetWidth=8", "--unetDepth=3", "--cropSize=64", "--miniBatchSize=4");
     assertThat(run.exitCode()).as(run.err()).isZero();
     assertThat(run.out() + run.err()).contains("has no val records");
-    assertThat(out.resolve("model/saved_model.pb")).exists();
+    assertThat(Files.readAllLines(out.resolve("metrics.jsonl"))).hasSize(2);
+    assertThat(TestData.json(out.resolve("model/maskbeam-model.json")).path("training").path("epoch").asInt())
+        .as("the last epoch's model is the one exported").isEqualTo(2);
   }
 
   @Test

@@ -71,11 +71,15 @@ class SageMakerContainerIT {
     try {
       String base = "http://127.0.0.1:" + port;
       Shipped.awaitHealthy(server, base + "/ping", log);
+      // A container is reached from outside it: the entry point must bind every interface, not loopback only.
+      Shipped.awaitLog(log, "on http://0.0.0.0:" + port);
 
       JsonNode params = JSON.readTree(get(base + "/execution-parameters").body());
       assertThat(params.path("BatchStrategy").asText()).isEqualTo("SINGLE_RECORD");
-      assertThat(params.path("MaxConcurrentTransforms").asInt()).isPositive();
-      assertThat(params.path("MaxPayloadInMB").asInt()).isPositive();
+      // One concurrent transform per inference thread (one per core by default); serve's default 32 MB bodies.
+      assertThat(params.path("MaxConcurrentTransforms").asInt())
+          .isEqualTo(Runtime.getRuntime().availableProcessors());
+      assertThat(params.path("MaxPayloadInMB").asInt()).isEqualTo(32);
 
       byte[] image = Files.readAllBytes(Shipped.demo().resolve("unseen/images/shape_0000.png"));
       HttpResponse<byte[]> png = post(base + "/invocations", image, "image/png");
@@ -97,9 +101,17 @@ class SageMakerContainerIT {
         assertThat(shape).containsExactly(1, c, h, w);
         float[] target = features.get("target").floats();
         assertThat(target).hasSize(c * h * w);
-        // np.argmax(mask, axis=0) of the [C, H, W] probabilities is the PNG mask (a tie may go either way).
+        // np.argmax(mask, axis=0) of the [C, H, W] probabilities is the PNG mask (a tie may go either way), and
+        // every pixel's probabilities sum to 1.
+        java.util.Set<Integer> classesSeen = new java.util.HashSet<>();
         for (int y = 0; y < h; y++) {
           for (int x = 0; x < w; x++) {
+            float sum = 0;
+            for (int k = 0; k < c; k++) {
+              sum += target[(k * h + y) * w + x];
+            }
+            assertThat(sum).as("probabilities of pixel %d,%d sum to 1", x, y)
+                .isCloseTo(1f, org.assertj.core.data.Offset.offset(1e-4f));
             int best = 0;
             for (int k = 1; k < c; k++) {
               if (target[(k * h + y) * w + x] > target[(best * h + y) * w + x]) {
@@ -107,15 +119,13 @@ class SageMakerContainerIT {
               }
             }
             int expected = mask.getRaster().getSample(x, y, 0);
+            classesSeen.add(expected);
             assertThat(target[(expected * h + y) * w + x]).as("pixel %d,%d", x, y)
                 .isEqualTo(target[(best * h + y) * w + x]);
           }
         }
-        float sum = 0;
-        for (int k = 0; k < c; k++) {
-          sum += target[k * h * w];
-        }
-        assertThat(sum).as("probabilities of a pixel sum to 1").isCloseTo(1f, org.assertj.core.data.Offset.offset(1e-4f));
+        assertThat(classesSeen).as("the mask is not one class, so the arg-max comparison means something")
+            .hasSizeGreaterThan(1);
       }
     } finally {
       Shipped.stop(server);

@@ -50,7 +50,7 @@ final class Shipped {
     try {
       assertThat(p.waitFor(seconds, TimeUnit.SECONDS)).as("%s finished within %d s; see %s", command.get(0), seconds,
           log).isTrue();
-      return new Finished(p.exitValue(), Files.readString(log));
+      return new Finished(p.exitValue(), read(log));
     } finally {
       stop(p);
     }
@@ -90,7 +90,9 @@ final class Shipped {
     HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
     while (System.nanoTime() < deadline) {
-      assertThat(p.isAlive()).as("the server is running; see %s:%n%s", log, Files.readString(log)).isTrue();
+      if (!p.isAlive()) {
+        throw new AssertionError("the server stopped; see " + log + ":\n" + read(log));
+      }
       try {
         HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(url)).GET().build(),
             HttpResponse.BodyHandlers.ofString());
@@ -103,6 +105,22 @@ final class Shipped {
       Thread.sleep(300);
     }
     throw new AssertionError(url + " did not become healthy; see " + log);
+  }
+
+  /** Waits (10 s at most) until the log holds {@code text}: a line the process prints once it is serving. */
+  static void awaitLog(Path log, String text) throws Exception {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+    while (!read(log).contains(text)) {
+      if (System.nanoTime() > deadline) {
+        throw new AssertionError(log + " never said '" + text + "':\n" + read(log));
+      }
+      Thread.sleep(100);
+    }
+  }
+
+  /** A log as text, whatever bytes a process wrote into it. */
+  static String read(Path log) throws IOException {
+    return new String(Files.readAllBytes(log), java.nio.charset.StandardCharsets.UTF_8);
   }
 
   /**

@@ -27,6 +27,23 @@ class ShippedArtifactsIT {
   static final Pattern COPY = Pattern.compile("(?m)^COPY\\s+(?!--from)(\\S+)\\s+(\\S+)\\s*$");
   static final Pattern ENV = Pattern.compile("(?m)^ENV\\s+(.+)$");
   static final Pattern ENTRYPOINT = Pattern.compile("(?m)^ENTRYPOINT\\s+\\[\"([^\"]+)\"");
+  static final Pattern ARG = Pattern.compile("(?m)^ARG\\s+(\\w+)=(\\S+)\\s*$");
+  /** Entry points that come with a base image, not from a COPY. */
+  static final List<String> BASE_IMAGE_ENTRY_POINTS = List.of("/opt/google/dataflow/java_template_launcher");
+
+  /** A Dockerfile's text with ${NAME} of its ARG lines replaced by their defaults (the values of a plain build). */
+  static String withArgDefaults(String dockerfile) {
+    Map<String, String> args = new LinkedHashMap<>();
+    Matcher m = ARG.matcher(dockerfile);
+    while (m.find()) {
+      args.put(m.group(1), m.group(2));
+    }
+    String out = dockerfile;
+    for (Map.Entry<String, String> a : args.entrySet()) {
+      out = out.replace("${" + a.getKey() + "}", a.getValue());
+    }
+    return out;
+  }
 
   static List<Path> dockerfiles() throws IOException {
     try (Stream<Path> s = Files.walk(Shipped.root().resolve("templates"))) {
@@ -37,7 +54,7 @@ class ShippedArtifactsIT {
   /** ENV lines as name=value pairs (several per line allowed). */
   static Map<String, String> env(String dockerfile) {
     Map<String, String> env = new LinkedHashMap<>();
-    Matcher m = ENV.matcher(dockerfile);
+    Matcher m = ENV.matcher(withArgDefaults(dockerfile));
     while (m.find()) {
       for (String pair : m.group(1).trim().split("\\s+")) {
         int eq = pair.indexOf('=');
@@ -52,9 +69,13 @@ class ShippedArtifactsIT {
   /** Where each COPY source lands in the image: destination to repository path. */
   static Map<String, Path> copies(String dockerfile) {
     Map<String, Path> copies = new LinkedHashMap<>();
-    Matcher m = COPY.matcher(dockerfile);
+    String text = withArgDefaults(dockerfile);
+    assertThat(text.lines().filter(l -> l.startsWith("COPY ") && !l.startsWith("COPY --from")).count())
+        .as("every COPY line is one the test reads")
+        .isEqualTo(COPY.matcher(text).results().count());
+    Matcher m = COPY.matcher(text);
     while (m.find()) {
-      copies.put(m.group(2).replace("${WORKDIR}", "/template"), Shipped.root().resolve(m.group(1)));
+      copies.put(m.group(2), Shipped.root().resolve(m.group(1)));
     }
     return copies;
   }
@@ -73,8 +94,11 @@ class ShippedArtifactsIT {
             c.getValue()).exists();
       }
       Matcher entry = ENTRYPOINT.matcher(text);
-      if (entry.find() && copies.containsKey(entry.group(1))) {
-        Path script = copies.get(entry.group(1));
+      // Without an ENTRYPOINT the base image's own starts the container (Beam's SDK harness for the worker).
+      if (entry.find() && !BASE_IMAGE_ENTRY_POINTS.contains(entry.group(1))) {
+        String point = entry.group(1);
+        assertThat(copies).as("%s's entry point %s is a copied file", dockerfile, point).containsKey(point);
+        Path script = copies.get(point);
         assertThat(Files.isExecutable(script)).as("%s's entry point %s is executable", dockerfile, script).isTrue();
       }
       Map<String, String> env = env(text);
@@ -88,6 +112,14 @@ class ShippedArtifactsIT {
 
   @Test
   void everyTemplateMainClassIsInTheLauncherJar() throws Exception {
+    // Each template's image is the launcher Dockerfile built with its main class as MAIN_CLASS.
+    String launcher = Files.readString(Shipped.root().resolve("templates/dataflow/Dockerfile.launcher"));
+    assertThat(launcher).containsPattern("(?m)^ENV FLEX_TEMPLATE_JAVA_MAIN_CLASS=\\$\\{MAIN_CLASS}$");
+    String script = Files.readString(Shipped.root().resolve("templates/dataflow/build-templates.sh"));
+    assertThat(script).contains("--build-arg \"MAIN_CLASS=$2\"");
+    assertThat(script.lines().filter(l -> !l.trim().startsWith("#")))
+        .as("no command passes --env with a prebuilt --image (gcloud takes one or the other)")
+        .noneMatch(l -> l.contains("--env"));
     Map<String, String> templates = FlexTemplateLaunchIT.templates();
     assertThat(templates).containsOnlyKeys("preprocess", "train", "segment", "evaluate");
     for (Map.Entry<String, String> t : templates.entrySet()) {

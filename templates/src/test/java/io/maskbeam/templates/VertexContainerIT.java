@@ -8,6 +8,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.awt.image.BufferedImage;
 import java.io.ByteArrayInputStream;
+import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -40,6 +41,19 @@ class VertexContainerIT {
     return Shipped.root().resolve("templates/vertex/entrypoint.sh");
   }
 
+  /** The arguments of the Dockerfile's CMD (exec form), which Vertex passes when it starts the container. */
+  static List<String> dockerfileCmd() throws IOException {
+    String dockerfile = Files.readString(Shipped.root().resolve("templates/vertex/Dockerfile"));
+    java.util.regex.Matcher m = java.util.regex.Pattern.compile("(?m)^CMD\\s+\\[(.*)]\\s*$").matcher(dockerfile);
+    assertThat(m.find()).as("templates/vertex/Dockerfile has a CMD").isTrue();
+    List<String> args = new java.util.ArrayList<>();
+    java.util.regex.Matcher arg = java.util.regex.Pattern.compile("\"([^\"]*)\"").matcher(m.group(1));
+    while (arg.find()) {
+      args.add(arg.group(1));
+    }
+    return args;
+  }
+
   @Test
   void servesInstancesOnVertexRoutesFromAipStorageUri() throws Exception {
     Path work = Shipped.freshWork("vertex-serve");
@@ -47,13 +61,17 @@ class VertexContainerIT {
     String health = "/v1/endpoints/123/deployedModels/456";
     String predict = "/v1/endpoints/123/deployedModels/456:predict";
     Path log = work.resolve("serve.log");
-    // No arguments: the Dockerfile's CMD, "serve".
-    Process server = Shipped.start(List.of(entrypoint().toString()), Map.of("MASKBEAM_JAR",
+    // As Vertex starts the container: its entry point with the Dockerfile's CMD.
+    List<String> command = new java.util.ArrayList<>(List.of(entrypoint().toString()));
+    command.addAll(dockerfileCmd());
+    assertThat(command).hasSizeGreaterThan(1);
+    Process server = Shipped.start(command, Map.of("MASKBEAM_JAR",
         Shipped.jar().toString(), "AIP_HTTP_PORT", Integer.toString(port), "AIP_HEALTH_ROUTE", health,
         "AIP_PREDICT_ROUTE", predict, "AIP_STORAGE_URI", Shipped.demoModel().toString()), log);
     try {
       String base = "http://127.0.0.1:" + port;
       Shipped.awaitHealthy(server, base + health, log);
+      Shipped.awaitLog(log, "on http://0.0.0.0:" + port);
 
       byte[] one = Files.readAllBytes(Shipped.demo().resolve("unseen/images/shape_0000.png"));
       byte[] two = Files.readAllBytes(Shipped.demo().resolve("unseen/images/shape_0001.png"));

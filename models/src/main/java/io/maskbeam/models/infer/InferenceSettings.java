@@ -40,9 +40,7 @@ public record InferenceSettings(int tileSize, int tileOverlap, int maxBatchSize,
       throw new IllegalArgumentException("--ttaScales needs at least one scale, such as 1");
     }
     for (double s : ttaScales) {
-      if (!(s >= 0.1 && s <= 8)) {
-        throw new IllegalArgumentException("--ttaScales must be between 0.1 and 8, got " + s);
-      }
+      TestTimeAugmentation.checkScale(s, "--ttaScales");
     }
     if (maxPixels < 1) {
       throw new IllegalArgumentException("--maxPixels must be positive");
@@ -54,7 +52,8 @@ public record InferenceSettings(int tileSize, int tileOverlap, int maxBatchSize,
 
   /** Whole images up to 1024 px a side, tiles of 1024 overlapping by 128, batches of 8, no TTA. */
   public static InferenceSettings defaults() {
-    return new InferenceSettings(1024, 128, 8, 256L << 20, "keep", false, List.of(1.0), 100_000_000L, 0);
+    return new InferenceSettings(1024, 128, 8, 256L << 20, "keep", false, List.of(1.0),
+        io.maskbeam.image.ImageLoader.DEFAULT_MAX_PIXELS, 0);
   }
 
   public InferenceSettings withTiles(int size, int overlap) {

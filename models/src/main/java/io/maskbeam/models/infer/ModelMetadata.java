@@ -18,6 +18,30 @@ public final class ModelMetadata implements Serializable {
   private static final ObjectMapper JSON = new ObjectMapper();
   public static final String FILE_NAME = "maskbeam-model.json";
 
+  /**
+   * What a model folder written by {@code maskbeam train} lacks, given the relative names of its files ("/" between
+   * folders): the SavedModel graph, this metadata, and the weights (a SavedModel without variables loads, then
+   * fails every inference).
+   */
+  public static java.util.List<String> missingFiles(java.util.Collection<String> names) {
+    java.util.List<String> missing = new java.util.ArrayList<>();
+    for (String required : java.util.List.of("saved_model.pb", FILE_NAME, "variables/variables.index")) {
+      if (!names.contains(required)) {
+        missing.add(required);
+      }
+    }
+    if (names.stream().noneMatch(n -> n.startsWith("variables/variables.data-"))) {
+      missing.add("variables/variables.data-*");
+    }
+    return missing;
+  }
+
+  /** The message for a folder that lacks {@code missing} files. */
+  public static String incompleteMessage(String folder, java.util.List<String> missing) {
+    return "model " + folder + " is not a complete model folder written by 'maskbeam train': missing "
+        + String.join(", ", missing);
+  }
+
   private final String json;
   private transient JsonNode tree;
 

@@ -65,22 +65,15 @@ public final class SegmentationModel implements ProbabilityModel, AutoCloseable 
     if (!Files.isDirectory(dir)) {
       throw new IllegalArgumentException("model folder " + dir + " does not exist");
     }
+    java.util.List<String> names = new java.util.ArrayList<>();
+    try (var files = Files.walk(dir, 2)) {
+      files.filter(Files::isRegularFile).forEach(f -> names.add(dir.relativize(f).toString().replace('\\', '/')));
+    }
+    java.util.List<String> missing = ModelMetadata.missingFiles(names);
+    if (!missing.isEmpty()) {
+      throw new IllegalArgumentException(ModelMetadata.incompleteMessage(dir.toString(), missing));
+    }
     Path metaFile = dir.resolve(ModelMetadata.FILE_NAME);
-    if (!Files.exists(metaFile) || !Files.exists(dir.resolve("saved_model.pb"))) {
-      throw new IllegalArgumentException(dir + " is not a Maskbeam model: it needs saved_model.pb and "
-          + ModelMetadata.FILE_NAME);
-    }
-    Path variables = dir.resolve("variables");
-    boolean hasData = false;
-    if (Files.isDirectory(variables)) {
-      try (var files = Files.list(variables)) {
-        hasData = files.anyMatch(p -> p.getFileName().toString().startsWith("variables.data-"));
-      }
-    }
-    if (!Files.exists(variables.resolve("variables.index")) || !hasData) {
-      throw new IllegalArgumentException(dir + " is not a complete model: variables/variables.index and"
-          + " variables/variables.data-* hold its weights and are missing");
-    }
     return ModelMetadata.parse(Files.readString(metaFile), metaFile.toString());
   }
 

@@ -20,13 +20,23 @@ public final class TestTimeAugmentation implements ProbabilityModel {
       throw new IllegalArgumentException("test-time augmentation needs at least one scale");
     }
     for (double s : scales) {
-      if (!(s >= 0.25 && s <= 4)) {
-        throw new IllegalArgumentException("test-time scales must be in [0.25, 4], got " + s);
-      }
+      checkScale(s, "test-time scales");
     }
     this.model = model;
     this.flip = flip;
     this.scales = scales.clone();
+  }
+
+  /** The scales a model is run at, relative to the image: smaller loses the objects, larger the memory. */
+  public static final double MIN_SCALE = 0.25;
+  public static final double MAX_SCALE = 4;
+
+  /** Refuses a scale outside [{@link #MIN_SCALE}, {@link #MAX_SCALE}], naming what it is ({@code what}). */
+  public static void checkScale(double scale, String what) {
+    if (!(scale >= MIN_SCALE && scale <= MAX_SCALE)) {
+      throw new IllegalArgumentException(what + " must be between " + MIN_SCALE + " and " + MAX_SCALE + ", got "
+          + scale);
+    }
   }
 
   /** Whether these settings change anything; without, callers use the model directly. */

@@ -69,7 +69,7 @@ public final class TensorBoardEvents implements TrainingListener {
   }
 
   /** Writes scalars at a step. */
-  public void scalars(long step, Map<String, Double> values) throws IOException {
+  private void scalars(long step, Map<String, Double> values) throws IOException {
     Summary.Builder summary = Summary.newBuilder();
     values.forEach((tag, v) -> summary.addValue(Summary.Value.newBuilder().setTag(tag).setSimpleValue(
         v.floatValue())));

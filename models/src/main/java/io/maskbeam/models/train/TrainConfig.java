@@ -49,6 +49,7 @@ public record TrainConfig(Network network, int numClasses, int ignoreValue, Loss
     }
 
     @Override
+    @com.fasterxml.jackson.annotation.JsonProperty("algorithm") // not a component: written to the metadata too
     public String algorithm() {
       return "unet";
     }
@@ -63,25 +64,24 @@ public record TrainConfig(Network network, int numClasses, int ignoreValue, Loss
   public record ResNetHeadSpec(String algorithm, String backbone, int outputStride) implements Network {
     public ResNetHeadSpec {
       if (!ALGORITHMS.contains(algorithm) || algorithm.equals("unet")) {
-        throw new IllegalArgumentException("--algorithm must be one of " + ALGORITHMS + ", got '" + algorithm + "'");
+        throw new IllegalArgumentException("a ResNet head is deeplabv3plus, fcn or psp, got '" + algorithm + "'");
       }
       ResNet.parse(backbone, outputStride); // checks both
     }
 
+    public ResNet resnet() {
+      return ResNet.parse(backbone, outputStride);
+    }
+
     @Override
     public SegmentationNetwork build(int numClasses) {
-      ResNet resnet = ResNet.parse(backbone, outputStride);
+      ResNet resnet = resnet();
       return switch (algorithm) {
         case "deeplabv3plus" -> new DeepLabV3Plus(numClasses, resnet);
         case "fcn" -> new Fcn(numClasses, resnet);
         case "psp" -> new PspNet(numClasses, resnet);
         default -> throw new IllegalStateException(algorithm);
       };
-    }
-
-    /** 50 or 101. */
-    public int layers() {
-      return backbone.contains("101") ? 101 : 50;
     }
   }
 
@@ -140,10 +140,6 @@ public record TrainConfig(Network network, int numClasses, int ignoreValue, Loss
     /** rmsprop's usual decay, 0.9. */
     public OptimizerSpec(Optimizer kind, float momentum, boolean nesterov, float weightDecay) {
       this(kind, momentum, nesterov, weightDecay, 0.9f);
-    }
-
-    public static OptimizerSpec adam() {
-      return new OptimizerSpec(Optimizer.ADAM, 0.9f, false, 0f);
     }
   }
 

@@ -2,8 +2,6 @@ package io.maskbeam.models.train;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.SerializationFeature;
-import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.maskbeam.models.eval.ConfusionMatrix;
 import io.maskbeam.models.report.Charts;
@@ -36,7 +34,7 @@ public final class Trainer {
 
   /** Everything about a run that is not the graph, in parts that are checked when built. */
   public record Settings(Path output, Schedule schedule, Augmenter augmenter, EarlyStopping earlyStopping,
-      Checkpoints checkpoints, Initialisation init, int threads, long seed) implements java.io.Serializable {
+      Checkpoints checkpoints, Initialisation init, int threads, long seed) {
     public Settings {
       if (threads < 1) {
         throw new IllegalArgumentException("--dataThreads must be positive, got " + threads);
@@ -79,8 +77,6 @@ public final class Trainer {
 
   /** Checkpoints every {@code everySteps} steps (0: each epoch only); {@code resume} continues from them. */
   public record Checkpoints(int everySteps, boolean resume) implements java.io.Serializable {
-    public static final Checkpoints EACH_EPOCH = new Checkpoints(0, false);
-
     public Checkpoints {
       if (everySteps < 0) {
         throw new IllegalArgumentException("--checkpointEverySteps must be >= 0, got " + everySteps);
@@ -89,9 +85,7 @@ public final class Trainer {
   }
 
   /** Where the first weights come from: an exported model, a Keras ResNet file, or neither (random). */
-  public record Initialisation(Path initModel, Path pretrainedWeights) {
-    public static final Initialisation RANDOM = new Initialisation(null, null);
-  }
+  public record Initialisation(Path initModel, Path pretrainedWeights) {}
 
   /** How a run ended. */
   public record Outcome(int epochsRun, long steps, double bestMeanIou, int bestEpoch, boolean stoppedEarly,
@@ -213,9 +207,6 @@ public final class Trainer {
           state.epochsWithoutImprovement++;
         }
         progress.endLine();
-        for (TrainingListener l : listeners) {
-          l.onEpoch(epoch + 1, line);
-        }
         out.printf(Locale.ROOT, "epoch %d/%d: loss %.4f, val mIoU %.4f, pixel accuracy %.4f%s (%.0f s)%n",
             epoch + 1, settings.schedule().epochs(), lossCount == 0 ? Double.NaN : lossSum / lossCount, v.matrix.meanIou(),
             v.matrix.pixelAccuracy(), improved ? " *best*" : "", seconds);
@@ -223,15 +214,16 @@ public final class Trainer {
         state.epoch = epoch;
         state.batchInEpoch = 0;
         checkpoint(graph, checkpointPrefix, statePath, state);
+        // After the epoch's checkpoint, so a listener that syncs checkpoints (SageMaker, Vertex AI) ships this one.
+        for (TrainingListener l : listeners) {
+          l.onEpoch(epoch, line);
+        }
         if (settings.earlyStopping().enabled() && epoch >= settings.earlyStopping().minEpochs()
             && state.epochsWithoutImprovement >= settings.earlyStopping().patience()) {
           out.printf(Locale.ROOT, "early stopping: no mIoU gain over %.4f for %d epochs%n",
               settings.earlyStopping().tolerance(), state.epochsWithoutImprovement);
           stoppedEarly = true;
         }
-      }
-      for (TrainingListener l : listeners) {
-        l.onEnd();
       }
       return new Outcome(epoch, state.step, state.bestMeanIou, state.bestEpoch, stoppedEarly, modelDir);
     }
@@ -297,7 +289,7 @@ public final class Trainer {
       throw new IllegalArgumentException("--pretrainedWeights loads ResNet backbones; " + graph.network().describe()
           + " has none");
     }
-    int layers = resnet.layers();
+    int layers = resnet.resnet().layers();
     int n = graph.assign(io.maskbeam.models.pretrained.KerasResNetWeights.toMaskbeam(
         io.maskbeam.models.pretrained.KerasResNetWeights.read(h5), layers));
     out.printf(Locale.ROOT, "loaded %d pretrained backbone variables from %s%n", n, h5);
@@ -305,17 +297,18 @@ public final class Trainer {
 
   /** Starts from an exported model's weights (incremental training); its class count must match. */
   private void initFrom(SegmentationGraph graph, Path modelDir) throws IOException {
-    Path meta = modelDir.resolve(METADATA);
-    if (!Files.exists(meta)) {
-      throw new IllegalArgumentException("--initModel " + modelDir + " has no " + METADATA);
+    io.maskbeam.models.infer.ModelMetadata m;
+    try {
+      m = io.maskbeam.models.infer.SegmentationModel.checkFiles(modelDir); // the same rule as every stage's
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException("--initModel: " + e.getMessage(), e);
     }
-    JsonNode m = JSON.readTree(meta.toFile());
-    int classes = m.path("numClasses").asInt();
+    int classes = m.numClasses();
     if (classes != config.numClasses()) {
       throw new IllegalArgumentException("--initModel has " + classes + " classes but the dataset has "
           + config.numClasses());
     }
-    String architecture = m.path("training").path("network").asText();
+    String architecture = m.toTree().path("training").path("network").asText();
     if (!architecture.equals(graph.network().describe())) {
       throw new IllegalArgumentException("--initModel is " + architecture + ", this run builds "
           + graph.network().describe());

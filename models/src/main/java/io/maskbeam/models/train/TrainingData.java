@@ -45,10 +45,8 @@ public final class TrainingData {
   public static Example decode(byte[] record, int numClasses, int ignoreValue) {
     DeepLabExample.Record r = DeepLabExample.parse(record);
     try {
-      // Records hold pixels as preprocessing wrote them: upright, within its limits.
-      ImageLoader records = ImageLoader.withPixelLimit(Long.MAX_VALUE).ignoringOrientation();
-      RgbImage image = records.load(r.image()).image();
-      LabelImage labels = records.loadLabels(r.labelPng());
+      RgbImage image = ImageLoader.RECORDS.load(r.image()).image();
+      LabelImage labels = ImageLoader.RECORDS.loadLabels(r.labelPng());
       if (image.width() != labels.width() || image.height() != labels.height()) {
         throw new IllegalArgumentException("example '" + r.filename() + "': image " + image.width() + "x"
             + image.height() + " but labels " + labels.width() + "x" + labels.height());

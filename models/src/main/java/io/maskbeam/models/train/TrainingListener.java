@@ -11,9 +11,9 @@ public interface TrainingListener {
   /** After an optimizer step. */
   default void onStep(long step, float loss, float learningRate) throws IOException {}
 
-  /** After an epoch's validation, with the line written to {@code metrics.jsonl}. */
+  /**
+   * After an epoch: its validation, the line written to {@code metrics.jsonl} (given here), the model export when
+   * it improved, and the epoch's checkpoint.
+   */
   default void onEpoch(int epoch, JsonNode metrics) throws IOException {}
-
-  /** After training ends (the model is exported). */
-  default void onEnd() throws IOException {}
 }

@@ -118,7 +118,7 @@ class InferenceBuildingBlocksTest {
     for (byte b : scales.segment(new RgbImage(40, 30, flat)).labels()) {
       assertThat(b).isEqualTo((byte) 3);
     }
-    assertThatThrownBy(() -> new TestTimeAugmentation(model, false, new double[] {8})).hasMessageContaining("[0.25, 4]");
+    assertThatThrownBy(() -> new TestTimeAugmentation(model, false, new double[] {8})).hasMessageContaining("between 0.25 and 4.0, got 8.0");
     assertThat(TestTimeAugmentation.isIdentity(false, new double[] {1.0})).isTrue();
   }
 

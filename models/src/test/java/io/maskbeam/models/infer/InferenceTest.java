@@ -115,7 +115,7 @@ class InferenceTest {
   void loadsAnExportedModelAndRefusesOtherFolders() throws Exception {
     assertThatThrownBy(() -> SegmentationModel.load(dir.resolve("missing"))).hasMessageContaining("does not exist");
     Files.createDirectories(dir.resolve("empty"));
-    assertThatThrownBy(() -> SegmentationModel.load(dir.resolve("empty"))).hasMessageContaining("not a Maskbeam model");
+    assertThatThrownBy(() -> SegmentationModel.load(dir.resolve("empty"))).hasMessageContaining("is not a complete model folder written by 'maskbeam train'");
 
     List<byte[]> train = TrainerTest.records(8, 48, 500);
     Path run = dir.resolve("run");

@@ -3,7 +3,6 @@ package io.maskbeam.pipelines.bench;
 import io.maskbeam.image.ImageCodec;
 import io.maskbeam.image.RgbImage;
 import io.maskbeam.models.infer.SegmentationModel;
-import io.maskbeam.pipelines.cli.PipelineArgs;
 import io.maskbeam.pipelines.segment.SegmentOptions;
 import io.maskbeam.pipelines.segment.SegmentPipeline;
 import io.maskbeam.transforms.model.ModelReference;

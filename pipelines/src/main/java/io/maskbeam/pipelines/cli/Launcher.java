@@ -40,6 +40,41 @@ public final class Launcher {
   }
 
   /**
+   * Starts a job that runs a model and waits as {@link #await} does. On the DirectRunner the workers are in this
+   * JVM: the model is loaded here first (which also runs its test inference, so a broken model fails now) and
+   * every worker shares this instance until the job ends.
+   *
+   * @param model the pinned model, or null when the job runs none
+   * @param threads the inference threads the workers ask for (the shared instance is keyed by them)
+   */
+  public static int executeWithModel(PipelineOptions options, io.maskbeam.transforms.model.ModelReference model,
+      int threads, java.util.function.Supplier<PipelineResult> start, ProgressReporter progress,
+      java.util.function.Supplier<Counts> finish, String stage, PrintStream out) {
+    boolean held = model != null && Runners.isDirect(options);
+    if (held) {
+      io.maskbeam.transforms.model.SharedModels.acquire(model, threads);
+    }
+    try {
+      return await(start.get(), options, progress, finish, stage, out);
+    } finally {
+      if (held) {
+        io.maskbeam.transforms.model.SharedModels.release(model, threads);
+      }
+    }
+  }
+
+  /** Reads a job's durable JSON record, or says why it cannot (and returns null). */
+  public static com.fasterxml.jackson.databind.JsonNode readRecord(String path, PrintStream out) {
+    try {
+      return new com.fasterxml.jackson.databind.ObjectMapper().readTree(new String(
+          io.maskbeam.transforms.io.Storage.readAll(path), java.nio.charset.StandardCharsets.UTF_8));
+    } catch (java.io.IOException e) {
+      out.println("finished, but " + path + " cannot be read: " + e.getMessage());
+      return null;
+    }
+  }
+
+  /**
    * 0 when the failed inputs are within the allowed fraction; {@link Maskbeam#INPUTS_FAILED} when they exceed it,
    * or when every input failed.
    */

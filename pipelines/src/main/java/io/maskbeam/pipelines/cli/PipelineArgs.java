@@ -18,24 +18,20 @@ public final class PipelineArgs {
    * worker (a training trial), which may carry the launching runner's flags.
    */
   public static <T extends PipelineOptions> T parseLenient(String[] args, Class<T> optionsClass) {
-    PipelineOptionsFactory.register(S3CompatibilityOptions.class);
-    PipelineOptionsFactory.register(optionsClass);
-    T options;
-    try {
-      options = PipelineOptionsFactory.fromArgs(args).withoutStrictParsing().withValidation().as(optionsClass);
-    } catch (IllegalArgumentException e) {
-      throw explainRunner(e);
-    }
-    applyDefaults(options, args);
-    return options;
+    return parse(args, optionsClass, false);
   }
 
   public static <T extends PipelineOptions> T parse(String[] args, Class<T> optionsClass) {
+    return parse(args, optionsClass, true);
+  }
+
+  private static <T extends PipelineOptions> T parse(String[] args, Class<T> optionsClass, boolean strict) {
     PipelineOptionsFactory.register(S3CompatibilityOptions.class);
     PipelineOptionsFactory.register(optionsClass);
     T options;
     try {
-      options = PipelineOptionsFactory.fromArgs(args).withValidation().as(optionsClass);
+      PipelineOptionsFactory.Builder builder = PipelineOptionsFactory.fromArgs(args);
+      options = (strict ? builder : builder.withoutStrictParsing()).withValidation().as(optionsClass);
     } catch (IllegalArgumentException e) {
       throw explainRunner(e);
     }

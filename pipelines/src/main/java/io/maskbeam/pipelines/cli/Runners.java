@@ -29,7 +29,7 @@ public final class Runners {
 
   /** Whether the launcher should wait for the job: {@code --waitUntilFinish}, else unless the runner is remote. */
   public static boolean waits(PipelineOptions options) {
-    Boolean explicit = options.as(LaunchOptions.class).getWaitUntilFinish();
+    Boolean explicit = options.as(WaitOptions.class).getWaitUntilFinish();
     if (writesTemplate(options)) {
       return false; // a template's result cannot be waited on or queried
     }

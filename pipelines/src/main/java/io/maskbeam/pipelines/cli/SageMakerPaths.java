@@ -22,25 +22,23 @@ public record SageMakerPaths(Path base) {
     return base.resolve("input/config/hyperparameters.json");
   }
 
-  public Path inputDataConfig() {
-    return base.resolve("input/config/inputdataconfig.json");
+  /** Which host of the training cluster this is ({@code current_host}). */
+  public Path resourceConfig() {
+    return base.resolve("input/config/resourceconfig.json");
+  }
+
+  /** The training channels' parent folder. */
+  public Path data() {
+    return base.resolve("input/data");
   }
 
   /** A training channel's folder. */
   public Path channel(String name) {
-    return base.resolve("input/data").resolve(name);
+    return data().resolve(name);
   }
 
   /** Its first 1024 characters become the training job's FailureReason. */
   public Path failure() {
     return base.resolve("output/failure");
-  }
-
-  public Path outputData() {
-    return base.resolve("output/data");
-  }
-
-  public Path checkpoints() {
-    return base.resolve("checkpoints");
   }
 }

@@ -5,7 +5,6 @@ import io.maskbeam.pipelines.cli.PipelineArgs;
 import io.maskbeam.pipelines.preprocess.PreprocessOptions;
 import io.maskbeam.pipelines.preprocess.PreprocessPipeline;
 import io.maskbeam.models.train.Trainer;
-import io.maskbeam.pipelines.segment.SegmentOptions;
 import io.maskbeam.pipelines.segment.SegmentPipeline;
 import io.maskbeam.pipelines.train.TrainCommand;
 import io.maskbeam.pipelines.train.TrainOptions;

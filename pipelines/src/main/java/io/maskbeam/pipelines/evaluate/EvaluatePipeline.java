@@ -15,14 +15,11 @@ import io.maskbeam.labels.LabelClass;
 import io.maskbeam.labels.LabelMap;
 import io.maskbeam.labels.LabelMaps;
 import io.maskbeam.models.infer.InferenceSettings;
-import io.maskbeam.models.infer.SegmentationModel;
 import io.maskbeam.pipelines.Maskbeam;
 import io.maskbeam.pipelines.cli.LabelMapResolver;
 import io.maskbeam.pipelines.cli.Launcher;
 import io.maskbeam.pipelines.cli.Parallelism;
-import io.maskbeam.pipelines.cli.PipelineArgs;
 import io.maskbeam.pipelines.cli.ProgressReporter;
-import io.maskbeam.pipelines.cli.Runners;
 import io.maskbeam.transforms.common.FailureCoder;
 import io.maskbeam.transforms.evaluate.EvalItem;
 import io.maskbeam.transforms.evaluate.EvaluateExamples;
@@ -32,8 +29,6 @@ import io.maskbeam.transforms.evaluate.WriteEvaluationReport;
 import io.maskbeam.transforms.io.FileListing;
 import io.maskbeam.transforms.io.Storage;
 import io.maskbeam.transforms.model.ModelReference;
-import io.maskbeam.transforms.model.SharedModels;
-import io.maskbeam.transforms.model.SharedResources;
 import io.maskbeam.transforms.preprocess.DatasetSource;
 import io.maskbeam.transforms.preprocess.MatchDatasetPairs;
 import io.maskbeam.transforms.preprocess.SampleRef;
@@ -86,19 +81,11 @@ public final class EvaluatePipeline {
 
   public static int execute(EvaluateOptions o, PrintStream out) throws IOException {
     Launch launch = launch(o);
-    SharedResources.Lease<SegmentationModel> lease = launch.model() != null && Runners.isDirect(o)
-        ? SharedModels.acquire(launch.model(), 0) : null;
-    try {
-      PipelineResult result = start(o, launch);
-      String[][] shown = {{EvaluateMetrics.EXAMPLES_EVALUATED, "evaluated"}, {EvaluateMetrics.EXAMPLES_FAILED,
-          "failed"}};
-      return Launcher.await(result, o, new ProgressReporter(out, EvaluateMetrics.NAMESPACE, shown,
-          EvaluateMetrics.EXAMPLES_EVALUATED), () -> printSummary(o.getOutput(), out), "evaluate", out);
-    } finally {
-      if (lease != null) {
-        SharedModels.release(launch.model(), 0);
-      }
-    }
+    String[][] shown = {{EvaluateMetrics.EXAMPLES_EVALUATED, "evaluated"}, {EvaluateMetrics.EXAMPLES_FAILED,
+        "failed"}};
+    return Launcher.executeWithModel(o, launch.model(), inference(o).threads(), () -> start(o, launch),
+        new ProgressReporter(out, EvaluateMetrics.NAMESPACE, shown, EvaluateMetrics.EXAMPLES_EVALUATED),
+        () -> printSummary(o.getOutput(), out), "evaluate", out);
   }
 
   /** Makes the checks at launch and starts the job, without waiting for it. */
@@ -281,20 +268,18 @@ public final class EvaluatePipeline {
   /** Prints the scores and where the outputs are, from metrics.json; returns the counts (null: unreadable). */
   public static Launcher.Counts printSummary(String output, PrintStream out) {
     String path = Storage.join(output, WriteEvaluationReport.METRICS_JSON);
-    try {
-      JsonNode m = JSON.readTree(new String(Storage.readAll(path), StandardCharsets.UTF_8));
-      out.printf(Locale.ROOT, "examples %d evaluated, %d failed; mIoU %.4f, pixel accuracy %.4f, mean Dice %.4f%n",
-          m.path("examples").asLong(), m.path("failed").asLong(), m.path("meanIou").asDouble(Double.NaN),
-          m.path("pixelAccuracy").asDouble(Double.NaN), m.path("meanDice").asDouble(Double.NaN));
-      out.println("metrics:  " + path);
-      out.println("report:   " + Storage.join(output, WriteEvaluationReport.REPORT_HTML));
-      if (m.path("failed").asLong() > 0) {
-        out.println("errors:   " + Storage.join(output, "errors/") + " " + m.path("failedByReason"));
-      }
-      return new Launcher.Counts(m.path("examples").asLong() + m.path("failed").asLong(), m.path("failed").asLong());
-    } catch (IOException e) {
-      out.println("finished, but " + path + " cannot be read: " + e.getMessage());
+    JsonNode m = Launcher.readRecord(path, out);
+    if (m == null) {
       return null;
     }
+    out.printf(Locale.ROOT, "examples %d evaluated, %d failed; mIoU %.4f, pixel accuracy %.4f, mean Dice %.4f%n",
+        m.path("examples").asLong(), m.path("failed").asLong(), m.path("meanIou").asDouble(Double.NaN),
+        m.path("pixelAccuracy").asDouble(Double.NaN), m.path("meanDice").asDouble(Double.NaN));
+    out.println("metrics:  " + path);
+    out.println("report:   " + Storage.join(output, WriteEvaluationReport.REPORT_HTML));
+    if (m.path("failed").asLong() > 0) {
+      out.println("errors:   " + Storage.join(output, "errors/") + " " + m.path("failedByReason"));
+    }
+    return new Launcher.Counts(m.path("examples").asLong() + m.path("failed").asLong(), m.path("failed").asLong());
   }
 }

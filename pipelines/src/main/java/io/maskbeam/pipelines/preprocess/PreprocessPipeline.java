@@ -13,7 +13,6 @@ import io.maskbeam.pipelines.Maskbeam;
 import io.maskbeam.pipelines.cli.LabelMapResolver;
 import io.maskbeam.pipelines.cli.Launcher;
 import io.maskbeam.pipelines.cli.Parallelism;
-import io.maskbeam.pipelines.cli.PipelineArgs;
 import io.maskbeam.pipelines.cli.ProgressReporter;
 import io.maskbeam.transforms.io.Storage;
 import io.maskbeam.transforms.preprocess.ComputeDatasetStatistics;
@@ -30,7 +29,6 @@ import io.maskbeam.transforms.preprocess.WriteDatasetMetadata;
 import io.maskbeam.transforms.preprocess.WriteTfRecordShards;
 import java.io.IOException;
 import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -84,11 +82,12 @@ public final class PreprocessPipeline {
     DatasetSource source = sourceOf(options);
     try {
       source.checkInputsExist();
+      // Writable first: a launch refused for its output must not have deleted the dataset already there.
+      Storage.checkWritable(options.getOutput(), "--output");
       prepareOutput(options.getOutput(), options.getOverwrite());
     } catch (IOException e) {
       throw new IllegalStateException("cannot list inputs or output: " + e.getMessage(), e);
     }
-    Storage.checkWritable(options.getOutput(), "--output");
     Pipeline pipeline = Pipeline.create(options);
     applyTransforms(pipeline, options, labelMap);
     return pipeline.run();
@@ -186,11 +185,8 @@ public final class PreprocessPipeline {
   /** Prints the reconciled counts from dataset.json, the job's durable record on every runner; returns them. */
   public static Launcher.Counts printSummary(String output, PrintStream out) {
     String path = Storage.join(output, WriteDatasetMetadata.FILE_NAME);
-    JsonNode d;
-    try {
-      d = new ObjectMapper().readTree(new String(Storage.readAll(path), StandardCharsets.UTF_8));
-    } catch (IOException e) {
-      out.println("finished, but " + path + " cannot be read: " + e.getMessage());
+    JsonNode d = Launcher.readRecord(path, out);
+    if (d == null) {
       return null;
     }
     JsonNode counts = d.path("counts");

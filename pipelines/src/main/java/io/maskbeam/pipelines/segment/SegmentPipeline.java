@@ -5,18 +5,14 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.maskbeam.core.Failure;
 import io.maskbeam.models.infer.InferenceSettings;
-import io.maskbeam.models.infer.SegmentationModel;
 import io.maskbeam.pipelines.Maskbeam;
 import io.maskbeam.pipelines.cli.Launcher;
 import io.maskbeam.pipelines.cli.Parallelism;
 import io.maskbeam.pipelines.cli.PipelineArgs;
 import io.maskbeam.pipelines.cli.ProgressReporter;
-import io.maskbeam.pipelines.cli.Runners;
 import io.maskbeam.transforms.io.FileListing;
 import io.maskbeam.transforms.io.Storage;
 import io.maskbeam.transforms.model.ModelReference;
-import io.maskbeam.transforms.model.SharedModels;
-import io.maskbeam.transforms.model.SharedResources;
 import io.maskbeam.transforms.segment.ImageStats;
 import io.maskbeam.transforms.segment.IncrementalState;
 import io.maskbeam.transforms.segment.ListImages;
@@ -28,7 +24,6 @@ import io.maskbeam.transforms.segment.SegmentOutputs;
 import io.maskbeam.transforms.segment.WriteSegmentationResults;
 import java.io.IOException;
 import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.time.ZoneOffset;
 import java.time.ZonedDateTime;
 import java.time.format.DateTimeFormatter;
@@ -91,24 +86,14 @@ public final class SegmentPipeline {
   /** Checks, starts the job, and (when it waits) prints the reconciled counts; returns the exit code. */
   public static int execute(SegmentOptions options, PrintStream out) throws IOException {
     Launch launch = launch(options);
-    // On the DirectRunner the workers are in this JVM: load the model once here (which also runs its test
-    // inference, so a broken model fails now) and let every worker share this instance.
-    SharedResources.Lease<SegmentationModel> lease = Runners.isDirect(options)
-        ? SharedModels.acquire(launch.model(), options.getInferenceThreads()) : null;
-    try {
-      PipelineResult result = start(options, launch);
-      String[][] shown = {
-        {SegmentMetrics.INPUTS_MATCHED, "matched"}, {SegmentMetrics.IMAGES_SEGMENTED, "segmented"},
-        {SegmentMetrics.IMAGES_SKIPPED, "skipped"}, {SegmentMetrics.IMAGES_FAILED, "failed"}};
-      ProgressReporter progress = new ProgressReporter(out, SegmentMetrics.NAMESPACE, shown,
-          SegmentMetrics.IMAGES_SEGMENTED, SegmentMetrics.INPUTS_MATCHED, SegmentMetrics.IMAGES_SEGMENTED,
-          SegmentMetrics.IMAGES_SKIPPED, SegmentMetrics.IMAGES_FAILED);
-      return Launcher.await(result, options, progress, () -> printSummary(options.getOutput(), out), "segment", out);
-    } finally {
-      if (lease != null) {
-        SharedModels.release(launch.model(), options.getInferenceThreads());
-      }
-    }
+    String[][] shown = {
+      {SegmentMetrics.INPUTS_MATCHED, "matched"}, {SegmentMetrics.IMAGES_SEGMENTED, "segmented"},
+      {SegmentMetrics.IMAGES_SKIPPED, "skipped"}, {SegmentMetrics.IMAGES_FAILED, "failed"}};
+    ProgressReporter progress = new ProgressReporter(out, SegmentMetrics.NAMESPACE, shown,
+        SegmentMetrics.IMAGES_SEGMENTED, SegmentMetrics.INPUTS_MATCHED, SegmentMetrics.IMAGES_SEGMENTED,
+        SegmentMetrics.IMAGES_SKIPPED, SegmentMetrics.IMAGES_FAILED);
+    return Launcher.executeWithModel(options, launch.model(), inference(options, launch.model()).threads(),
+        () -> start(options, launch), progress, () -> printSummary(options.getOutput(), out), "segment", out);
   }
 
   /** Makes the checks at launch and starts the job, without waiting for it (DataflowTemplates' {@code run}). */
@@ -298,11 +283,8 @@ public final class SegmentPipeline {
   /** Prints the reconciled counts and where the outputs are, from summary.json; returns them (null: unreadable). */
   public static Launcher.Counts printSummary(String output, PrintStream out) {
     String path = Storage.join(output, WriteSegmentationResults.SUMMARY_JSON);
-    JsonNode d;
-    try {
-      d = new ObjectMapper().readTree(new String(Storage.readAll(path), StandardCharsets.UTF_8));
-    } catch (IOException e) {
-      out.println("finished, but " + path + " cannot be read: " + e.getMessage());
+    JsonNode d = Launcher.readRecord(path, out);
+    if (d == null) {
       return null;
     }
     JsonNode run = d.path("run");

@@ -67,10 +67,20 @@ final class Answers {
   }
 
   /** The answer to an image in one of {@link #FOR_IMAGES}. */
-  byte[] forImage(RgbImage image, String type) throws IOException {
+  byte[] forImage(RgbImage image, String type) throws IOException, BadRequest {
     int w = image.width();
     int h = image.height();
     int c = model.numClasses();
+    if (type.equals(NPY) || type.equals(RECORDIO_PROTOBUF) || type.equals(PROTOBUF)) {
+      // Refused before inference: an answer that cannot be built (a Java array, a RecordIO record) is a 413.
+      long bytes = 4L * w * h * c;
+      long limit = type.equals(NPY) ? Integer.MAX_VALUE - 1024 : SageMakerRecords.MAX_PROBABILITY_BYTES;
+      if (bytes > limit) {
+        throw new BadRequest(413, String.format(java.util.Locale.ROOT, "probabilities of a %dx%d image with %d"
+            + " classes take %d MB, over the %d MB this answer can hold; send a smaller image or ask for image/png",
+            w, h, c, bytes >> 20, limit >> 20));
+      }
+    }
     switch (type) {
       case NPY -> {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
@@ -79,13 +89,18 @@ final class Answers {
         return out.toByteArray();
       }
       case RECORDIO_PROTOBUF, PROTOBUF -> {
-        float[] p = new float[w * h * c];
-        int[] filled = {0};
+        // The segmenter streams [h, w, c] in order; each value goes straight to its [c, h, w] place.
+        float[] chw = new float[w * h * c];
+        int plane = w * h;
+        long[] filled = {0};
         segmenter.segment(image, false, (data, offset, count) -> {
-          System.arraycopy(data, offset, p, filled[0], count);
+          for (int i = 0; i < count; i++) {
+            long g = filled[0] + i;
+            chw[(int) (g % c) * plane + (int) (g / c)] = data[offset + i];
+          }
           filled[0] += count;
         });
-        return SageMakerRecords.probabilities(p, h, w, c);
+        return SageMakerRecords.probabilities(chw, h, w, c);
       }
       case JSON -> {
         return MAPPER.writeValueAsBytes(stats(mask(image)));

@@ -22,17 +22,13 @@ final class SageMakerRecords {
 
   private SageMakerRecords() {}
 
+  /** Largest probability answer in bytes: a RecordIO record's length has 29 bits; room for framing and keys. */
+  static final long MAX_PROBABILITY_BYTES = (1L << 29) - 4096;
+
   /**
-   * @param probabilities [h, w, c] as the model returns them (row-major, classes last)
+   * @param chw probabilities [c, h, w], classes first, as the built-in algorithm answers
    */
-  static byte[] probabilities(float[] probabilities, int h, int w, int c) throws IOException {
-    float[] chw = new float[probabilities.length];
-    int plane = h * w;
-    for (int p = 0; p < plane; p++) {
-      for (int k = 0; k < c; k++) {
-        chw[k * plane + p] = probabilities[p * c + k];
-      }
-    }
+  static byte[] probabilities(float[] chw, int h, int w, int c) throws IOException {
     long[] shape = {1, c, h, w};
     byte[] target = value(2, float32Tensor(chw, shape));
     byte[] shapeValue = value(7, int32Tensor(new int[] {1, c, h, w}));

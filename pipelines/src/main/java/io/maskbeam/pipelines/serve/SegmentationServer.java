@@ -4,7 +4,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.maskbeam.image.ImageLoader;
-import io.maskbeam.image.RgbImage;
 import io.maskbeam.models.infer.InferenceSettings;
 import io.maskbeam.models.infer.SegmentationModel;
 import java.io.ByteArrayOutputStream;
@@ -161,8 +160,11 @@ public final class SegmentationServer implements AutoCloseable {
     return connector.getLocalPort();
   }
 
-  @Override
-  public void close() {
+  /**
+   * Stops taking requests and waits for running inferences (10 s); returns whether none is left running, i.e.
+   * whether the model may be closed.
+   */
+  public boolean stop() {
     try {
       server.stop();
     } catch (Exception e) {
@@ -170,10 +172,19 @@ public final class SegmentationServer implements AutoCloseable {
     }
     inference.shutdown();
     try {
-      inference.awaitTermination(10, TimeUnit.SECONDS);
+      if (inference.awaitTermination(10, TimeUnit.SECONDS)) {
+        return true;
+      }
+      LOG.warn("inferences still running after 10 s; the model is left open");
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
+    return false;
+  }
+
+  @Override
+  public void close() {
+    stop();
   }
 
   /** Dispatches by path; everything but health checks and predictions is cheap and answered in place. */
@@ -286,8 +297,14 @@ public final class SegmentationServer implements AutoCloseable {
                 + settings.maxRequestBytes(), total > DRAIN_FACTOR * settings.maxRequestBytes());
             return;
           }
+          // What the headers alone decide is answered here, so a wrong method or type never takes a queue slot.
+          Plan plan = plan(request);
+          if (plan.status() != 200) {
+            reject(request, response, callback, plan.status(), plan.error(), false);
+            return;
+          }
           try {
-            inference.execute(() -> answer(request, response, callback, body));
+            inference.execute(() -> answer(request, response, callback, body, plan));
           } catch (RejectedExecutionException e) {
             reject(request, response, callback, 503, "busy: " + settings.threads() + " requests running and "
                 + settings.queue() + " waiting; retry later", false);
@@ -295,35 +312,41 @@ public final class SegmentationServer implements AutoCloseable {
         }).run();
   }
 
-  /** Judges a request whose body has been read, and answers it (on an inference thread). */
-  private void answer(Request request, Response response, Callback callback, byte[] body) {
+  /**
+   * What a prediction request's headers decide: 200 with Vertex AI instances or the answer type to produce, or the
+   * status and message that refuse it.
+   */
+  private record Plan(int status, String error, boolean instances, String accept) {
+    static Plan refuse(int status, String error) {
+      return new Plan(status, error, false, null);
+    }
+  }
+
+  private static Plan plan(Request request) {
+    if (!request.getMethod().equals("POST")) {
+      return Plan.refuse(405, "use POST with an image body");
+    }
+    String contentType = header(request, HttpHeader.CONTENT_TYPE, "application/x-image");
+    if (contentType.startsWith("application/json")) {
+      return new Plan(200, null, true, Answers.JSON);
+    }
+    if (!(contentType.startsWith("image/") || contentType.startsWith("application/x-image")
+        || contentType.startsWith("application/octet-stream"))) {
+      return Plan.refuse(415, "Content-Type must be image/jpeg, image/png, application/x-image"
+          + " or application/json (Vertex AI instances), got " + contentType);
+    }
+    String accept = AcceptHeader.choose(request.getHeaders().get(HttpHeader.ACCEPT), Answers.FOR_IMAGES);
+    return accept == null ? Plan.refuse(406, "Accept must allow one of " + Answers.FOR_IMAGES)
+        : new Plan(200, null, false, accept);
+  }
+
+  /** Answers a request whose body has been read and whose headers passed {@link #plan} (on an inference thread). */
+  private void answer(Request request, Response response, Callback callback, byte[] body, Plan plan) {
     try {
-      if (!request.getMethod().equals("POST")) {
-        reject(request, response, callback, 405, "use POST with an image body", false);
-        return;
-      }
-      String contentType = header(request, HttpHeader.CONTENT_TYPE, "application/x-image");
-      if (contentType.startsWith("application/json")) {
-        byte[] predictions = answers.predictions(body);
-        served.incrementAndGet();
-        send(request, response, callback, 200, Answers.JSON, predictions, false);
-        return;
-      }
-      if (!(contentType.startsWith("image/") || contentType.startsWith("application/x-image")
-          || contentType.startsWith("application/octet-stream"))) {
-        reject(request, response, callback, 415, "Content-Type must be image/jpeg, image/png, application/x-image"
-            + " or application/json (Vertex AI instances), got " + contentType, false);
-        return;
-      }
-      String accept = AcceptHeader.choose(request.getHeaders().get(HttpHeader.ACCEPT), Answers.FOR_IMAGES);
-      if (accept == null) {
-        reject(request, response, callback, 406, "Accept must allow one of " + Answers.FOR_IMAGES, false);
-        return;
-      }
-      RgbImage image = answers.decode(body, "");
-      byte[] answer = answers.forImage(image, accept);
+      byte[] answer = plan.instances() ? answers.predictions(body)
+          : answers.forImage(answers.decode(body, ""), plan.accept());
       served.incrementAndGet();
-      send(request, response, callback, 200, accept, answer, false);
+      send(request, response, callback, 200, plan.accept(), answer, false);
     } catch (Answers.BadRequest e) {
       reject(request, response, callback, e.status, e.getMessage(), false);
     } catch (IOException | RuntimeException | OutOfMemoryError e) {

@@ -4,8 +4,8 @@ import io.maskbeam.models.infer.InferenceSettings;
 import io.maskbeam.models.infer.SegmentationModel;
 import io.maskbeam.pipelines.cli.PipelineArgs;
 import io.maskbeam.pipelines.cli.SageMakerPaths;
-import io.maskbeam.transforms.model.ModelCache;
 import io.maskbeam.transforms.model.ModelReference;
+import io.maskbeam.transforms.model.SharedModels;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.util.ArrayList;
@@ -85,7 +85,7 @@ public final class ServeCommand implements Callable<Integer> {
     PipelineArgs.parseLenient(storageArgs.toArray(String[]::new), org.apache.beam.sdk.options.PipelineOptions.class);
     String modelUri = modelUri();
     ModelReference reference = ModelReference.resolve(modelUri);
-    SegmentationModel loaded = SegmentationModel.load(reference.localCopy(ModelCache.defaultCacheDir()));
+    SegmentationModel loaded = SharedModels.acquire(reference, 0).resource();
     int n = threads > 0 ? threads : Runtime.getRuntime().availableProcessors();
     List<String> health = new ArrayList<>(List.of("/ping"));
     List<String> predict = new ArrayList<>(List.of("/invocations"));
@@ -97,8 +97,10 @@ public final class ServeCommand implements Callable<Integer> {
     SegmentationServer server = new SegmentationServer(loaded, reference.fingerprint(), settings);
     CountDownLatch stopped = new CountDownLatch(1);
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-      server.close();
-      loaded.close();
+      // The model is closed only once no inference runs on it (closing a Session under a call can crash the JVM).
+      if (server.stop()) {
+        SharedModels.release(reference, 0);
+      }
       stopped.countDown();
     }));
     server.start();

@@ -13,9 +13,7 @@ import io.maskbeam.pipelines.preprocess.PreprocessPipeline;
 import io.maskbeam.transforms.train.TrainingJob;
 import io.maskbeam.transforms.train.TrainingRun;
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -85,11 +83,12 @@ public final class SageMakerTraining implements Callable<Integer> {
     List<String> trainArgs = translate(hp);
     Path work = Files.createTempDirectory("maskbeam-sagemaker");
     // 1. The channels become a Maskbeam dataset (SageMaker's channel layout is preprocess's paired --root layout).
-    List<String> prep = new ArrayList<>(List.of("--root=" + paths.base().resolve("input/data"),
+    List<String> prep = new ArrayList<>(List.of("--root=" + paths.data(),
         "--labelMap=" + labelMap(paths, Integer.parseInt(hp.get("num_classes"))), "--output=" + work.resolve("data"),
         "--overwrite=true", "--waitUntilFinish=true"));
     if (hp.containsKey("base_size")) {
-      prep.add("--resize=shorter:" + positive(hp, "base_size"));
+      // SageMaker scales the long side to base_size (times a random 0.5-2, which --minScale/--maxScale do).
+      prep.add("--resize=longer:" + positive(hp, "base_size"));
     }
     for (String channel : List.of("train", "train_annotation")) {
       if (!Files.isDirectory(paths.channel(channel))) {
@@ -97,7 +96,7 @@ public final class SageMakerTraining implements Callable<Integer> {
             + "): give train, train_annotation and optionally validation, validation_annotation");
       }
     }
-    out.println("preprocessing the channels of " + paths.base().resolve("input/data"));
+    out.println("preprocessing the channels of " + paths.data());
     int code = PreprocessPipeline.execute(PipelineArgs.parse(prep.toArray(String[]::new), PreprocessOptions.class),
         out);
     if (code != Maskbeam.OK && code != Maskbeam.INPUTS_FAILED) {
@@ -112,7 +111,7 @@ public final class SageMakerTraining implements Callable<Integer> {
     }
     TrainOptions options = PipelineArgs.parse(trainArgs.toArray(String[]::new), TrainOptions.class);
     TrainingJob job = TrainCommand.job(options, Map.of())
-        .withPlatform(new TrainingJob.Platform(paths.model().toString(), null, null, true));
+        .withPlatform(new TrainingJob.Platform(paths.model().toString(), null, null));
     Files.createDirectories(paths.model());
     TrainingRun.execute(job, out, new SageMakerMetrics(out, host(paths)));
     return Maskbeam.OK;
@@ -182,13 +181,14 @@ public final class SageMakerTraining implements Callable<Integer> {
       default -> throw new IllegalArgumentException("hyperparameter 'algorithm' must be fcn, psp or deeplab (or"
           + " unet), got '" + hp.get("algorithm") + "'");
     });
-    if (bool(hp, "use_pretrained_model", false)) {
+    if (bool(hp, "use_pretrained_model", false) && !hp.containsKey("pretrainedWeights")) {
       throw new IllegalArgumentException("hyperparameter 'use_pretrained_model' is True, but this container does not"
           + " download ImageNet weights: give them as --pretrainedWeights (a Keras ResNet .h5 file in a channel) or"
           + " set use_pretrained_model to False");
     }
     if (hp.containsKey("crop_size")) {
-      flags.put("cropSize", Integer.toString(positive(hp, "crop_size")));
+      // Rounded up to a multiple of 8, as SageMaker does.
+      flags.put("cropSize", Integer.toString((positive(hp, "crop_size") + 7) / 8 * 8));
     }
     String scheduler = hp.getOrDefault("lr_scheduler", "poly").toLowerCase(Locale.ROOT);
     if (!List.of("poly", "cosine", "step").contains(scheduler)) {
@@ -211,12 +211,14 @@ public final class SageMakerTraining implements Callable<Integer> {
       default -> throw new IllegalArgumentException("hyperparameter 'optimizer' must be sgd, nag, adam, rmsprop or"
           + " adagrad, got '" + hp.get("optimizer") + "'");
     }
-    if (hp.containsKey("gamma2")) {
-      flags.put("momentum", hp.get("gamma2")); // rmsprop's momentum
-    }
-    if (hp.containsKey("gamma1") && !hp.get("gamma1").equals("0.9")) {
-      // gamma1 is rmsprop's decay; it reaches the optimizer through --rmsDecay.
-      flags.put("rmsDecay", hp.get("gamma1"));
+    if (optimizer.equals("rmsprop")) {
+      // gamma1 and gamma2 are rmsprop's decay and momentum; SageMaker ignores them for other optimizers.
+      if (hp.containsKey("gamma1")) {
+        flags.put("rmsDecay", hp.get("gamma1"));
+      }
+      if (hp.containsKey("gamma2")) {
+        flags.put("momentum", hp.get("gamma2"));
+      }
     }
     bool(hp, "syncbn", false); // checked; one device per container, where synchronised batch norm is plain
     List<String> args = new ArrayList<>();
@@ -299,20 +301,24 @@ public final class SageMakerTraining implements Callable<Integer> {
                 .getFileName() + ", " + f.getFileName() + "); Maskbeam reads every channel with one");
           }
         }
-        ObjectNode map = (ObjectNode) JSON.readTree(first);
-        if (!map.has("classes")) {
-          ArrayNode names = map.putArray("classes");
-          for (int c = 0; c < numClasses; c++) {
-            names.add("class_" + c);
-          }
-        }
-        return map.toString();
+        return withClasses((ObjectNode) JSON.readTree(first), numClasses, files.get(0).getFileName().toString());
       }
     }
-    ObjectNode map = JSON.createObjectNode();
-    ArrayNode names = map.putArray("classes");
-    for (int c = 0; c < numClasses; c++) {
-      names.add("class_" + c);
+    return withClasses(JSON.createObjectNode(), numClasses, "the default label map");
+  }
+
+  /** The map with class names class_0.. when it names none; its class count must be num_classes. */
+  private static String withClasses(ObjectNode map, int numClasses, String what) {
+    if (!map.has("classes")) {
+      ArrayNode names = map.putArray("classes");
+      for (int c = 0; c < numClasses; c++) {
+        names.add("class_" + c);
+      }
+    }
+    int declared = io.maskbeam.labels.LabelMaps.parse(map.toString(), what).numClasses();
+    if (declared != numClasses) {
+      throw new IllegalArgumentException("the label_map channel's " + what + " has " + declared
+          + " classes, but hyperparameter 'num_classes' is " + numClasses);
     }
     return map.toString();
   }
@@ -338,42 +344,28 @@ public final class SageMakerTraining implements Callable<Integer> {
     }
   }
 
-  /** Extracts a tar.gz (ustar, regular files and folders) without leaving {@code dir}. */
+  /** Extracts a tar.gz (regular files and folders; links are skipped) without leaving {@code dir}. */
   static void untarGz(Path tar, Path dir) throws IOException {
-    try (InputStream in = new GZIPInputStream(Files.newInputStream(tar))) {
-      byte[] header = new byte[512];
-      while (in.readNBytes(header, 0, 512) == 512) {
-        String name = new String(header, 0, 100, StandardCharsets.US_ASCII).replace("\0", "").trim();
-        if (name.isEmpty()) {
-          break;
-        }
-        String prefix = new String(header, 345, 155, StandardCharsets.US_ASCII).replace("\0", "").trim();
-        if (!prefix.isEmpty()) {
-          name = prefix + "/" + name;
-        }
-        long size = Long.parseLong(new String(header, 124, 12, StandardCharsets.US_ASCII).replace("\0", "").trim(),
-            8);
-        char type = (char) header[156];
-        Path target = dir.resolve(name).normalize();
+    try (org.apache.commons.compress.archivers.tar.TarArchiveInputStream in =
+        new org.apache.commons.compress.archivers.tar.TarArchiveInputStream(
+            new GZIPInputStream(Files.newInputStream(tar)))) {
+      for (var entry = in.getNextEntry(); entry != null; entry = in.getNextEntry()) {
+        Path target = dir.resolve(entry.getName()).normalize();
         if (!target.startsWith(dir)) {
-          throw new IOException("archive entry " + name + " would land outside " + dir);
+          throw new IOException("archive entry " + entry.getName() + " would land outside " + dir);
         }
-        if (type == '5') {
+        if (entry.isDirectory()) {
           Files.createDirectories(target);
-        } else if (type == '0' || type == 0) {
+        } else if (entry.isFile()) {
           Files.createDirectories(target.getParent());
-          Files.write(target, in.readNBytes((int) size));
-        } else {
-          in.skipNBytes(size);
+          Files.copy(in, target, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
         }
-        long pad = (512 - size % 512) % 512;
-        in.skipNBytes(pad);
       }
     }
   }
 
   private String host(SageMakerPaths paths) {
-    Path resources = paths.base().resolve("input/config/resourceconfig.json");
+    Path resources = paths.resourceConfig();
     try {
       return Files.exists(resources) ? JSON.readTree(resources.toFile()).path("current_host").asText("algo-1")
           : "algo-1";

@@ -27,14 +27,13 @@ public final class TrainCommand {
 
   /** The job the flags describe, with the platform's variables where the flags leave a choice. */
   public static TrainingJob job(TrainOptions o, Map<String, String> env) {
-    String output = o.getOutput();
+    String output = blankToNull(o.getOutput());
     String vertexModel = blankToNull(env.get("AIP_MODEL_DIR"));
     TrainingJob.Platform platform = new TrainingJob.Platform(
         output == null ? vertexModel : null,
         blankToNull(env.get("AIP_CHECKPOINT_DIR")),
-        blankToNull(env.get("AIP_TENSORBOARD_LOG_DIR")),
-        false);
-    if (output == null || output.isBlank()) {
+        blankToNull(env.get("AIP_TENSORBOARD_LOG_DIR")));
+    if (output == null) {
       if (vertexModel == null) {
         throw new IllegalArgumentException("--output is required (or AIP_MODEL_DIR, on Vertex AI)");
       }

@@ -2,14 +2,13 @@ package io.maskbeam.pipelines.train;
 
 import org.apache.beam.sdk.options.Default;
 import org.apache.beam.sdk.options.Description;
-import org.apache.beam.sdk.options.PipelineOptions;
 import org.apache.beam.sdk.options.Validation;
 
 /**
  * Options of {@code maskbeam train}. Where they overlap, names and defaults are the camelCase of SageMaker's
  * semantic segmentation hyperparameters.
  */
-public interface TrainOptions extends PipelineOptions {
+public interface TrainOptions extends io.maskbeam.pipelines.cli.WaitOptions {
   @Description("Folder written by 'maskbeam preprocess' (dataset.json and <split>-*.tfrecord shards); local, gs:// or s3://.")
   @Validation.Required
   String getData();

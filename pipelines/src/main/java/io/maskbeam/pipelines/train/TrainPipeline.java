@@ -10,11 +10,8 @@ import io.maskbeam.pipelines.cli.Runners;
 import io.maskbeam.transforms.train.TrainTrials;
 import io.maskbeam.transforms.train.TrainingJob;
 import io.maskbeam.transforms.io.Storage;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.PrintStream;
-import java.io.Serializable;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -22,20 +19,10 @@ import java.util.Locale;
 import java.util.Map;
 import org.apache.beam.sdk.Pipeline;
 import org.apache.beam.sdk.PipelineResult;
-import org.apache.beam.sdk.coders.DefaultCoder;
-import org.apache.beam.sdk.coders.SerializableCoder;
-import org.apache.beam.sdk.metrics.Counter;
-import org.apache.beam.sdk.metrics.Metrics;
 import org.apache.beam.sdk.transforms.Combine;
 import org.apache.beam.sdk.transforms.Create;
 import org.apache.beam.sdk.transforms.DoFn;
-import org.apache.beam.sdk.transforms.PTransform;
 import org.apache.beam.sdk.transforms.ParDo;
-import org.apache.beam.sdk.values.PCollectionTuple;
-import org.apache.beam.sdk.values.TupleTag;
-import org.apache.beam.sdk.values.TupleTagList;
-import org.apache.beam.sdk.transforms.Reshuffle;
-import org.apache.beam.sdk.transforms.resourcehints.ResourceHints;
 import org.apache.beam.sdk.values.PCollection;
 
 /**
@@ -138,6 +125,10 @@ public final class TrainPipeline {
   }
 
   public static int execute(String[] args, TrainOptions o, PrintStream out) {
+    if (o.getOutput() == null || o.getOutput().isBlank()) {
+      throw new IllegalArgumentException("--output is required: trials and remote runs write their models and"
+          + " trials.json there");
+    }
     List<TrainTrials.Trial> trials = trials(args, o);
     out.printf(Locale.ROOT, "training %d trial(s) as a Beam pipeline on %s%s%n", trials.size(),
         o.getRunner().getSimpleName(), o.getAcceleratorType() == null ? "" : " with accelerator " + o.getAcceleratorType());

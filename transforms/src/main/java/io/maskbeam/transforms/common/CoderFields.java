@@ -48,7 +48,11 @@ public final class CoderFields {
   }
 
   public static int getInt(InputStream in) throws IOException {
-    return Math.toIntExact(getLong(in));
+    long v = getLong(in);
+    if (v != (int) v) {
+      throw new CoderException("corrupt input: " + v + " is not an int");
+    }
+    return (int) v;
   }
 
   public static void putBoolean(OutputStream out, boolean v) throws IOException {
@@ -61,22 +65,6 @@ public final class CoderFields {
       throw new CoderException("unexpected end of stream");
     }
     return b != 0;
-  }
-
-  public static void putDouble(OutputStream out, double v) throws IOException {
-    long bits = Double.doubleToRawLongBits(v);
-    for (int i = 0; i < 8; i++) {
-      out.write((int) (bits >>> (8 * i)));
-    }
-  }
-
-  public static double getDouble(InputStream in) throws IOException {
-    byte[] b = readFully(in, 8);
-    long bits = 0;
-    for (int i = 7; i >= 0; i--) {
-      bits = (bits << 8) | (b[i] & 0xFF);
-    }
-    return Double.longBitsToDouble(bits);
   }
 
   /** A nullable byte array. */

@@ -31,7 +31,7 @@ public final class FailureCoder extends AtomicCoder<Failure> {
     CoderFields.putString(out, f.id());
     CoderFields.putString(out, f.input());
     CoderFields.putInt(out, f.inputs().size());
-    for (Map.Entry<String, String> e : new TreeMap<>(f.inputs()).entrySet()) {
+    for (Map.Entry<String, String> e : f.inputs().entrySet()) { // sorted by the record
       CoderFields.putString(out, e.getKey());
       CoderFields.putString(out, e.getValue());
     }
@@ -53,7 +53,4 @@ public final class FailureCoder extends AtomicCoder<Failure> {
     FailureReason reason = FailureReason.valueOf(CoderFields.getString(in));
     return new Failure(stage, id, input, inputs, reason, CoderFields.getString(in), CoderFields.getString(in));
   }
-
-  @Override
-  public void verifyDeterministic() {}
 }

@@ -29,7 +29,4 @@ public final class ManifestEntryCoder extends AtomicCoder<Manifest.Entry> {
     return new Manifest.Entry(CoderFields.getString(in), CoderFields.getString(in), CoderFields.getString(in),
         CoderFields.getString(in));
   }
-
-  @Override
-  public void verifyDeterministic() {}
 }

@@ -26,7 +26,4 @@ public final class ConfusionMatrixCoder extends AtomicCoder<ConfusionMatrix> {
     int n = CoderFields.getInt(in);
     return ConfusionMatrix.of(n, CoderFields.getLongs(in));
   }
-
-  @Override
-  public void verifyDeterministic() {}
 }

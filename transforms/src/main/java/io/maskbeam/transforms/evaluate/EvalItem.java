@@ -68,7 +68,5 @@ public record EvalItem(String id, String imageUri, String maskUri, String predic
           CoderFields.getString(in), CoderFields.getBytes(in));
     }
 
-    @Override
-    public void verifyDeterministic() {}
   }
 }

@@ -80,8 +80,14 @@ public final class Observer implements Serializable {
 
   public void open() {
     if (model != null && loaded == null) {
-      loaded = SharedModels.acquire(model, inference.threads()).resource();
-      segmenter = inference.withBatching(1, inference.maxBatchBytes()).segmenter(loaded);
+      SegmentationModel shared = SharedModels.acquire(model, inference.threads()).resource();
+      try {
+        segmenter = inference.withBatching(1, inference.maxBatchBytes()).segmenter(shared);
+      } catch (RuntimeException e) {
+        SharedModels.release(model, inference.threads());
+        throw e;
+      }
+      loaded = shared;
     }
   }
 
@@ -106,7 +112,7 @@ public final class Observer implements Serializable {
         DeepLabExample.Record r = DeepLabExample.parse(item.record());
         // Records hold pixels as preprocessing wrote them: upright already.
         image = loader().ignoringOrientation().load(r.image()).image();
-        truth = ImageLoader.withPixelLimit(Long.MAX_VALUE).loadLabels(r.labelPng());
+        truth = ImageLoader.RECORDS.loadLabels(r.labelPng());
       } else if (item.imageUri() != null) {
         ImageLoader.Photo photo = loader().load(read(item.imageUri(), FailureReason.MISSING_IMAGE));
         image = photo.image();
@@ -166,12 +172,8 @@ public final class Observer implements Serializable {
   private static byte[] read(String uri, FailureReason missing) throws Unusable {
     try {
       return Storage.readAll(uri);
-    } catch (Storage.NotFoundException e) {
-      throw new Unusable(missing, "not found: " + uri);
-    } catch (Storage.AccessDeniedException e) {
-      throw new Unusable(FailureReason.ACCESS_DENIED, e.getMessage());
     } catch (IOException e) {
-      throw new Unusable(FailureReason.READ_FAILED, e.getMessage());
+      throw new Unusable(Storage.reasonFor(e, missing), e.getMessage());
     }
   }
 }

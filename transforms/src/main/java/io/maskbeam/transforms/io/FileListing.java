@@ -5,7 +5,6 @@ import java.io.IOException;
 import java.nio.file.FileSystemException;
 import java.nio.file.FileSystemLoopException;
 import java.nio.file.Files;
-import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.attribute.BasicFileAttributes;
@@ -89,7 +88,7 @@ public final class FileListing {
       if (Files.isDirectory(p)) {
         return out; // a folder is not a file (callers turn folders into "folder/*")
       }
-      walk.visitFile(p);
+      walk.visitPath(p);
       return out;
     }
     int slash = absolute.lastIndexOf('/', wildcard);
@@ -134,18 +133,11 @@ public final class FileListing {
         BasicFileAttributes attrs;
         try {
           attrs = Files.readAttributes(child, BasicFileAttributes.class);
-        } catch (FileSystemLoopException e) {
-          problem(path, FailureReason.LINK_LOOP, "symbolic link loop: " + path + " resolves to itself");
-          continue;
-        } catch (NoSuchFileException e) {
-          problem(path, FailureReason.BROKEN_LINK, "symbolic link " + path + " points to "
-              + readLink(child) + ", which does not exist");
-          continue;
         } catch (FileSystemException e) {
-          String reason = String.valueOf(e.getReason());
-          boolean loop = reason.toLowerCase(java.util.Locale.ROOT).contains("levels of symbolic links");
-          problem(path, loop ? FailureReason.LINK_LOOP : FailureReason.READ_FAILED,
-              (loop ? "symbolic link loop: " : "cannot read ") + path + " (" + reason + ")");
+          // A path the glob does not name is no input, broken or not (a dangling thumbs.db beside *.jpg).
+          if (matches(path)) {
+            unreadable(child, e);
+          }
           continue;
         }
         if (attrs.isDirectory()) {
@@ -153,33 +145,57 @@ public final class FileListing {
             continue; // no name below this folder can match the glob
           }
           Path target = child.toRealPath();
-          if (link && (ancestors.contains(target) || isUnder(target, ancestors))) {
-            problem(path, FailureReason.LINK_LOOP, "symbolic link " + path + " leads back into " + target
-                + ", which is already being listed; not followed");
+          if (link && isUnder(target, ancestors)) {
+            if (matches(path)) {
+              problem(path, FailureReason.LINK_LOOP, "symbolic link " + path + " leads back into " + target
+                  + ", which is already being listed; not followed");
+            }
             continue;
           }
           walk(child, new HashSet<>(ancestors), depth + 1);
         } else if (matches(path)) {
-          visitFile(child);
+          visitFile(child, attrs);
         }
       }
     }
 
-    void visitFile(Path file) throws IOException {
-      String path = file.toString();
+    /** A matching path whose attributes cannot be read: a link that loops or dangles, or no permission. */
+    private void unreadable(Path child, FileSystemException e) {
+      String path = child.toString();
+      if (e instanceof FileSystemLoopException) {
+        problem(path, FailureReason.LINK_LOOP, "symbolic link loop: " + path + " resolves to itself");
+      } else if (e instanceof NoSuchFileException) {
+        problem(path, FailureReason.BROKEN_LINK, "symbolic link " + path + " points to " + readLink(child)
+            + ", which does not exist");
+      } else if (e instanceof java.nio.file.AccessDeniedException) {
+        problem(path, FailureReason.ACCESS_DENIED, "cannot read " + path + ": permission denied");
+      } else {
+        String reason = String.valueOf(e.getReason());
+        boolean loop = reason.toLowerCase(java.util.Locale.ROOT).contains("levels of symbolic links");
+        problem(path, loop ? FailureReason.LINK_LOOP : FailureReason.READ_FAILED,
+            (loop ? "symbolic link loop: " : "cannot read ") + path + " (" + reason + ")");
+      }
+    }
+
+    /** One path named without wildcards: nothing when it does not exist, else an input or a problem. */
+    void visitPath(Path file) throws IOException {
       BasicFileAttributes attrs;
       try {
         attrs = Files.readAttributes(file, BasicFileAttributes.class);
       } catch (NoSuchFileException e) {
         if (Files.isSymbolicLink(file)) {
-          problem(path, FailureReason.BROKEN_LINK, "symbolic link " + path + " points to " + readLink(file)
-              + ", which does not exist");
+          unreadable(file, e);
         }
         return;
       } catch (FileSystemException e) {
-        problem(path, FailureReason.LINK_LOOP, "symbolic link loop: " + path + " (" + e.getReason() + ")");
+        unreadable(file, e);
         return;
       }
+      visitFile(file, attrs);
+    }
+
+    void visitFile(Path file, BasicFileAttributes attrs) throws IOException {
+      String path = file.toString();
       Path real = file.toRealPath();
       if (!seenFiles.add(real)) {
         problem(path, FailureReason.DUPLICATE_INPUT, path + " is " + real + ", already listed under another path;"

@@ -90,15 +90,37 @@ public final class GcsObjects {
     }
   }
 
+  /**
+   * The version of an object that was asked for cannot be had: its generation is gone, or the bytes read are not
+   * the ones listed (checksum). Other failures (permissions, network) are plain IOExceptions.
+   */
+  public static final class VersionUnavailableException extends IOException {
+    private static final long serialVersionUID = 1L;
+
+    VersionUnavailableException(String message) {
+      super(message);
+    }
+  }
+
   /** One object's bytes at a generation (-1: the live one), checked against its CRC32C when one is given. */
   public static byte[] read(String prefixUri, ObjectVersion o) throws IOException {
     String[] bp = split(prefixUri.endsWith("/") ? prefixUri : prefixUri + "/");
+    String uri = "gs://" + bp[0] + "/" + bp[1] + o.name();
     BlobId id = o.generation() >= 0 ? BlobId.of(bp[0], bp[1] + o.name(), o.generation())
         : BlobId.of(bp[0], bp[1] + o.name());
-    byte[] bytes = storage().readAllBytes(id);
+    byte[] bytes;
+    try {
+      bytes = storage().readAllBytes(id);
+    } catch (com.google.cloud.storage.StorageException e) {
+      if (e.getCode() == 404) {
+        throw new VersionUnavailableException(uri + (o.generation() >= 0 ? " at generation " + o.generation() : "")
+            + " does not exist");
+      }
+      throw new IOException("cannot read " + uri + ": " + e.getMessage(), e);
+    }
     if (o.crc32c() != null && !o.crc32c().equals(crc32c(bytes))) {
-      throw new IOException("checksum mismatch for gs://" + bp[0] + "/" + bp[1] + o.name()
-          + ": the object's CRC32C is " + o.crc32c() + ", the download's " + crc32c(bytes));
+      throw new VersionUnavailableException("checksum mismatch for " + uri + ": the object's CRC32C is "
+          + o.crc32c() + ", the download's " + crc32c(bytes));
     }
     return bytes;
   }

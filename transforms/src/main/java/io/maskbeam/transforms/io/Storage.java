@@ -42,6 +42,19 @@ public final class Storage {
     }
   }
 
+  /**
+   * The failure reason of an input that {@link #readAll} could not read: {@code whenMissing} when it does not
+   * exist (which file of an example it was), ACCESS_DENIED, or READ_FAILED after retries.
+   */
+  public static io.maskbeam.core.FailureReason reasonFor(IOException e,
+      io.maskbeam.core.FailureReason whenMissing) {
+    if (e instanceof NotFoundException) {
+      return whenMissing;
+    }
+    return e instanceof AccessDeniedException ? io.maskbeam.core.FailureReason.ACCESS_DENIED
+        : io.maskbeam.core.FailureReason.READ_FAILED;
+  }
+
   /** What a failed read means for retrying it. */
   public enum Fault {
     /** The object is not there: retrying cannot help. */

@@ -50,8 +50,9 @@ public final class ModelCache {
             f.crc32c())));
         try {
           GcsObjects.download(base, objects, staging);
-        } catch (IOException | RuntimeException e) {
-          // A pinned generation that is gone, or bytes that are not the pinned ones (checksum): never mix versions.
+        } catch (GcsObjects.VersionUnavailableException e) {
+          // A pinned generation that is gone, or bytes that are not the pinned ones: never mix versions. Any other
+          // failure (permissions, network) is reported as what it is.
           throw model.changed("a pinned object cannot be read as it was at launch: " + e.getMessage());
         }
       } else {

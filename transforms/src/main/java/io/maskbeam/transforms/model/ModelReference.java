@@ -99,19 +99,9 @@ public final class ModelReference implements Serializable {
   }
 
   private static void checkLayout(String given, List<PinnedFile> files) {
-    List<String> names = files.stream().map(PinnedFile::name).toList();
-    List<String> missing = new ArrayList<>();
-    for (String required : List.of("saved_model.pb", ModelMetadata.FILE_NAME, "variables/variables.index")) {
-      if (!names.contains(required)) {
-        missing.add(required);
-      }
-    }
-    if (names.stream().noneMatch(n -> n.startsWith("variables/variables.data-"))) {
-      missing.add("variables/variables.data-*");
-    }
+    List<String> missing = ModelMetadata.missingFiles(files.stream().map(PinnedFile::name).toList());
     if (!missing.isEmpty()) {
-      throw new IllegalArgumentException("model " + given + " is not a complete model folder written by"
-          + " 'maskbeam train': missing " + String.join(", ", missing));
+      throw new IllegalArgumentException(ModelMetadata.incompleteMessage(given, missing));
     }
   }
 

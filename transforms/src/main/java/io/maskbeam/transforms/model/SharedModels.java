@@ -24,9 +24,4 @@ public final class SharedModels {
   public static void release(ModelReference model, int threads) {
     MODELS.release(new Key(model, threads));
   }
-
-  /** Leases held on a model (for tests and diagnostics). */
-  public static int users(ModelReference model, int threads) {
-    return MODELS.users(new Key(model, threads));
-  }
 }

@@ -45,7 +45,5 @@ public record ExampleRecord(String id, String split, byte[] example, ExampleSumm
           CoderFields.getBoolean(in) ? ExampleSummary.Coder.of().decode(in) : null);
     }
 
-    @Override
-    public void verifyDeterministic() {}
   }
 }

@@ -56,7 +56,5 @@ public record ExampleSummary(
           CoderFields.getLong(in), CoderFields.getBoolean(in), CoderFields.getLong(in));
     }
 
-    @Override
-    public void verifyDeterministic() {}
   }
 }

@@ -110,12 +110,8 @@ public final class PrepareExamples extends PTransform<PCollection<SampleRef>, PC
         byte[] bytes = Storage.readAll(uri);
         bytesRead.inc(bytes.length);
         return bytes;
-      } catch (Storage.NotFoundException e) {
-        throw new RejectedInputException(missing, what + " not found: " + uri, e);
-      } catch (Storage.AccessDeniedException e) {
-        throw new RejectedInputException(FailureReason.ACCESS_DENIED, what + " cannot be read: " + e.getMessage(), e);
       } catch (IOException e) {
-        throw new RejectedInputException(FailureReason.READ_FAILED, what + " could not be read: " + e.getMessage(), e);
+        throw new RejectedInputException(Storage.reasonFor(e, missing), what + ": " + e.getMessage(), e);
       }
     }
   }

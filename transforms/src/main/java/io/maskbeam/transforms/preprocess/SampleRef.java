@@ -44,7 +44,5 @@ public record SampleRef(String id, String imageUri, String maskUri, String split
           CoderFields.getString(in));
     }
 
-    @Override
-    public void verifyDeterministic() {}
   }
 }

@@ -109,7 +109,5 @@ public record ImageStats(String key, String input, String run, int width, int he
           CoderFields.getInt(in), CoderFields.getInt(in), CoderFields.getInt(in), CoderFields.getLongs(in));
     }
 
-    @Override
-    public void verifyDeterministic() {}
   }
 }

@@ -226,9 +226,14 @@ public final class SegmentImages extends PTransform<PCollection<SegmentInput>, P
     @Setup
     public void setup() {
       SharedResources.Lease<SegmentationModel> lease = SharedModels.acquire(modelRef, inference.threads());
+      try {
+        segmenter = inference.segmenter(lease.resource());
+      } catch (RuntimeException e) {
+        SharedModels.release(modelRef, inference.threads()); // runners need not call @Teardown after this
+        throw e;
+      }
       model = lease.resource();
       pendingLoadMillis = lease.loadMillis();
-      segmenter = inference.segmenter(model);
       loader = ImageLoader.withPixelLimit(inference.maxPixels());
     }
 
@@ -296,14 +301,8 @@ public final class SegmentImages extends PTransform<PCollection<SegmentInput>, P
       byte[] bytes;
       try {
         bytes = Storage.readAll(input.uri());
-      } catch (Storage.NotFoundException e) {
-        fail(input, FailureReason.NOT_FOUND, "input does not exist (deleted after listing?)", e, out);
-        return null;
-      } catch (Storage.AccessDeniedException e) {
-        fail(input, FailureReason.ACCESS_DENIED, e.getMessage(), e, out);
-        return null;
       } catch (IOException e) {
-        fail(input, FailureReason.READ_FAILED, e.getMessage(), e, out);
+        fail(input, Storage.reasonFor(e, FailureReason.NOT_FOUND), e.getMessage(), e, out);
         return null;
       }
       try {

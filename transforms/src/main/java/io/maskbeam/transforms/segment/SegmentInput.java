@@ -45,7 +45,5 @@ public record SegmentInput(String uri, String key, long sizeBytes, long lastModi
           CoderFields.getLong(in));
     }
 
-    @Override
-    public void verifyDeterministic() {}
   }
 }

@@ -142,9 +142,9 @@ public final class WriteSegmentationResults extends PTransform<PCollectionTuple,
     PCollectionView<Long> statsWritten = countView("StatsFiles", statsFiles.getPerDestinationOutputFilenames());
     PCollectionView<Long> errorsWritten = countView("ErrorFiles", written.files());
     return summary.apply("WriteSummary", ParDo.of(new WriteSummaryFn(outputs, model, settingsJson, matchedCount,
-            written.count(), skippedCount, segmentedCount, written.countByReason(), statsWritten, errorsWritten))
-        .withSideInputs(matchedCount, written.count(), skippedCount, segmentedCount, written.countByReason(),
-            statsWritten, errorsWritten));
+            skippedCount, segmentedCount, written.countByReason(), statsWritten, errorsWritten))
+        .withSideInputs(matchedCount, skippedCount, segmentedCount, written.countByReason(), statsWritten,
+            errorsWritten));
   }
 
   @Override
@@ -165,7 +165,6 @@ public final class WriteSegmentationResults extends PTransform<PCollectionTuple,
     private final ModelReference model;
     private final String settingsJson;
     private final PCollectionView<Long> matched;
-    private final PCollectionView<Long> failed;
     private final PCollectionView<Long> skipped;
     private final PCollectionView<Long> segmented;
     private final PCollectionView<Map<String, Long>> failedByReason;
@@ -173,14 +172,13 @@ public final class WriteSegmentationResults extends PTransform<PCollectionTuple,
     private final PCollectionView<Long> errorFiles;
 
     WriteSummaryFn(SegmentOutputs outputs, ModelReference model, String settingsJson,
-        PCollectionView<Long> matched, PCollectionView<Long> failed, PCollectionView<Long> skipped,
+        PCollectionView<Long> matched, PCollectionView<Long> skipped,
         PCollectionView<Long> segmented, PCollectionView<Map<String, Long>> failedByReason,
         PCollectionView<Long> statsFiles, PCollectionView<Long> errorFiles) {
       this.outputs = outputs;
       this.model = model;
       this.settingsJson = settingsJson;
       this.matched = matched;
-      this.failed = failed;
       this.skipped = skipped;
       this.segmented = segmented;
       this.failedByReason = failedByReason;
@@ -202,9 +200,10 @@ public final class WriteSegmentationResults extends PTransform<PCollectionTuple,
       run.put("matched", context.sideInput(matched));
       run.put("segmented", context.sideInput(segmented));
       run.put("skipped", context.sideInput(skipped));
-      run.put("failed", context.sideInput(failed));
+      Map<String, Long> byReason = new TreeMap<>(context.sideInput(failedByReason));
+      run.put("failed", byReason.values().stream().mapToLong(Long::longValue).sum());
       ObjectNode reasons = run.putObject("failedByReason");
-      new TreeMap<>(context.sideInput(failedByReason)).forEach(reasons::put);
+      byReason.forEach(reasons::put);
       run.put("statsFiles", context.sideInput(statsFiles));
       run.put("errorFiles", context.sideInput(errorFiles));
       run.set("settings", json.readTree(settingsJson));

@@ -66,11 +66,10 @@ public record TrainingJob(String data, String output, TrainConfig.Network networ
    *     Vertex AI's AIP_MODEL_DIR), besides {@code <output>/model}; null for none
    * @param checkpointDestination where checkpoints are copied after each epoch (Vertex's AIP_CHECKPOINT_DIR); null
    * @param tensorBoardDir where TensorBoard event files are written (Vertex's AIP_TENSORBOARD_LOG_DIR); null
-   * @param sageMakerMetrics whether to print SageMaker's per-epoch metric lines
    */
-  public record Platform(String modelDestination, String checkpointDestination, String tensorBoardDir,
-      boolean sageMakerMetrics) implements Serializable {
-    public static final Platform NONE = new Platform(null, null, null, false);
+  public record Platform(String modelDestination, String checkpointDestination, String tensorBoardDir)
+      implements Serializable {
+    public static final Platform NONE = new Platform(null, null, null);
   }
 
   /** The same job writing to another folder (a trial of a grid). */

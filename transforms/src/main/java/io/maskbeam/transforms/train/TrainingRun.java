@@ -220,23 +220,18 @@ public final class TrainingRun {
     return local;
   }
 
+  /** The run's results to a remote --output: model/ and metrics.jsonl (checkpoints stay in the local staging). */
   private static void upload(Path local, String remote, PrintStream out) throws IOException {
-    List<Path> files;
-    try (Stream<Path> walk = Files.walk(local.resolve(Trainer.MODEL_DIR))) {
-      files = new ArrayList<>(walk.filter(Files::isRegularFile).toList());
-    }
-    files.add(local.resolve("metrics.jsonl"));
-    for (Path f : files) {
-      String relative = local.relativize(f).toString().replace('\\', '/');
-      Storage.write(Storage.join(remote, relative), Files.readAllBytes(f), "application/octet-stream");
-    }
-    out.println("uploaded " + files.size() + " files to " + remote);
+    int files = copyTree(local.resolve(Trainer.MODEL_DIR), Storage.join(remote, Trainer.MODEL_DIR));
+    Storage.write(Storage.join(remote, "metrics.jsonl"), Files.readAllBytes(local.resolve("metrics.jsonl")),
+        "application/octet-stream");
+    out.println("uploaded " + (files + 1) + " files to " + remote);
   }
 
-  /** Copies a local folder's files to a folder on any filesystem (a local one is replaced). */
-  static void copyTree(Path from, String to) throws IOException {
+  /** Copies a local folder's files to a folder on any filesystem (a local one is replaced); returns how many. */
+  static int copyTree(Path from, String to) throws IOException {
     if (!Files.isDirectory(from)) {
-      return;
+      return 0;
     }
     List<Path> files;
     try (Stream<Path> walk = Files.walk(from)) {
@@ -253,5 +248,6 @@ public final class TrainingRun {
       }
     }
     LOG.info("copied {} files from {} to {}", files.size(), from, to);
+    return files.size();
   }
 }

@@ -2,7 +2,10 @@ package io.maskbeam.transforms.common;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.util.ArrayList;
+import java.util.Collections;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import org.apache.beam.sdk.coders.KvCoder;
 import org.apache.beam.sdk.coders.StringUtf8Coder;
@@ -27,12 +30,20 @@ class LatestPerKeyTest {
 
   @Test
   void keepsTheLatestValuePerKeyWithTiesBrokenByTheOrderWhateverTheArrivalOrder() {
-    TestPipeline p = TestPipeline.create().enableAbandonedNodeEnforcement(false);
-    PCollection<KV<String, String>> in = p.apply(Create.of(
+    List<KV<String, String>> values = List.of(
         KV.of("a", "run1|x.png"), KV.of("a", "run3|z.png"), KV.of("a", "run2|y.png"),
         // A tie on the run: the first input by name wins, in either arrival order.
         KV.of("b", "run2|b2.png"), KV.of("b", "run2|b1.png"),
-        KV.of("c", "run1|only.png"))
+        KV.of("c", "run1|only.png"));
+    List<KV<String, String>> reversed = new ArrayList<>(values);
+    Collections.reverse(reversed);
+    keepsTheLatest(values);
+    keepsTheLatest(reversed);
+  }
+
+  private static void keepsTheLatest(List<KV<String, String>> values) {
+    TestPipeline p = TestPipeline.create().enableAbandonedNodeEnforcement(false);
+    PCollection<KV<String, String>> in = p.apply(Create.of(values)
         .withCoder(KvCoder.of(StringUtf8Coder.of(), StringUtf8Coder.of())));
     PCollection<KV<String, String>> out = in.apply(LatestPerKey.by(new RunThenFirstInput()).withBuckets(2));
     PAssert.that(out).satisfies(kvs -> {

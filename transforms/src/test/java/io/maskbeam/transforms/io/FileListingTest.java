@@ -56,6 +56,23 @@ class FileListingTest {
   }
 
   @Test
+  void brokenLinksAndLoopsTheGlobDoesNotNameAreNotInputs() throws Exception {
+    Path r = Files.createDirectories(dir.resolve("r"));
+    Files.write(r.resolve("a.png"), new byte[] {1});
+    Files.createSymbolicLink(r.resolve("thumbs.db"), r.resolve("missing.db"));
+    Files.createSymbolicLink(r.resolve("self.db"), Path.of("self.db"));
+    Files.createSymbolicLink(r.resolve("gone.png"), r.resolve("missing.png"));
+    assertThat(byPath(r, FileListing.list(r + "/*.png"))).containsExactlyInAnyOrderEntriesOf(Map.of(
+        "a.png", "file", "gone.png", "BROKEN_LINK"));
+    // A looping folder link is reported where the glob names it, and never followed.
+    Files.createSymbolicLink(r.resolve("loop"), Path.of("."));
+    assertThat(byPath(r, FileListing.list(r + "/**.png"))).containsExactlyInAnyOrderEntriesOf(Map.of(
+        "a.png", "file", "gone.png", "BROKEN_LINK"));
+    assertThat(byPath(r, FileListing.list(r + "/**"))).containsEntry("loop", "LINK_LOOP")
+        .containsEntry("thumbs.db", "BROKEN_LINK").containsEntry("self.db", "LINK_LOOP");
+  }
+
+  @Test
   void namesWithNewlinesAndSpacesMatchEveryGlobForm() throws Exception {
     Path r = Files.createDirectories(dir.resolve("r/deep"));
     Files.write(r.resolve("new\nline.png"), new byte[] {1});

@@ -67,15 +67,13 @@ class GcsObjectsTest {
     assertThat(second).isNotEqualTo(first);
     assertThat(Files.readString(second.resolve("saved_model.pb"))).isEqualTo("graph v2");
 
-    // A worker of the job launched before the replacement never gets the new bytes: it reads the pinned
-    // generation, or (where that generation is gone) fails saying the model changed since launch.
+    // A worker of the job launched before the replacement never gets the new bytes. GCS itself would serve the
+    // pinned generation; the in-process fake keeps no old generations and serves the live object, whose checksum
+    // is not the pinned one: the worker fails saying the model changed since launch.
     Path fresh = dir.resolve("fresh-cache");
-    try {
-      Path old = v1.localCopy(fresh);
-      assertThat(Files.readString(old.resolve("saved_model.pb"))).isEqualTo("graph");
-    } catch (IllegalStateException e) {
-      assertThat(e).hasMessageContaining("changed since the job was launched");
-    }
+    assertThatThrownBy(() -> v1.localCopy(fresh)).isInstanceOf(IllegalStateException.class)
+        .hasMessageContaining("changed since the job was launched").hasMessageContaining("checksum mismatch");
+    assertThat(fresh.resolve(v1.fingerprint())).doesNotExist();
 
     assertThatThrownBy(() -> ModelReference.resolve("gs://models/missing")).hasMessageContaining("does not exist");
     put("partial/saved_model.pb", "graph");

@@ -65,5 +65,10 @@ class SharedResourcesTest {
       throw new java.io.IOException("no such model");
     })).hasMessageContaining("no such model");
     assertThat(shared.users("broken")).isZero();
+    Resource repaired = shared.acquire("broken", k -> new Resource()).resource();
+    assertThat(repaired.closed).isFalse();
+    assertThat(shared.users("broken")).isEqualTo(1);
+    shared.release("broken");
+    assertThat(repaired.closed).isTrue();
   }
 }
