@@ -150,6 +150,43 @@ class ShippedArtifactsIT {
     assertHasMain(spark, "io.maskbeam.pipelines.Maskbeam");
   }
 
+  /**
+   * The jar the Dockerfiles run loads ONNX Runtime's natives from itself (the shade filter keeps only linux-x64)
+   * and segments with a model exported from PyTorch, as {@code java -jar} starts it.
+   */
+  @Test
+  void theShippedJarsRunOnnxModels(@org.junit.jupiter.api.io.TempDir Path work) throws Exception {
+    for (Path jarPath : List.of(Shipped.jar(), Shipped.root().resolve("runners/spark/target/maskbeam-spark.jar"))) {
+      try (JarFile jar = new JarFile(jarPath.toFile())) {
+        assertThat(jar.getEntry("ai/onnxruntime/native/linux-x64/libonnxruntime.so")).as("%s", jarPath).isNotNull();
+        assertThat(jar.stream().map(java.util.jar.JarEntry::getName)
+            .filter(n -> n.startsWith("ai/onnxruntime/native/") && !n.startsWith("ai/onnxruntime/native/linux-x64")
+                && !n.endsWith("/"))).as("natives for other systems in %s", jarPath).isEmpty();
+      }
+    }
+    Path images = Files.createDirectories(work.resolve("images"));
+    Path fixtures = Shipped.root().resolve("models/src/test/resources/onnx");
+    for (String name : List.of("a", "b")) {
+      Files.copy(fixtures.resolve("images/" + name + ".png"), images.resolve(name + ".png"));
+    }
+    Path out = work.resolve("out");
+    Shipped.Finished run = Shipped.run(List.of(Shipped.java().toString(), "-jar", Shipped.jar().toString(), "segment",
+        "--model=" + fixtures.resolve("nchw_float.onnx"), "--input=" + images + "/*.png", "--output=" + out),
+        Map.of(), work.resolve("segment.log"), 180);
+    assertThat(run.exitCode()).as(run.output()).isZero();
+    assertThat(run.output()).contains("matched 2 = segmented 2 + skipped 0 + failed 0");
+    for (String name : List.of("a", "b")) {
+      assertThat(pngGrey(out.resolve("masks/" + name + ".png")))
+          .isEqualTo(pngGrey(fixtures.resolve("expected/nchw_float." + name + ".png")));
+    }
+  }
+
+  /** The grey values of an 8-bit PNG. */
+  static int[] pngGrey(Path file) throws IOException {
+    java.awt.image.BufferedImage image = javax.imageio.ImageIO.read(file.toFile());
+    return image.getRaster().getPixels(0, 0, image.getWidth(), image.getHeight(), (int[]) null);
+  }
+
   static List<String> service(JarFile jar, String name) throws IOException {
     var entry = jar.getEntry("META-INF/services/" + name);
     assertThat(entry).as("%s in %s", name, jar.getName()).isNotNull();

@@ -10,7 +10,8 @@ import java.util.List;
 
 /**
  * What {@code maskbeam-model.json} says about a model: its classes (names, colours), the ignore value of its
- * training data, the crop it was trained on and its stride. Read without TensorFlow, so a launcher can check a model
+ * training data, the crop it was trained on and its stride; for an ONNX model also its input and output
+ * conventions ({@link OnnxConventions}), completed from the graph when the model is first inspected. Read without TensorFlow, so a launcher can check a model
  * and name its classes without loading it.
  */
 public final class ModelMetadata implements Serializable {
@@ -18,28 +19,10 @@ public final class ModelMetadata implements Serializable {
   private static final ObjectMapper JSON = new ObjectMapper();
   public static final String FILE_NAME = "maskbeam-model.json";
 
-  /**
-   * What a model folder written by {@code maskbeam train} lacks, given the relative names of its files ("/" between
-   * folders): the SavedModel graph, this metadata, and the weights (a SavedModel without variables loads, then
-   * fails every inference).
-   */
-  public static java.util.List<String> missingFiles(java.util.Collection<String> names) {
-    java.util.List<String> missing = new java.util.ArrayList<>();
-    for (String required : java.util.List.of("saved_model.pb", FILE_NAME, "variables/variables.index")) {
-      if (!names.contains(required)) {
-        missing.add(required);
-      }
-    }
-    if (names.stream().noneMatch(n -> n.startsWith("variables/variables.data-"))) {
-      missing.add("variables/variables.data-*");
-    }
-    return missing;
-  }
-
   /** The message for a folder that lacks {@code missing} files. */
   public static String incompleteMessage(String folder, java.util.List<String> missing) {
-    return "model " + folder + " is not a complete model folder written by 'maskbeam train': missing "
-        + String.join(", ", missing);
+    return "model " + folder + " is not a complete model folder written by 'maskbeam train' (nor an ONNX folder"
+        + " with " + ModelFormat.ONNX_FILE + ", nor an .onnx file): missing " + String.join(", ", missing);
   }
 
   private final String json;
@@ -122,6 +105,16 @@ public final class ModelMetadata implements Serializable {
   /** The square crop the model was trained on (its natural input size), or 0 when the metadata does not say. */
   public int trainingCropSize() {
     return tree().path("training").path("settings").path("cropSize").asInt(0);
+  }
+
+  /** {@code onnx} for ONNX models, {@code savedmodel} (the default) for models written by {@code maskbeam train}. */
+  public String format() {
+    return tree().path("format").asText("savedmodel");
+  }
+
+  /** The {@code onnx} block: how an ONNX model's input and output are laid out (empty for SavedModels). */
+  public JsonNode onnx() {
+    return tree().path("onnx").deepCopy();
   }
 
   /** The network's total stride (inputs are padded to multiples of it inside the graph), or 0 if unknown. */

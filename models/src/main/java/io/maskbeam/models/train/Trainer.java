@@ -299,7 +299,7 @@ public final class Trainer {
   private void initFrom(SegmentationGraph graph, Path modelDir) throws IOException {
     io.maskbeam.models.infer.ModelMetadata m;
     try {
-      m = io.maskbeam.models.infer.SegmentationModel.checkFiles(modelDir); // the same rule as every stage's
+      m = io.maskbeam.models.infer.TensorFlowModel.checkFiles(modelDir); // the same rule as every stage's
     } catch (IllegalArgumentException e) {
       throw new IllegalArgumentException("--initModel: " + e.getMessage(), e);
     }

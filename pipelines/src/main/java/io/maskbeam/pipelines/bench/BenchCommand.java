@@ -95,7 +95,7 @@ public final class BenchCommand implements Callable<Integer> {
       + " (through a manifest), to measure with the job's fixed cost amortised. Default: ${DEFAULT-VALUE}.")
   int replicate;
 
-  @Option(names = "--model", description = "segment: model folder written by 'maskbeam train'.")
+  @Option(names = "--model", description = "segment: model folder written by 'maskbeam train', ONNX folder or .onnx file.")
   Path model;
 
   @Option(names = "--count", defaultValue = "100", description = "segment: images per measured run (the --images"

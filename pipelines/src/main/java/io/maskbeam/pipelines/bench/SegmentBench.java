@@ -22,8 +22,8 @@ import org.apache.beam.sdk.PipelineResult;
 
 /**
  * {@code maskbeam bench segment}: the segment pipeline end to end on the DirectRunner against its raw ceiling (the
- * same SavedModel's Session on the same decoded images, batched the same way, with no Beam, no decoding and no
- * writing), alternating, with medians and their ratio; then peak RSS of whole {@code segment} processes at several
+ * same model's session, TensorFlow's or ONNX Runtime's, on the same decoded images, batched the same way, with no
+ * Beam, no decoding and no writing), alternating, with medians and their ratio; then peak RSS of whole {@code segment} processes at several
  * collection sizes, which must stay flat.
  */
 final class SegmentBench {
@@ -40,7 +40,8 @@ final class SegmentBench {
   int run(Path model, Path imagesDir, int count, int batch, int repeats, List<Integer> rssCounts, Path work)
       throws Exception {
     if (model == null) {
-      throw new IllegalArgumentException("bench segment needs --model=DIR (a model folder written by maskbeam train)");
+      throw new IllegalArgumentException("bench segment needs --model=DIR|FILE.onnx (a model folder written by maskbeam train,"
+          + " an ONNX folder or an .onnx file)");
     }
     List<Path> sources;
     try (Stream<Path> s = Files.list(imagesDir)) {
@@ -59,8 +60,9 @@ final class SegmentBench {
         out.println("bench segment: throughput runs skipped (--repeats=0)");
       } else {
         SegmentationModel m = lease.resource();
-        out.printf(Locale.ROOT, "bench segment: model %s (%d classes, loaded in %d ms), %d images from %s, batch %d,"
-            + " %d cores, %d measured runs each%n", model, m.numClasses(), lease.loadMillis(), count, imagesDir, batch,
+        out.printf(Locale.ROOT, "bench segment: model %s (%s, %d classes, loaded in %d ms), %d images from %s, batch"
+            + " %d, %d cores, %d measured runs each%n", model, m.backend(), m.numClasses(), lease.loadMillis(), count,
+            imagesDir, batch,
             Runtime.getRuntime().availableProcessors(), repeats);
         List<RgbImage> decoded = new ArrayList<>();
         try (Stream<Path> s = Files.list(inputs)) {
@@ -144,7 +146,7 @@ final class SegmentBench {
       for (int k = 0; k < n; k++) {
         System.arraycopy(images.get(i + k).pixels(), 0, pixels, k * first.pixels().length, first.pixels().length);
       }
-      model.classes(pixels, n, first.height(), first.width());
+      model.labels(pixels, n, first.height(), first.width());
       i += n;
     }
     return (System.nanoTime() - start) / 1e9;

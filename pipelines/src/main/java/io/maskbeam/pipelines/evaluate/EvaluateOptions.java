@@ -7,7 +7,8 @@ import org.apache.beam.sdk.options.Validation;
 
 /** Options of {@code maskbeam evaluate}: the single definition of its flags. */
 public interface EvaluateOptions extends LaunchOptions {
-  @Description("Model folder written by 'maskbeam train' (local, gs:// or s3://): its predictions are evaluated.")
+  @Description("Model: a folder written by 'maskbeam train', an ONNX folder (model.onnx + maskbeam-model.json) or an"
+      + " .onnx file (local, gs:// or s3://): its predictions are evaluated.")
   String getModel();
 
   void setModel(String value);

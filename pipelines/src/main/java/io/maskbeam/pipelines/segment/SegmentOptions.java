@@ -7,8 +7,9 @@ import org.apache.beam.sdk.options.Validation;
 
 /** Options of {@code maskbeam segment}: the single definition of its flags (CLI help, Beam parser, templates). */
 public interface SegmentOptions extends LaunchOptions {
-  @Description("Model folder written by 'maskbeam train' (its model/ folder): local, gs:// or s3:// (copied to a"
-      + " local cache first).")
+  @Description("Model: a folder written by 'maskbeam train' (its model/ folder), an ONNX folder (model.onnx with"
+      + " an optional maskbeam-model.json of conventions) or an .onnx file; local, gs:// or s3:// (copied to a local"
+      + " cache first).")
   @Validation.Required
   String getModel();
 

@@ -152,7 +152,7 @@ public final class SegmentationServer implements AutoCloseable {
 
   public void start() throws Exception {
     server.start();
-    LOG.info("serving {} on {}:{}", model.dir(), settings.host(), port());
+    LOG.info("serving {} on {}:{}", model.path(), settings.host(), port());
   }
 
   /** The bound port (useful when started on port 0). */

@@ -30,7 +30,8 @@ import picocli.CommandLine.Unmatched;
         + " application/x-npy or application/x-recordio-protobuf probabilities; or Vertex AI JSON instances),"
         + " GET /execution-parameters, GET /metadata.")
 public final class ServeCommand implements Callable<Integer> {
-  @Option(names = "--model", description = "Model folder written by 'maskbeam train' (local, gs:// or s3://)."
+  @Option(names = "--model", description = "Model: a folder written by 'maskbeam train', an ONNX folder or an .onnx file (local,"
+      + " gs:// or s3://)."
       + " Default: $AIP_STORAGE_URI (Vertex AI), else /opt/ml/model (SageMaker).")
   String model;
 

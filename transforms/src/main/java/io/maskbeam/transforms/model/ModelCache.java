@@ -17,7 +17,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Local copies of models kept in object storage (TensorFlow loads SavedModels from local disk only). A copy lives
+ * Local copies of models kept in object storage (TensorFlow loads SavedModels, and ONNX Runtime models, from local
+ * disk). A copy lives
  * under {@code <cache>/<fingerprint>} of the pinned versions, so a replaced model is a new copy. Copies are made in
  * a temporary folder and renamed into place, so several JVMs on one machine (Spark executors) never see half a
  * model; one that loses the race uses the winner's identical copy.
@@ -39,7 +40,7 @@ public final class ModelCache {
       return target;
     }
     long start = System.nanoTime();
-    String base = model.uri() + "/";
+    String base = model.folder() + "/";
     Files.createDirectories(cacheDir);
     Path staging = Files.createTempDirectory(cacheDir, "incoming-");
     try {
@@ -56,7 +57,7 @@ public final class ModelCache {
           throw model.changed("a pinned object cannot be read as it was at launch: " + e.getMessage());
         }
       } else {
-        List<ModelReference.PinnedFile> now = ModelReference.listRemote(model.uri());
+        List<ModelReference.PinnedFile> now = model.listNow();
         if (!now.equals(model.files())) {
           throw model.changed(ModelReference.describeChange(model.files(), now));
         }

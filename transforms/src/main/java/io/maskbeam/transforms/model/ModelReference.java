@@ -1,6 +1,10 @@
 package io.maskbeam.transforms.model;
 
+import io.maskbeam.models.infer.ModelFormat;
 import io.maskbeam.models.infer.ModelMetadata;
+import io.maskbeam.models.infer.OnnxModel;
+import io.maskbeam.models.infer.SegmentationModel;
+import io.maskbeam.models.infer.TensorFlowModel;
 import io.maskbeam.transforms.io.GcsObjects;
 import io.maskbeam.transforms.io.Storage;
 import java.io.IOException;
@@ -20,9 +24,12 @@ import org.apache.beam.sdk.io.FileSystems;
 import org.apache.beam.sdk.io.fs.MatchResult;
 
 /**
- * A model as one job uses it, from launch to every worker: where it is, the exact version of each of its files
- * (GCS generations and checksums; sizes and modification times elsewhere) and its metadata. Made once at launch by
- * {@link #resolve} without TensorFlow (a launcher reads one small JSON file and a listing), it travels to the
+ * A model as one job uses it, from launch to every worker: where it is, its format (a SavedModel folder written by
+ * {@code maskbeam train}, an ONNX folder or an {@code .onnx} file), the exact version of each of its files (GCS
+ * generations and checksums; sizes and modification times elsewhere) and its metadata. Made once at launch by
+ * {@link #resolve} without TensorFlow (a launcher reads one small JSON file and a listing; an ONNX model is opened
+ * once by ONNX Runtime, which settles its conventions and refuses an unusable model before the job starts), it
+ * travels to the
  * workers inside the transforms, and every worker loads exactly those versions ({@link #localCopy}): a model
  * replaced while a job runs cannot mix versions in one output; it fails the workers that see the change with a
  * message saying so (on GCS the pinned generations are fetched even after a replacement, while they exist).
@@ -35,12 +42,22 @@ public final class ModelReference implements Serializable {
       implements Serializable {}
 
   private final String uri;
+  /** The folder holding the pinned files: the model folder itself, or the folder of a bare {@code .onnx} file. */
+  private final String folder;
+  /** The ONNX file within {@link #folder}, or null for a SavedModel folder. */
+  private final String onnxFile;
+  /** Whether only {@link #onnxFile} of the folder belongs to the model (a bare {@code .onnx} file). */
+  private final boolean bareFile;
   private final List<PinnedFile> files;
   private final ModelMetadata metadata;
   private final String fingerprint;
 
-  private ModelReference(String uri, List<PinnedFile> files, ModelMetadata metadata) {
+  private ModelReference(String uri, String folder, String onnxFile, boolean bareFile, List<PinnedFile> files,
+      ModelMetadata metadata) {
     this.uri = uri;
+    this.folder = folder;
+    this.onnxFile = onnxFile;
+    this.bareFile = bareFile;
     this.files = List.copyOf(files);
     this.metadata = metadata;
     StringBuilder f = new StringBuilder(uri);
@@ -59,15 +76,35 @@ public final class ModelReference implements Serializable {
    */
   public static ModelReference resolve(String modelUri) throws IOException {
     if (modelUri == null || modelUri.isBlank()) {
-      throw new IllegalArgumentException("--model is required: a model folder written by 'maskbeam train'");
+      throw new IllegalArgumentException("--model is required: a model folder written by 'maskbeam train', an ONNX"
+          + " folder or an .onnx file");
     }
     String uri = normalise(modelUri.trim());
-    List<PinnedFile> files = isRemote(uri) ? (uri.startsWith("gs://") ? listGcs(uri) : listRemote(uri))
-        : listLocal(uri);
+    boolean bare = ModelFormat.isOnnxFile(uri);
+    String folder = bare ? uri.substring(0, Math.max(0, uri.lastIndexOf('/'))) : uri;
+    String bareName = bare ? uri.substring(uri.lastIndexOf('/') + 1) : null;
+    List<PinnedFile> files = list(folder, bareName);
     if (files.isEmpty()) {
-      throw new IllegalArgumentException("model " + modelUri + " does not exist (no files under it)");
+      throw new IllegalArgumentException("model " + modelUri + " does not exist" + (bare ? "" : " (no files under it)"));
     }
-    checkLayout(modelUri, files);
+    List<String> names = files.stream().map(PinnedFile::name).toList();
+    ModelFormat format = bare ? ModelFormat.ONNX : ModelFormat.ofFolder(names);
+    List<String> missing = bare ? List.of() : format.missingFiles(names);
+    if (!missing.isEmpty()) {
+      throw new IllegalArgumentException(ModelMetadata.incompleteMessage(modelUri, missing));
+    }
+    if (format == ModelFormat.ONNX) {
+      // The conventions are settled by opening the model once, here, so a model Maskbeam cannot feed is refused
+      // before any worker starts; the workers get the completed metadata.
+      String onnxFile = bare ? bareName : ModelFormat.ONNX_FILE;
+      ModelReference pinned = new ModelReference(uri, folder, onnxFile, bare, files, null);
+      Path local = pinned.localCopy(ModelCache.defaultCacheDir());
+      ModelMetadata metadata;
+      try (SegmentationModel model = OnnxModel.load(bare ? local.resolve(onnxFile) : local, 1)) {
+        metadata = model.metadata();
+      }
+      return new ModelReference(uri, folder, onnxFile, bare, files, metadata);
+    }
     byte[] json;
     if (uri.startsWith("gs://")) {
       // The metadata of the pinned generation, through the same client that lists and downloads.
@@ -80,7 +117,42 @@ public final class ModelReference implements Serializable {
     }
     ModelMetadata metadata = ModelMetadata.parse(new String(json, StandardCharsets.UTF_8),
         Storage.join(modelUri, ModelMetadata.FILE_NAME));
-    return new ModelReference(uri, files, metadata);
+    return new ModelReference(uri, uri, null, false, files, metadata);
+  }
+
+  /** The files of a folder, or only the named file of it. */
+  private static List<PinnedFile> list(String folder, String only) throws IOException {
+    List<PinnedFile> all = isRemote(folder) ? (folder.startsWith("gs://") ? listGcs(folder) : listRemote(folder))
+        : listLocal(folder);
+    return only == null ? all : all.stream().filter(f -> f.name().equals(only)).toList();
+  }
+
+  /** The model's files as they are now, listed as at launch. */
+  List<PinnedFile> listNow() throws IOException {
+    return list(folder, bareFile ? onnxFile : null);
+  }
+
+  /** The folder the pinned files are relative to. */
+  String folder() {
+    return folder;
+  }
+
+  /**
+   * Loads the pinned model on this worker (one call per JVM through {@link SharedModels}): from its local copy,
+   * an ONNX model with the conventions settled at launch.
+   */
+  public SegmentationModel load(int threads) throws IOException {
+    Path local = localCopy(ModelCache.defaultCacheDir());
+    if (onnxFile != null) {
+      return OnnxModel.open(local.resolve(onnxFile), metadata.json(), uri + " (conventions settled at launch)",
+          threads);
+    }
+    return TensorFlowModel.load(local, threads);
+  }
+
+  /** {@code onnx} or {@code savedmodel}. */
+  public String format() {
+    return onnxFile != null ? "onnx" : "savedmodel";
   }
 
   /** A local model folder: the path as given, absolute; URIs with a scheme unchanged, without a trailing slash. */
@@ -96,13 +168,6 @@ public final class ModelReference implements Serializable {
 
   static boolean isRemote(String uri) {
     return uri.contains("://") && !uri.startsWith("file://");
-  }
-
-  private static void checkLayout(String given, List<PinnedFile> files) {
-    List<String> missing = ModelMetadata.missingFiles(files.stream().map(PinnedFile::name).toList());
-    if (!missing.isEmpty()) {
-      throw new IllegalArgumentException(ModelMetadata.incompleteMessage(given, missing));
-    }
   }
 
   private static List<PinnedFile> listLocal(String dir) throws IOException {
@@ -167,18 +232,18 @@ public final class ModelReference implements Serializable {
   }
 
   /**
-   * The pinned model as a local folder: a local model in place (after checking that its files are unchanged),
+   * The pinned model's folder, local: a local model in place (after checking that its files are unchanged),
    * a remote one as a cached copy of exactly the pinned versions.
    *
    * @throws IllegalStateException when the model changed since launch and the pinned versions cannot be had
    */
   public Path localCopy(Path cacheDir) throws IOException {
     if (!isRemote()) {
-      List<PinnedFile> now = listLocal(uri);
+      List<PinnedFile> now = listNow();
       if (!now.equals(files)) {
         throw changed(describeChange(files, now));
       }
-      return Path.of(uri);
+      return Path.of(folder);
     }
     return ModelCache.install(this, cacheDir);
   }

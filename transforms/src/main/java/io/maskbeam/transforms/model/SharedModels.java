@@ -4,7 +4,8 @@ import io.maskbeam.models.infer.SegmentationModel;
 
 /**
  * One loaded model per JVM, model version and thread setting, shared by every DoFn instance and thread (a
- * TensorFlow Session is safe to call concurrently; a model per thread would multiply memory and start-up time).
+ * TensorFlow Session and an ONNX Runtime session are safe to call concurrently; a model per thread would multiply
+ * memory and start-up time).
  * Callers pair {@link #acquire} with {@link #release}.
  */
 public final class SharedModels {
@@ -18,7 +19,7 @@ public final class SharedModels {
   /** The shared instance for a model reference, loaded from its pinned files on first use. */
   public static SharedResources.Lease<SegmentationModel> acquire(ModelReference model, int threads) {
     return MODELS.acquire(new Key(model, threads),
-        k -> SegmentationModel.load(k.model().localCopy(ModelCache.defaultCacheDir()), k.threads()));
+        k -> k.model().load(k.threads()));
   }
 
   public static void release(ModelReference model, int threads) {

@@ -89,6 +89,32 @@ class GcsObjectsTest {
   }
 
   @Test
+  void aBareOnnxFileIsPinnedAloneAndItsConventionsSettledAtLaunch() throws Exception {
+    byte[] onnx = Files.readAllBytes(Path.of("../models/src/test/resources/onnx/nchw_float.onnx"));
+    fake.create(BlobInfo.newBuilder("models", "zoo/segformer.onnx").build(), onnx);
+    put("zoo/unrelated.txt", "another model's notes");
+    put("zoo/deeper/model.onnx", "another model");
+
+    ModelReference ref = ModelReference.resolve("gs://models/zoo/segformer.onnx");
+    assertThat(ref.format()).isEqualTo("onnx");
+    assertThat(ref.files()).extracting(ModelReference.PinnedFile::name).containsExactly("segformer.onnx");
+    assertThat(ref.metadata().numClasses()).isEqualTo(4);
+    assertThat(ref.metadata().onnx().path("layout").asText()).isEqualTo("NCHW");
+    // Files beside it are not part of the model: changing them changes nothing.
+    put("zoo/unrelated.txt", "rewritten");
+    assertThat(ModelReference.resolve("gs://models/zoo/segformer.onnx").fingerprint()).isEqualTo(ref.fingerprint());
+    try (var model = ref.load(1)) {
+      assertThat(model.backend()).isEqualTo("onnxruntime");
+      assertThat(model.numClasses()).isEqualTo(4);
+    }
+    assertThatThrownBy(() -> ModelReference.resolve("gs://models/zoo/missing.onnx"))
+        .hasMessageContaining("does not exist");
+    put("zoo/broken.onnx", "not a model");
+    assertThatThrownBy(() -> ModelReference.resolve("gs://models/zoo/broken.onnx"))
+        .hasMessageContaining("is not an ONNX model");
+  }
+
+  @Test
   void writesCarryContentTypeAndMetadata() {
     GcsObjects.write("gs://out/masks/a.png", new byte[] {1, 2, 3}, "image/png",
         Map.of("maskbeam-model", "gs://models/camvid", "maskbeam-input", "gs://in/a.jpg"));

@@ -132,4 +132,29 @@ class SparkRunnerTest {
     }
     assertThat(matrixTotal).isEqualTo(metrics.path("pixels").asLong()).isPositive();
   }
+
+  /** A model exported from PyTorch to ONNX runs on Spark's executors as on the DirectRunner, mask for mask. */
+  @Test
+  void onnxModelSegmentsOnSparkAsOnTheDirectRunner() throws Exception {
+    Path model = Path.of("../../models/src/test/resources/onnx/nchw_float.onnx").toAbsolutePath().normalize();
+    Path out = work.resolve("onnx-spark");
+    Run run = spark("segment", "--model=" + model, "--input=" + demo.resolve("unseen/images") + "/*.png",
+        "--output=" + out);
+    assertThat(run.exitCode()).as(run.out() + run.err()).isZero();
+    Path direct = work.resolve("onnx-direct");
+    Run directRun = cli("segment", "--model=" + model, "--input=" + demo.resolve("unseen/images") + "/*.png",
+        "--output=" + direct);
+    assertThat(directRun.exitCode()).as(directRun.err()).isZero();
+    JsonNode summary = JSON.readTree(Files.readString(out.resolve("summary.json")));
+    assertThat(summary.path("modelFormat").asText()).isEqualTo("onnx");
+    assertThat(summary.path("run").path("segmented").asLong()).isPositive();
+    try (Stream<Path> masks = Files.list(direct.resolve("masks"))) {
+      for (Path mask : masks.toList()) {
+        assertThat(Files.readAllBytes(out.resolve("masks").resolve(mask.getFileName())))
+            .as("%s", mask.getFileName()).isEqualTo(Files.readAllBytes(mask));
+      }
+    }
+    assertThat(summary.path("classes")).isEqualTo(
+        JSON.readTree(Files.readString(direct.resolve("summary.json"))).path("classes"));
+  }
 }
