@@ -31,7 +31,8 @@ public final class Maskbeam {
   public static final int FAILED = 1;
   /** A usage error: the message says which flag or input to fix. Nothing was started. */
   public static final int USAGE = 2;
-  // 3 is left free for evaluate's quality gate (a model that is not blessed).
+  /** evaluate --thresholds: the job succeeded, and the model failed its quality gate (see blessing.json). */
+  public static final int NOT_BLESSED = 3;
   /** The job finished, but more of its inputs failed than --maxFailedFraction allows (or all of them). */
   public static final int INPUTS_FAILED = 4;
 

@@ -15,10 +15,10 @@ import java.util.Locale;
  *     {@code longer:N}), as {@link ResizePolicy#toString()} writes it
  * @param maxBatchBytes most decoded pixel bytes buffered for batching, per worker thread
  * @param ttaScales test-time scales ([1.0] alone: none)
- * @param threads threads per model call (0: every core)
+ * @param runtime threads per model call and precision
  */
 public record InferenceSettings(int tileSize, int tileOverlap, int maxBatchSize, long maxBatchBytes,
-    String inferenceSize, boolean ttaFlip, List<Double> ttaScales, long maxPixels, int threads)
+    String inferenceSize, boolean ttaFlip, List<Double> ttaScales, long maxPixels, ModelRuntime runtime)
     implements Serializable {
 
   public InferenceSettings {
@@ -45,45 +45,58 @@ public record InferenceSettings(int tileSize, int tileOverlap, int maxBatchSize,
     if (maxPixels < 1) {
       throw new IllegalArgumentException("--maxPixels must be positive");
     }
-    if (threads < 0) {
-      throw new IllegalArgumentException("--inferenceThreads must be >= 0, got " + threads);
+    if (runtime == null) {
+      throw new IllegalArgumentException("a model runtime is required");
     }
   }
 
   /** Whole images up to 1024 px a side, tiles of 1024 overlapping by 128, batches of 8, no TTA. */
   public static InferenceSettings defaults() {
     return new InferenceSettings(1024, 128, 8, 256L << 20, "keep", false, List.of(1.0),
-        io.maskbeam.image.ImageLoader.DEFAULT_MAX_PIXELS, 0);
+        io.maskbeam.image.ImageLoader.DEFAULT_MAX_PIXELS, ModelRuntime.defaults());
   }
 
   public InferenceSettings withTiles(int size, int overlap) {
     return new InferenceSettings(size, overlap, maxBatchSize, maxBatchBytes, inferenceSize, ttaFlip, ttaScales,
-        maxPixels, threads);
+        maxPixels, runtime);
   }
 
   public InferenceSettings withBatching(int images, long bytes) {
     return new InferenceSettings(tileSize, tileOverlap, images, bytes, inferenceSize, ttaFlip, ttaScales, maxPixels,
-        threads);
+        runtime);
   }
 
   public InferenceSettings withInferenceSize(String policy) {
     return new InferenceSettings(tileSize, tileOverlap, maxBatchSize, maxBatchBytes, policy, ttaFlip, ttaScales,
-        maxPixels, threads);
+        maxPixels, runtime);
   }
 
   public InferenceSettings withTestTimeAugmentation(boolean flip, List<Double> scales) {
     return new InferenceSettings(tileSize, tileOverlap, maxBatchSize, maxBatchBytes, inferenceSize, flip, scales,
-        maxPixels, threads);
+        maxPixels, runtime);
   }
 
   public InferenceSettings withMaxPixels(long pixels) {
     return new InferenceSettings(tileSize, tileOverlap, maxBatchSize, maxBatchBytes, inferenceSize, ttaFlip,
-        ttaScales, pixels, threads);
+        ttaScales, pixels, runtime);
   }
 
   public InferenceSettings withThreads(int perCall) {
+    return withRuntime(runtime.withThreads(perCall));
+  }
+
+  public InferenceSettings withPrecision(String precision, boolean strict) {
+    return withRuntime(runtime.withPrecision(precision, strict));
+  }
+
+  public InferenceSettings withRuntime(ModelRuntime r) {
     return new InferenceSettings(tileSize, tileOverlap, maxBatchSize, maxBatchBytes, inferenceSize, ttaFlip,
-        ttaScales, maxPixels, perCall);
+        ttaScales, maxPixels, r);
+  }
+
+  /** Threads per model call (0: every core). */
+  public int threads() {
+    return runtime.threads();
   }
 
   /** Parses "0.75,1,1.25". */
@@ -118,7 +131,8 @@ public record InferenceSettings(int tileSize, int tileOverlap, int maxBatchSize,
 
   /** A compact description for logs and summaries. */
   public String describe() {
-    return String.format(Locale.ROOT, "tiles %d/%d, batch %d, size %s, tta flip %s scales %s, threads %s",
-        tileSize, tileOverlap, maxBatchSize, inferenceSize, ttaFlip, ttaScales, threads == 0 ? "all" : threads);
+    return String.format(Locale.ROOT, "tiles %d/%d, batch %d, size %s, tta flip %s scales %s, threads %s,"
+        + " precision %s", tileSize, tileOverlap, maxBatchSize, inferenceSize, ttaFlip, ttaScales,
+        threads() == 0 ? "all" : threads(), runtime.precision());
   }
 }

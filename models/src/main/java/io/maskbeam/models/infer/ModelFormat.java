@@ -17,6 +17,11 @@ public enum ModelFormat {
   /** The model file of an ONNX folder. */
   public static final String ONNX_FILE = "model.onnx";
 
+  /** How summaries and metadata name the format: {@code savedmodel} or {@code onnx}. */
+  public String label() {
+    return this == ONNX ? "onnx" : "savedmodel";
+  }
+
   /** Whether a path or URI names an ONNX file itself (not a folder). */
   public static boolean isOnnxFile(String pathOrUri) {
     return pathOrUri.toLowerCase(Locale.ROOT).endsWith(".onnx");

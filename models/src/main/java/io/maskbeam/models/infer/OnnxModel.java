@@ -107,10 +107,10 @@ public final class OnnxModel implements SegmentationModel {
     try {
       options.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
       options.setExecutionMode(OrtSession.SessionOptions.ExecutionMode.SEQUENTIAL);
-      if (threads > 0) {
-        options.setIntraOpNumThreads(threads);
-        options.setInterOpNumThreads(1);
-      }
+      // ONNX Runtime's default is one thread per physical core, which on a 2-vCPU machine is 1: "every core"
+      // means every core the JVM may use, as for TensorFlow (measured: 2.8 vs 4.4 images/s on 2 vCPUs).
+      options.setIntraOpNumThreads(threads > 0 ? threads : Runtime.getRuntime().availableProcessors());
+      options.setInterOpNumThreads(1);
       if (OrtEnvironment.getAvailableProviders().contains(OrtProvider.CUDA)) {
         options.addCUDA(0); // the -Pgpu build; falls back to the CPU for nodes CUDA lacks
       }

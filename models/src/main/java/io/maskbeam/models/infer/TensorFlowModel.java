@@ -128,11 +128,34 @@ public final class TensorFlowModel implements SegmentationModel {
       model.close();
       throw e;
     }
+    if (precision == Precision.BF16 && hasRgbConvolution(bundle)) {
+      // Graphs exported before Net ran 3-channel convolutions as 4 hit a oneDNN bf16 bug: their bf16 answers are
+      // wrong, so they run fp32 rather than silently mislabel.
+      LOG.warn("model {} was exported with a 3-channel convolution, which oneDNN computes wrongly in bfloat16 on"
+          + " this CPU; running it in fp32 (re-export it with this version, e.g. train --resume, for bf16)", dir);
+      model.close();
+      return load(dir, threads, Precision.FP32);
+    }
     model.precision = precision;
     LOG.info("loaded model {} ({} classes, {}, {} threads per call) in {} ms", dir, meta.numClasses(),
         precision.name().toLowerCase(java.util.Locale.ROOT), threads > 0 ? threads : "all",
         (System.nanoTime() - start) / 1_000_000);
     return model;
+  }
+
+  /** Whether the graph has a Conv2D whose filter takes exactly 3 input channels (see {@code Net}'s conv2d). */
+  static boolean hasRgbConvolution(SavedModelBundle bundle) {
+    java.util.Iterator<org.tensorflow.GraphOperation> ops = bundle.graph().operations();
+    while (ops.hasNext()) {
+      org.tensorflow.GraphOperation op = ops.next();
+      if (op.type().equals("Conv2D")) {
+        Shape filter = op.input(1).shape();
+        if (filter.numDimensions() == 4 && filter.size(2) == 3) {
+          return true;
+        }
+      }
+    }
+    return false;
   }
 
   /**

@@ -69,6 +69,14 @@ public final class SegmentationGraph implements AutoCloseable {
   private final java.util.Map<String, Variable<TFloat32>> variables;
 
   public SegmentationGraph(TrainConfig config) {
+    this(config, io.maskbeam.models.infer.Precision.FP32);
+  }
+
+  /**
+   * A graph whose session runs in {@code precision}: for bf16 and fp16, TensorFlow's mixed-precision rewrite of
+   * the training step itself (variables, batch-norm statistics, loss and optimizer state stay float32).
+   */
+  public SegmentationGraph(TrainConfig config, io.maskbeam.models.infer.Precision precision) {
     this.config = config;
     this.network = config.buildNetwork();
     this.graph = new Graph();
@@ -107,7 +115,7 @@ public final class SegmentationGraph implements AutoCloseable {
       parameters = net.parameterCount();
       variables = net.variables();
 
-      session = new Session(graph);
+      session = new Session(graph, precision.config(0));
       session.initialize();
     } catch (RuntimeException e) {
       graph.close();

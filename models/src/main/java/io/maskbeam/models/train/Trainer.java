@@ -34,8 +34,12 @@ public final class Trainer {
 
   /** Everything about a run that is not the graph, in parts that are checked when built. */
   public record Settings(Path output, Schedule schedule, Augmenter augmenter, EarlyStopping earlyStopping,
-      Checkpoints checkpoints, Initialisation init, int threads, long seed) {
+      Checkpoints checkpoints, Initialisation init, int threads, long seed,
+      io.maskbeam.models.infer.Precision precision) {
     public Settings {
+      if (precision == null) {
+        precision = io.maskbeam.models.infer.Precision.FP32;
+      }
       if (threads < 1) {
         throw new IllegalArgumentException("--dataThreads must be positive, got " + threads);
       }
@@ -119,7 +123,7 @@ public final class Trainer {
     Path statePath = output.resolve(CHECKPOINT_DIR).resolve(STATE);
     Path metricsPath = output.resolve("metrics.jsonl");
     Path modelDir = output.resolve(MODEL_DIR);
-    try (SegmentationGraph graph = new SegmentationGraph(config);
+    try (SegmentationGraph graph = new SegmentationGraph(config, settings.precision());
         BatchProducer batches = new BatchProducer(train, settings.augmenter(), settings.schedule().miniBatchSize(),
             config.numClasses(), settings.seed(), settings.threads())) {
       int perEpoch = batches.batchesPerEpoch();
@@ -362,6 +366,7 @@ public final class Trainer {
     s.put("minScale", settings.augmenter().minScale());
     s.put("maxScale", settings.augmenter().maxScale());
     s.put("seed", settings.seed());
+    s.put("precision", settings.precision().name().toLowerCase(Locale.ROOT));
     return s;
   }
 

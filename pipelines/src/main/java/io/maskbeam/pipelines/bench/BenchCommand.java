@@ -126,6 +126,10 @@ public final class BenchCommand implements Callable<Integer> {
       + " up to 200000 in process). Default: ${DEFAULT-VALUE}.")
   long elements;
 
+  @Option(names = "--precision", split = ",", defaultValue = "fp32", description = "train, segment, serve: precisions"
+      + " measured side by side, alternating, e.g. fp32,bf16 (ratios against the first). Default: ${DEFAULT-VALUE}.")
+  List<String> precisions;
+
   @Unmatched
   List<String> beamArgs = new ArrayList<>();
 
@@ -144,11 +148,11 @@ public final class BenchCommand implements Callable<Integer> {
       return benchTrain();
     }
     if (target.equals("serve")) {
-      return new ServeBench(out).run(model, images, seconds, concurrency, work.resolve("serve"));
+      return new ServeBench(out).run(model, images, seconds, concurrency, precisions, work.resolve("serve"));
     }
     if (target.equals("segment")) {
       List<Integer> sizes = rssCounts.stream().filter(n -> n > 0).toList();
-      return new SegmentBench(out, segmentArgs, rssJvmArgs).run(model, images, count, batch, repeats, sizes, work.resolve("segment"));
+      return new SegmentBench(out, segmentArgs, rssJvmArgs, precisions).run(model, images, count, batch, repeats, sizes, work.resolve("segment"));
     }
     if (!target.equals("preprocess")) {
       throw new IllegalArgumentException("unknown benchmark '" + target + "'; available: preprocess, train, segment, serve, coders");
@@ -230,24 +234,48 @@ public final class BenchCommand implements Callable<Integer> {
         labels[i * size * size + p] = s.mask().labels()[p];
       }
     }
-    try (SegmentationGraph graph = new SegmentationGraph(config)) {
-      out.printf(Locale.ROOT, "bench train: %s, %,d parameters, %dx%d, batch %d, %d cores, %d windows of %d steps%n",
-          graph.network().describe(), graph.parameterCount(), size, size, batch,
-          Runtime.getRuntime().availableProcessors(), repeats, steps);
-      for (int s = 0; s < steps; s++) {
-        graph.trainStep(images, labels, batch, size, size, 0.01f);
+    List<io.maskbeam.models.infer.Precision.Choice> choices = new ArrayList<>();
+    for (String p : precisions) {
+      choices.add(io.maskbeam.models.infer.Precision.choose(p, true));
+    }
+    List<SegmentationGraph> graphs = new ArrayList<>();
+    try {
+      for (io.maskbeam.models.infer.Precision.Choice c : choices) {
+        graphs.add(new SegmentationGraph(config, c.precision()));
       }
-      double[] ips = new double[repeats];
-      for (int r = 0; r < repeats; r++) {
-        long start = System.nanoTime();
-        for (int s = 0; s < steps; s++) {
+      out.printf(Locale.ROOT, "bench train: %s, %,d parameters, %dx%d, batch %d, %d cores, %d windows of %d steps,"
+          + " precisions %s alternating%n", graphs.get(0).network().describe(), graphs.get(0).parameterCount(), size,
+          size, batch, Runtime.getRuntime().availableProcessors(), repeats, steps, precisions);
+      for (SegmentationGraph graph : graphs) {
+        for (int s = 0; s < steps; s++) { // warm-up: the first steps are where TensorFlow rewrites the graph
           graph.trainStep(images, labels, batch, size, size, 0.01f);
         }
-        ips[r] = (double) steps * batch / ((System.nanoTime() - start) / 1e9);
-        out.printf(Locale.ROOT, "  window %d: %.2f images/s%n", r + 1, ips[r]);
       }
-      out.printf(Locale.ROOT, "training: median %.2f images/s (%.0f ms per step)%n", median(ips),
-          1000.0 * batch / median(ips));
+      double[][] ips = new double[graphs.size()][repeats];
+      double[][] busy = new double[graphs.size()][repeats];
+      for (int r = 0; r < repeats; r++) {
+        for (int g = 0; g < graphs.size(); g++) {
+          long cpu0 = processCpuNanos();
+          long start = System.nanoTime();
+          for (int s = 0; s < steps; s++) {
+            graphs.get(g).trainStep(images, labels, batch, size, size, 0.01f);
+          }
+          long wall = System.nanoTime() - start;
+          ips[g][r] = (double) steps * batch / (wall / 1e9);
+          busy[g][r] = (processCpuNanos() - cpu0) / (double) wall / Runtime.getRuntime().availableProcessors();
+          out.printf(Locale.ROOT, "  window %d %s: %.2f images/s (cores %.0f%% busy)%n", r + 1,
+              choices.get(g).label(), ips[g][r], 100 * busy[g][r]);
+        }
+      }
+      for (int g = 0; g < graphs.size(); g++) {
+        out.printf(Locale.ROOT, "training %s: median %.2f images/s (%.0f ms per step)%s%n", choices.get(g).label(),
+            median(ips[g]), 1000.0 * batch / median(ips[g]), g == 0 ? ""
+                : String.format(Locale.ROOT, "; %.2fx %s", median(ips[g]) / median(ips[0]), choices.get(0).label()));
+      }
+    } finally {
+      for (SegmentationGraph graph : graphs) {
+        graph.close();
+      }
     }
     return 0;
   }
@@ -354,6 +382,12 @@ public final class BenchCommand implements Callable<Integer> {
         Files.delete(p);
       }
     }
+  }
+
+  /** CPU time of this process so far (every thread), for how busy the cores were during a measurement. */
+  static long processCpuNanos() {
+    return ((com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory
+        .getOperatingSystemMXBean()).getProcessCpuTime();
   }
 
   static double median(double[] values) {

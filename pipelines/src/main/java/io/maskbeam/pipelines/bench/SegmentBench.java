@@ -2,6 +2,7 @@ package io.maskbeam.pipelines.bench;
 
 import io.maskbeam.image.ImageCodec;
 import io.maskbeam.image.RgbImage;
+import io.maskbeam.models.infer.ModelRuntime;
 import io.maskbeam.models.infer.SegmentationModel;
 import io.maskbeam.pipelines.segment.SegmentOptions;
 import io.maskbeam.pipelines.segment.SegmentPipeline;
@@ -30,11 +31,13 @@ final class SegmentBench {
   private final PrintStream out;
   private final List<String> extraArgs;
   private final List<String> jvmArgs;
+  private final List<String> precisions;
 
-  SegmentBench(PrintStream out, List<String> extraArgs, List<String> jvmArgs) {
+  SegmentBench(PrintStream out, List<String> extraArgs, List<String> jvmArgs, List<String> precisions) {
     this.out = out;
     this.extraArgs = List.copyOf(extraArgs);
     this.jvmArgs = List.copyOf(jvmArgs);
+    this.precisions = List.copyOf(precisions);
   }
 
   int run(Path model, Path imagesDir, int count, int batch, int repeats, List<Integer> rssCounts, Path work)
@@ -54,42 +57,10 @@ final class SegmentBench {
     Path inputs = collection(sources, count, work);
     String modelUri = model.toAbsolutePath().toString();
     ModelReference reference = ModelReference.resolve(modelUri);
-    SharedResources.Lease<SegmentationModel> lease = SharedModels.acquire(reference, 0);
-    try {
-      if (repeats < 1) {
-        out.println("bench segment: throughput runs skipped (--repeats=0)");
-      } else {
-        SegmentationModel m = lease.resource();
-        out.printf(Locale.ROOT, "bench segment: model %s (%s, %d classes, loaded in %d ms), %d images from %s, batch"
-            + " %d, %d cores, %d measured runs each%n", model, m.backend(), m.numClasses(), lease.loadMillis(), count,
-            imagesDir, batch,
-            Runtime.getRuntime().availableProcessors(), repeats);
-        List<RgbImage> decoded = new ArrayList<>();
-        try (Stream<Path> s = Files.list(inputs)) {
-          for (Path p : s.sorted().toList()) {
-            decoded.add(ImageCodec.toRgb(ImageCodec.decode(Files.readAllBytes(p), Long.MAX_VALUE)));
-          }
-        }
-        rawCeiling(m, decoded, batch); // warm-up
-        pipeline(modelUri, inputs, work.resolve("out"), batch);
-        double[] raw = new double[repeats];
-        double[] beam = new double[repeats];
-        for (int r = 0; r < repeats; r++) {
-          raw[r] = count / rawCeiling(m, decoded, batch);
-          beam[r] = count / pipeline(modelUri, inputs, work.resolve("out"), batch);
-          out.printf(Locale.ROOT, "  run %d: raw ceiling %.2f images/s, pipeline %.2f images/s%n", r + 1, raw[r],
-              beam[r]);
-        }
-        double rawMedian = BenchCommand.median(raw);
-        double beamMedian = BenchCommand.median(beam);
-        out.printf(Locale.ROOT, "raw ceiling (Session on decoded images, batch %d): median %.2f images/s%n", batch,
-            rawMedian);
-        out.printf(Locale.ROOT, "segment pipeline (DirectRunner, end to end, all outputs): median %.2f images/s%n",
-            beamMedian);
-        out.printf(Locale.ROOT, "ratio pipeline/raw: %.2f (target >= 0.90)%n", beamMedian / rawMedian);
-      }
-    } finally {
-      SharedModels.release(reference, 0);
+    if (repeats < 1) {
+      out.println("bench segment: throughput runs skipped (--repeats=0)");
+    } else {
+      throughput(reference, modelUri, inputs, imagesDir, count, batch, repeats, work);
     }
     if (!rssCounts.isEmpty()) {
       Map<Integer, Long> rss = new LinkedHashMap<>();
@@ -101,6 +72,72 @@ final class SegmentBench {
       }
     }
     return 0;
+  }
+
+  /**
+   * Raw ceiling and pipeline for each precision, alternating within each repeat (fp32 run, bf16 run, fp32 run...),
+   * so a noisy machine affects all of them alike; medians per precision and their ratios.
+   */
+  private void throughput(ModelReference reference, String modelUri, Path inputs, Path imagesDir, int count,
+      int batch, int repeats, Path work) throws Exception {
+    List<RgbImage> decoded = new ArrayList<>();
+    try (Stream<Path> s = Files.list(inputs)) {
+      for (Path p : s.sorted().toList()) {
+        decoded.add(ImageCodec.toRgb(ImageCodec.decode(Files.readAllBytes(p), Long.MAX_VALUE)));
+      }
+    }
+    List<ModelRuntime> runtimes = new ArrayList<>();
+    for (String p : precisions) {
+      runtimes.add(ModelRuntime.defaults().withPrecision(p, false));
+    }
+    Map<String, double[]> raw = new LinkedHashMap<>();
+    Map<String, double[]> beam = new LinkedHashMap<>();
+    List<SharedResources.Lease<SegmentationModel>> leases = new ArrayList<>();
+    try {
+      for (ModelRuntime r : runtimes) {
+        SharedResources.Lease<SegmentationModel> lease = SharedModels.acquire(reference, r);
+        leases.add(lease);
+        SegmentationModel m = lease.resource();
+        out.printf(Locale.ROOT, "bench segment: model %s (%s, %s, %d classes, loaded in %d ms), %d images from %s,"
+            + " batch %d, %d cores, %d measured runs each%n", modelUri, m.backend(), m.precision().name()
+            .toLowerCase(Locale.ROOT), m.numClasses(), lease.loadMillis(), count, imagesDir, batch,
+            Runtime.getRuntime().availableProcessors(), repeats);
+        rawCeiling(m, decoded, batch); // warm-up: the first run of a graph is where TensorFlow rewrites it
+        pipeline(modelUri, inputs, work.resolve("out"), batch, r.precision());
+        raw.put(r.precision(), new double[repeats]);
+        beam.put(r.precision(), new double[repeats]);
+      }
+      for (int i = 0; i < repeats; i++) {
+        for (int k = 0; k < runtimes.size(); k++) {
+          String p = runtimes.get(k).precision();
+          long cpu0 = BenchCommand.processCpuNanos();
+          long t0 = System.nanoTime();
+          raw.get(p)[i] = count / rawCeiling(leases.get(k).resource(), decoded, batch);
+          double busy = (BenchCommand.processCpuNanos() - cpu0) / (double) (System.nanoTime() - t0)
+              / Runtime.getRuntime().availableProcessors();
+          beam.get(p)[i] = count / pipeline(modelUri, inputs, work.resolve("out"), batch, p);
+          out.printf(Locale.ROOT, "  run %d %s: raw ceiling %.2f images/s (cores %.0f%% busy), pipeline %.2f"
+              + " images/s%n", i + 1, p, raw.get(p)[i], 100 * busy, beam.get(p)[i]);
+        }
+      }
+    } finally {
+      for (ModelRuntime r : runtimes) {
+        SharedModels.release(reference, r);
+      }
+    }
+    String base = runtimes.get(0).precision();
+    for (ModelRuntime r : runtimes) {
+      String p = r.precision();
+      double rawMedian = BenchCommand.median(raw.get(p));
+      double beamMedian = BenchCommand.median(beam.get(p));
+      out.printf(Locale.ROOT, "%s: raw ceiling (the model's session on decoded images, batch %d) median %.2f images/s;"
+          + " segment pipeline (DirectRunner, end to end, all outputs) median %.2f images/s; ratio pipeline/raw %.2f"
+          + " (target >= 0.90)%n", p, batch, rawMedian, beamMedian, beamMedian / rawMedian);
+      if (!p.equals(base)) {
+        out.printf(Locale.ROOT, "%s vs %s: raw ceiling %.2fx, pipeline %.2fx%n", p, base,
+            rawMedian / BenchCommand.median(raw.get(base)), beamMedian / BenchCommand.median(beam.get(base)));
+      }
+    }
   }
 
   /**
@@ -153,24 +190,25 @@ final class SegmentBench {
   }
 
   /** Seconds for {@code segment} end to end: graph, DirectRunner, listing, decoding, inference, every output. */
-  double pipeline(String model, Path inputs, Path output, int batch) throws IOException {
+  double pipeline(String model, Path inputs, Path output, int batch, String precision) throws IOException {
     BenchCommand.deleteTree(output);
     List<String> list = new ArrayList<>(List.of("--model=" + model, "--input=" + inputs.toAbsolutePath() + "/*",
-        "--output=" + output, "--maxBatchSize=" + batch));
+        "--output=" + output, "--maxBatchSize=" + batch, "--precision=" + precision));
     list.addAll(extraArgs);
     String[] args = list.toArray(String[]::new);
     long start = System.nanoTime();
     SegmentOptions options = SegmentPipeline.parse(args);
     // Held across the run (as the command line holds it), so the DirectRunner's workers share this instance.
     ModelReference reference = ModelReference.resolve(model);
-    SharedModels.acquire(reference, options.getInferenceThreads());
+    ModelRuntime runtime = SegmentPipeline.inference(options, reference).runtime();
+    SharedModels.acquire(reference, runtime);
     try {
       PipelineResult.State state = SegmentPipeline.run(options).waitUntilFinish();
       if (state != PipelineResult.State.DONE) {
         throw new IllegalStateException("segment ended in state " + state);
       }
     } finally {
-      SharedModels.release(reference, options.getInferenceThreads());
+      SharedModels.release(reference, runtime);
     }
     return (System.nanoTime() - start) / 1e9;
   }

@@ -34,7 +34,8 @@ final class ServeBench {
     this.out = out;
   }
 
-  int run(Path model, Path imagesDir, int seconds, List<Integer> concurrency, Path work) throws Exception {
+  int run(Path model, Path imagesDir, int seconds, List<Integer> concurrency, List<String> precisions, Path work)
+      throws Exception {
     if (model == null) {
       throw new IllegalArgumentException("bench serve needs --model=DIR");
     }
@@ -49,8 +50,18 @@ final class ServeBench {
         image.width(), image.height(), jpeg.length, first.getFileName(), seconds,
         Runtime.getRuntime().availableProcessors());
 
+    for (String precision : precisions) {
+      measure(model, image, jpeg, seconds, concurrency, precision, work);
+    }
+    return 0;
+  }
+
+  /** The raw ceiling, then the server at each concurrency level, in one precision. */
+  private void measure(Path model, RgbImage image, byte[] jpeg, int seconds, List<Integer> concurrency,
+      String precision, Path work) throws Exception {
     // The raw ceiling first, while nothing else runs.
-    try (SegmentationModel m = SegmentationModel.load(model)) {
+    try (SegmentationModel m = SegmentationModel.load(model, 0,
+        io.maskbeam.models.infer.Precision.choose(precision, true).precision())) {
       for (int i = 0; i < 3; i++) {
         m.labels(image.pixels(), 1, image.height(), image.width());
       }
@@ -60,7 +71,7 @@ final class ServeBench {
         m.labels(image.pixels(), 1, image.height(), image.width());
         n++;
       }
-      out.printf(Locale.ROOT, "raw Session (batch 1, one caller): %.2f images/s%n",
+      out.printf(Locale.ROOT, "%s raw Session (batch 1, one caller): %.2f images/s%n", precision,
           n / ((System.nanoTime() - start) / 1e9));
     }
 
@@ -72,7 +83,7 @@ final class ServeBench {
     Path jar = Path.of(ServeBench.class.getProtectionDomain().getCodeSource().getLocation().toURI());
     String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
     Process server = new ProcessBuilder(java, "-jar", jar.toString(), "serve", "--model=" + model.toAbsolutePath(),
-        "--host=127.0.0.1", "--port=" + port)
+        "--host=127.0.0.1", "--port=" + port, "--precision=" + precision)
         .redirectErrorStream(true).redirectOutput(work.resolve("serve.log").toFile()).start();
     try {
       HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
@@ -85,16 +96,16 @@ final class ServeBench {
         send(http, request);
       }
       for (int c : concurrency) {
-        level(http, request, c, seconds);
+        level(http, request, c, seconds, precision);
       }
     } finally {
       server.destroy();
       server.waitFor();
     }
-    return 0;
   }
 
-  private void level(HttpClient http, HttpRequest request, int clients, int seconds) throws Exception {
+  private void level(HttpClient http, HttpRequest request, int clients, int seconds, String precision)
+      throws Exception {
     ExecutorService pool = Executors.newFixedThreadPool(clients);
     long end = System.nanoTime() + seconds * 1_000_000_000L;
     long start = System.nanoTime();
@@ -117,7 +128,8 @@ final class ServeBench {
       }
       double elapsed = (System.nanoTime() - start) / 1e9;
       Collections.sort(all);
-      out.printf(Locale.ROOT, "%d client(s): %.2f requests/s, p50 %.0f ms, p99 %.0f ms (%d requests)%n", clients,
+      out.printf(Locale.ROOT, "%s serve, %d client(s): %.2f requests/s, p50 %.0f ms, p99 %.0f ms (%d requests)%n",
+          precision, clients,
           all.size() / elapsed, percentile(all, 0.50) / 1e6, percentile(all, 0.99) / 1e6, all.size());
     } finally {
       pool.shutdown();

@@ -45,22 +45,40 @@ public final class Launcher {
    * every worker shares this instance until the job ends.
    *
    * @param model the pinned model, or null when the job runs none
-   * @param threads the inference threads the workers ask for (the shared instance is keyed by them)
+   * @param runtime the threads and precision the workers ask for (the shared instance is keyed by them)
    */
   public static int executeWithModel(PipelineOptions options, io.maskbeam.transforms.model.ModelReference model,
-      int threads, java.util.function.Supplier<PipelineResult> start, ProgressReporter progress,
-      java.util.function.Supplier<Counts> finish, String stage, PrintStream out) {
+      io.maskbeam.models.infer.ModelRuntime runtime, java.util.function.Supplier<PipelineResult> start,
+      ProgressReporter progress, java.util.function.Supplier<Counts> finish, String stage, PrintStream out) {
     boolean held = model != null && Runners.isDirect(options);
+    if (model != null) {
+      out.println(describePrecision(runtime.choiceFor(model.format()),
+          Runners.isDirect(options)));
+    }
     if (held) {
-      io.maskbeam.transforms.model.SharedModels.acquire(model, threads);
+      io.maskbeam.transforms.model.SharedModels.acquire(model, runtime);
     }
     try {
       return await(start.get(), options, progress, finish, stage, out);
     } finally {
       if (held) {
-        io.maskbeam.transforms.model.SharedModels.release(model, threads);
+        io.maskbeam.transforms.model.SharedModels.release(model, runtime);
       }
     }
+  }
+
+  /**
+   * The console line naming the precision a job's models run in. On a remote runner it is this machine's view:
+   * workers settle {@code auto} on their own hardware.
+   */
+  public static String describePrecision(io.maskbeam.models.infer.Precision.Choice choice, boolean here) {
+    String line = "precision: " + choice.label() + (choice.requested().equals(choice.label()) ? ""
+        : " (--precision=" + choice.requested() + ")");
+    if (choice.note() != null) {
+      line += (choice.precision() == io.maskbeam.models.infer.Precision.FP32 && !choice.requested().equals("auto")
+          && !choice.requested().equals("fp32") ? "; warning: " : "; ") + choice.note();
+    }
+    return here ? line : line + " [on this machine; workers settle it on theirs]";
   }
 
   /** Reads a job's durable JSON record, or says why it cannot (and returns null). */

@@ -6,7 +6,7 @@ import io.maskbeam.pipelines.cli.LaunchOptions;
 import org.apache.beam.sdk.options.Validation;
 
 /** Options of {@code maskbeam evaluate}: the single definition of its flags. */
-public interface EvaluateOptions extends LaunchOptions {
+public interface EvaluateOptions extends LaunchOptions, io.maskbeam.pipelines.cli.PrecisionOptions {
   @Description("Model: a folder written by 'maskbeam train', an ONNX folder (model.onnx + maskbeam-model.json) or an"
       + " .onnx file (local, gs:// or s3://): its predictions are evaluated.")
   String getModel();
@@ -69,6 +69,43 @@ public interface EvaluateOptions extends LaunchOptions {
   Integer getTileOverlap();
 
   void setTileOverlap(Integer value);
+
+  @Description("Metrics per slice as well as overall: path:REGEX (named groups of a regular expression found in each"
+      + " example's image path, e.g. 'path:(?<city>[a-z]+)_\\d+\\.png') or field:NAME (a field of --sliceMetadata)."
+      + " Examples that match nothing form the slice '(none)', so slices add up to the whole.")
+  String getSliceBy();
+
+  void setSliceBy(String value);
+
+  @Description("With --sliceBy=field:NAME: JSON Lines with \"id\" or \"image\" (or SageMaker's \"source-ref\") and the"
+      + " field per image; a manifest works as it is.")
+  String getSliceMetadata();
+
+  void setSliceMetadata(String value);
+
+  @Description("A second model (e.g. the one in production) scored in the same job on the same examples: deltas per"
+      + " metric, class and slice, and a paired bootstrap interval of the mIoU difference.")
+  String getBaselineModel();
+
+  void setBaselineModel(String value);
+
+  @Description("Quality gate, rules separated by ';': meanIou>=0.55;meanIou.delta>=-0.01;class.Pedestrian.iou>=0.3;"
+      + "slice.*.meanIou.delta>=-0.03. Writes blessing.json; exit code 3 when a rule fails (not blessed).")
+  String getThresholds();
+
+  void setThresholds(String value);
+
+  @Description("Resamples of the paired bootstrap of the mIoU difference (with --baselineModel).")
+  @Default.Integer(1000)
+  Integer getBootstrapSamples();
+
+  void setBootstrapSamples(Integer value);
+
+  @Description("Seed of the paired bootstrap: the same seed and data give the same interval.")
+  @Default.Long(7)
+  Long getBootstrapSeed();
+
+  void setBootstrapSeed(Long value);
 
   @Description("Accelerator resource hint for the scoring step, as for segment.")
   String getAcceleratorType();

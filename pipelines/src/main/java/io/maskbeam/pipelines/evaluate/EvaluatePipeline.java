@@ -14,21 +14,25 @@ import io.maskbeam.image.ResizePolicy;
 import io.maskbeam.labels.LabelClass;
 import io.maskbeam.labels.LabelMap;
 import io.maskbeam.labels.LabelMaps;
+import io.maskbeam.models.eval.QualityGate;
 import io.maskbeam.models.infer.InferenceSettings;
 import io.maskbeam.pipelines.Maskbeam;
 import io.maskbeam.pipelines.cli.LabelMapResolver;
 import io.maskbeam.pipelines.cli.Launcher;
 import io.maskbeam.pipelines.cli.Parallelism;
 import io.maskbeam.pipelines.cli.ProgressReporter;
+import io.maskbeam.pipelines.cli.Runners;
 import io.maskbeam.transforms.common.FailureCoder;
 import io.maskbeam.transforms.evaluate.EvalItem;
 import io.maskbeam.transforms.evaluate.EvaluateExamples;
 import io.maskbeam.transforms.evaluate.EvaluateMetrics;
 import io.maskbeam.transforms.evaluate.Observer;
+import io.maskbeam.transforms.evaluate.Slicer;
 import io.maskbeam.transforms.evaluate.WriteEvaluationReport;
 import io.maskbeam.transforms.io.FileListing;
 import io.maskbeam.transforms.io.Storage;
 import io.maskbeam.transforms.model.ModelReference;
+import io.maskbeam.transforms.model.SharedModels;
 import io.maskbeam.transforms.preprocess.DatasetSource;
 import io.maskbeam.transforms.preprocess.MatchDatasetPairs;
 import io.maskbeam.transforms.preprocess.SampleRef;
@@ -71,8 +75,16 @@ public final class EvaluatePipeline {
    * @param model the pinned model, or null when predictions are read from files
    * @param groundTruthMap the label map of ground-truth mask files (null for shards)
    */
-  public record Launch(ModelReference model, List<LabelClass> classes, int ignoreValue, LabelMap groundTruthMap)
-      implements Serializable {}
+  public record Launch(ModelReference model, List<LabelClass> classes, int ignoreValue, LabelMap groundTruthMap,
+      ModelReference baseline, Slicer slicer, QualityGate gate) implements Serializable {
+    Launch(ModelReference model, List<LabelClass> classes, int ignoreValue, LabelMap groundTruthMap) {
+      this(model, classes, ignoreValue, groundTruthMap, null, null, QualityGate.parse("", List.of(), false));
+    }
+
+    Launch judged(ModelReference b, Slicer s, QualityGate g) {
+      return new Launch(model, classes, ignoreValue, groundTruthMap, b, s, g);
+    }
+  }
 
   /** The Flex Template entry point: the same as {@code maskbeam evaluate ARGS}. */
   public static void main(String[] args) {
@@ -83,9 +95,51 @@ public final class EvaluatePipeline {
     Launch launch = launch(o);
     String[][] shown = {{EvaluateMetrics.EXAMPLES_EVALUATED, "evaluated"}, {EvaluateMetrics.EXAMPLES_FAILED,
         "failed"}};
-    return Launcher.executeWithModel(o, launch.model(), inference(o).threads(), () -> start(o, launch),
+    int code;
+    if (launch.baseline() != null && Runners.isDirect(o)) {
+      // Both models are held for the whole job on the DirectRunner, as the candidate is.
+      SharedModels.acquire(launch.baseline(), inference(o).runtime());
+      try {
+        code = executeModel(o, launch, shown, out);
+      } finally {
+        SharedModels.release(launch.baseline(), inference(o).runtime());
+      }
+    } else {
+      code = executeModel(o, launch, shown, out);
+    }
+    if (code != Maskbeam.OK || launch.gate().isEmpty()) {
+      return code;
+    }
+    return judge(o.getOutput(), out);
+  }
+
+  private static int executeModel(EvaluateOptions o, Launch launch, String[][] shown, PrintStream out) {
+    return Launcher.executeWithModel(o, launch.model(), inference(o).runtime(), () -> start(o, launch),
         new ProgressReporter(out, EvaluateMetrics.NAMESPACE, shown, EvaluateMetrics.EXAMPLES_EVALUATED),
         () -> printSummary(o.getOutput(), out), "evaluate", out);
+  }
+
+  /** Prints the quality gate's verdict from blessing.json; 0 when blessed, {@link Maskbeam#NOT_BLESSED} if not. */
+  static int judge(String output, PrintStream out) {
+    String path = Storage.join(output, WriteEvaluationReport.BLESSING_JSON);
+    JsonNode b = Launcher.readRecord(path, out);
+    if (b == null) {
+      return Maskbeam.FAILED;
+    }
+    int failed = 0;
+    for (JsonNode r : b.path("rules")) {
+      if (!r.path("passed").asBoolean()) {
+        failed++;
+        out.printf(Locale.ROOT, "  failed: %s%s = %s%s%n", r.path("rule").asText(),
+            r.has("slice") ? " [" + r.path("slice").asText() + "]" : "",
+            r.path("value").isNumber() ? String.format(Locale.ROOT, "%.4f", r.path("value").asDouble()) : "n/a",
+            r.has("note") ? " (" + r.path("note").asText() + ")" : "");
+      }
+    }
+    boolean blessed = b.path("blessed").asBoolean();
+    out.println((blessed ? "blessed: yes (" + b.path("rules").size() + " rules passed)"
+        : "blessed: NO (" + failed + " of " + b.path("rules").size() + " rules failed)") + "; " + path);
+    return blessed ? Maskbeam.OK : Maskbeam.NOT_BLESSED;
   }
 
   /** Makes the checks at launch and starts the job, without waiting for it. */
@@ -165,13 +219,33 @@ public final class EvaluatePipeline {
       throw new IllegalArgumentException("--data " + o.getData() + " has no dataset.json; is it a folder written by"
           + " 'maskbeam preprocess'?");
     }
+    ModelReference baseline = null;
+    if (present(o.getBaselineModel())) {
+      if (!withModel) {
+        throw new IllegalArgumentException("--baselineModel is compared with --model on the same images; existing"
+            + " --predictions have no baseline");
+      }
+      baseline = ModelReference.resolve(o.getBaselineModel());
+      if (baseline.metadata().numClasses() != model.metadata().numClasses()) {
+        throw new IllegalArgumentException("--baselineModel predicts " + baseline.metadata().numClasses()
+            + " classes but --model " + model.metadata().numClasses());
+      }
+      inference(o).runtime().choiceFor(baseline.format());
+    }
+    if (o.getBootstrapSamples() < 2) {
+      throw new IllegalArgumentException("--bootstrapSamples must be at least 2, got " + o.getBootstrapSamples());
+    }
+    Slicer slicer = Slicer.parse(o.getSliceBy(), o.getSliceMetadata());
+    QualityGate gate = QualityGate.parse(o.getThresholds(), launch.classes().stream().map(LabelClass::name).toList(),
+        baseline != null);
     Storage.checkWritable(o.getOutput(), "--output");
-    return launch;
+    return launch.judged(baseline, slicer, gate);
   }
 
   /** How the model's predictions are made: tiles as in segment, images one at a time. */
   static InferenceSettings inference(EvaluateOptions o) {
-    return InferenceSettings.defaults().withTiles(o.getTileSize(), o.getTileOverlap()).withBatching(1, 256L << 20);
+    return InferenceSettings.defaults().withTiles(o.getTileSize(), o.getTileOverlap()).withBatching(1, 256L << 20)
+        .withPrecision(o.getPrecision(), o.getStrictPrecision());
   }
 
   /** Masks that hold class ids directly, named after the model's classes. */
@@ -205,7 +279,8 @@ public final class EvaluatePipeline {
     int numClasses = launch.classes().size();
     ExamplePreparer groundTruth = launch.groundTruthMap() == null ? null : new ExamplePreparer(
         launch.groundTruthMap(), ResizePolicy.KEEP, UnknownLabelPolicy.IGNORE, ExamplePreparer.DEFAULT_MAX_PIXELS, 95);
-    Observer observer = new Observer(launch.model(), inference(o), groundTruth, numClasses, launch.ignoreValue());
+    Observer observer = new Observer(launch.model(), inference(o), groundTruth, numClasses, launch.ignoreValue())
+        .withBaseline(launch.baseline());
 
     PCollection<EvalItem> items;
     PCollection<Failure> unmatched;
@@ -232,7 +307,10 @@ public final class EvaluatePipeline {
     }
     return PCollectionTuple.of(EvaluateExamples.ITEMS, items).and(EvaluateExamples.UNMATCHED, unmatched)
         .apply("Evaluate", EvaluateExamples.with(observer, launch.classes()).to(o.getOutput())
-            .withExamples(o.getExamples()).withAccelerator(o.getAcceleratorType()).describedAs(describe(o)));
+            .withExamples(o.getExamples()).withAccelerator(o.getAcceleratorType()).describedAs(describe(o))
+            .withSlicer(launch.slicer())
+            .judgedBy(new WriteEvaluationReport.Judgement(launch.baseline() == null ? null : launch.baseline().uri(),
+                launch.gate(), o.getBootstrapSamples(), o.getBootstrapSeed())));
   }
 
   /**
@@ -262,6 +340,10 @@ public final class EvaluatePipeline {
     n.put("masks", o.getMasks());
     n.put("images", o.getImages());
     n.put("labelMap", o.getLabelMap());
+    n.put("precision", o.getPrecision());
+    n.put("baselineModel", o.getBaselineModel());
+    n.put("sliceBy", o.getSliceBy());
+    n.put("thresholds", o.getThresholds());
     return n.toString();
   }
 

@@ -6,7 +6,7 @@ import io.maskbeam.pipelines.cli.LaunchOptions;
 import org.apache.beam.sdk.options.Validation;
 
 /** Options of {@code maskbeam segment}: the single definition of its flags (CLI help, Beam parser, templates). */
-public interface SegmentOptions extends LaunchOptions {
+public interface SegmentOptions extends LaunchOptions, io.maskbeam.pipelines.cli.PrecisionOptions {
   @Description("Model: a folder written by 'maskbeam train' (its model/ folder), an ONNX folder (model.onnx with"
       + " an optional maskbeam-model.json of conventions) or an .onnx file; local, gs:// or s3:// (copied to a local"
       + " cache first).")

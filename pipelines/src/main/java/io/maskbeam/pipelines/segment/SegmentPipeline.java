@@ -92,7 +92,7 @@ public final class SegmentPipeline {
     ProgressReporter progress = new ProgressReporter(out, SegmentMetrics.NAMESPACE, shown,
         SegmentMetrics.IMAGES_SEGMENTED, SegmentMetrics.INPUTS_MATCHED, SegmentMetrics.IMAGES_SEGMENTED,
         SegmentMetrics.IMAGES_SKIPPED, SegmentMetrics.IMAGES_FAILED);
-    return Launcher.executeWithModel(options, launch.model(), inference(options, launch.model()).threads(),
+    return Launcher.executeWithModel(options, launch.model(), inference(options, launch.model()).runtime(),
         () -> start(options, launch), progress, () -> printSummary(options.getOutput(), out), "segment", out);
   }
 
@@ -117,7 +117,9 @@ public final class SegmentPipeline {
       throw new IllegalArgumentException("give --input (globs) and/or --manifest");
     }
     ModelReference model = ModelReference.resolve(o.getModel());
-    inference(o, model); // settings are checked here, not inside the job
+    // Settings are checked here, not inside the job: a strict precision this machine lacks, or bf16 for an ONNX
+    // model, is refused now.
+    inference(o, model).runtime().choiceFor(model.format());
     outputs(o, "check");
     long listed = 0;
     for (String pattern : patterns) {
@@ -198,7 +200,8 @@ public final class SegmentPipeline {
         .withInferenceSize(inferenceSize)
         .withTestTimeAugmentation(o.getTtaFlip(), InferenceSettings.parseScales(o.getTtaScales()))
         .withMaxPixels(o.getMaxPixels())
-        .withThreads(o.getInferenceThreads());
+        .withThreads(o.getInferenceThreads())
+        .withPrecision(o.getPrecision(), o.getStrictPrecision());
   }
 
   static SegmentOutputs outputs(SegmentOptions o, String runId) {
@@ -251,13 +254,13 @@ public final class SegmentPipeline {
         .and(WriteSegmentationResults.MATCHED, matched)
         .apply("WriteResults", WriteSegmentationResults.to(outputs, launch.model())
             .withPreviousStats(launch.previousStatsFiles())
-            .withSettings(settingsJson(o, inference, root)));
+            .withSettings(settingsJson(o, inference, root, launch.model())));
     return new Outputs(stats, failures, allSkipped, summary);
   }
 
   static final int IMAGES_PER_GROUP = 32;
 
-  static String settingsJson(SegmentOptions o, InferenceSettings s, String root) {
+  static String settingsJson(SegmentOptions o, InferenceSettings s, String root, ModelReference model) {
     ObjectNode n = new ObjectMapper().createObjectNode();
     n.put("input", o.getInput());
     n.put("manifest", o.getManifest());
@@ -277,6 +280,10 @@ public final class SegmentPipeline {
     n.put("overlayAlpha", o.getOverlayAlpha());
     n.put("overlayQuality", o.getOverlayQuality());
     n.put("inferenceThreads", s.threads());
+    n.put("precision", s.runtime().precision());
+    n.put("strictPrecision", s.runtime().strictPrecision());
+    // As settled on the launching machine; workers on other hardware settle 'auto' on theirs (their logs say).
+    n.put("precisionUsed", s.runtime().choiceFor(model.format()).label());
     return n.toString();
   }
 

@@ -1,6 +1,7 @@
 package io.maskbeam.pipelines.serve;
 
 import io.maskbeam.models.infer.InferenceSettings;
+import io.maskbeam.models.infer.ModelRuntime;
 import io.maskbeam.models.infer.SegmentationModel;
 import io.maskbeam.pipelines.cli.PipelineArgs;
 import io.maskbeam.pipelines.cli.SageMakerPaths;
@@ -34,6 +35,14 @@ public final class ServeCommand implements Callable<Integer> {
       + " gs:// or s3://)."
       + " Default: $AIP_STORAGE_URI (Vertex AI), else /opt/ml/model (SageMaker).")
   String model;
+
+  @Option(names = "--precision", defaultValue = "fp32", description = "fp32, bf16 (CPUs with AVX512_BF16 or AMX), fp16"
+      + " (GPUs, -Pgpu build) or auto. Default: ${DEFAULT-VALUE}.")
+  String precision;
+
+  @Option(names = "--strictPrecision", defaultValue = "false", description = "Refuse to start, rather than fall back"
+      + " to fp32, when this machine lacks --precision.")
+  boolean strictPrecision;
 
   @Option(names = "--port", description = "Port. Default: $AIP_HTTP_PORT, else $SAGEMAKER_BIND_TO_PORT, else 8080.")
   Integer port;
@@ -86,7 +95,9 @@ public final class ServeCommand implements Callable<Integer> {
     PipelineArgs.parseLenient(storageArgs.toArray(String[]::new), org.apache.beam.sdk.options.PipelineOptions.class);
     String modelUri = modelUri();
     ModelReference reference = ModelReference.resolve(modelUri);
-    SegmentationModel loaded = SharedModels.acquire(reference, 0).resource();
+    ModelRuntime runtime = new ModelRuntime(0, precision, strictPrecision);
+    out.println(io.maskbeam.pipelines.cli.Launcher.describePrecision(runtime.choiceFor(reference.format()), true));
+    SegmentationModel loaded = SharedModels.acquire(reference, runtime).resource();
     int n = threads > 0 ? threads : Runtime.getRuntime().availableProcessors();
     List<String> health = new ArrayList<>(List.of("/ping"));
     List<String> predict = new ArrayList<>(List.of("/invocations"));
@@ -100,7 +111,7 @@ public final class ServeCommand implements Callable<Integer> {
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
       // The model is closed only once no inference runs on it (closing a Session under a call can crash the JVM).
       if (server.stop()) {
-        SharedModels.release(reference, 0);
+        SharedModels.release(reference, runtime);
       }
       stopped.countDown();
     }));

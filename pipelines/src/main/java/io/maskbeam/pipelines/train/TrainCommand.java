@@ -55,7 +55,7 @@ public final class TrainCommand {
         new Trainer.Checkpoints(o.getCheckpointEverySteps(), o.getResume()),
         blankToNull(o.getInitModel()), blankToNull(o.getPretrainedWeights()),
         o.getDataThreads() > 0 ? o.getDataThreads() : Runtime.getRuntime().availableProcessors(), o.getSeed(),
-        platform);
+        platform, o.getPrecision(), o.getStrictPrecision());
   }
 
   private static String blankToNull(String s) {

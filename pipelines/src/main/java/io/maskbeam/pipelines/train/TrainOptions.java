@@ -8,7 +8,8 @@ import org.apache.beam.sdk.options.Validation;
  * Options of {@code maskbeam train}. Where they overlap, names and defaults are the camelCase of SageMaker's
  * semantic segmentation hyperparameters.
  */
-public interface TrainOptions extends io.maskbeam.pipelines.cli.WaitOptions {
+public interface TrainOptions extends io.maskbeam.pipelines.cli.WaitOptions,
+    io.maskbeam.pipelines.cli.PrecisionOptions {
   @Description("Folder written by 'maskbeam preprocess' (dataset.json and <split>-*.tfrecord shards); local, gs:// or s3://.")
   @Validation.Required
   String getData();

@@ -56,9 +56,13 @@ public final class EvaluateExamples extends PTransform<PCollectionTuple, PCollec
   private final int examples;
   private final String accelerator;
   private final String describeJson;
+  private final Slicer slicer;
+  private final WriteEvaluationReport.Judgement judgement;
 
   private EvaluateExamples(Observer observer, List<LabelClass> classes, String output, int examples,
-      String accelerator, String describeJson) {
+      String accelerator, String describeJson, Slicer slicer, WriteEvaluationReport.Judgement judgement) {
+    this.slicer = slicer;
+    this.judgement = judgement;
     this.observer = observer;
     this.classes = List.copyOf(classes);
     this.output = output;
@@ -68,11 +72,13 @@ public final class EvaluateExamples extends PTransform<PCollectionTuple, PCollec
   }
 
   public static EvaluateExamples with(Observer observer, List<LabelClass> classes) {
-    return new EvaluateExamples(observer, classes, null, 4, null, "{}");
+    return new EvaluateExamples(observer, classes, null, 4, null, "{}", null,
+        WriteEvaluationReport.Judgement.NONE);
   }
 
   public EvaluateExamples to(String outputDir) {
-    return new EvaluateExamples(observer, classes, outputDir, examples, accelerator, describeJson);
+    return new EvaluateExamples(observer, classes, outputDir, examples, accelerator, describeJson, slicer,
+        judgement);
   }
 
   /** How many best and worst examples the report shows. */
@@ -80,16 +86,26 @@ public final class EvaluateExamples extends PTransform<PCollectionTuple, PCollec
     if (count < 0) {
       throw new IllegalArgumentException("--examples must be >= 0");
     }
-    return new EvaluateExamples(observer, classes, output, count, accelerator, describeJson);
+    return new EvaluateExamples(observer, classes, output, count, accelerator, describeJson, slicer, judgement);
   }
 
   public EvaluateExamples withAccelerator(String hint) {
-    return new EvaluateExamples(observer, classes, output, examples, hint, describeJson);
+    return new EvaluateExamples(observer, classes, output, examples, hint, describeJson, slicer, judgement);
   }
 
   /** What was evaluated, as a JSON object recorded in metrics.json. */
   public EvaluateExamples describedAs(String json) {
-    return new EvaluateExamples(observer, classes, output, examples, accelerator, json);
+    return new EvaluateExamples(observer, classes, output, examples, accelerator, json, slicer, judgement);
+  }
+
+  /** Metrics per slice as well as overall (null: no slicing). */
+  public EvaluateExamples withSlicer(Slicer s) {
+    return new EvaluateExamples(observer, classes, output, examples, accelerator, describeJson, s, judgement);
+  }
+
+  /** How the candidate is compared with its baseline and judged against thresholds. */
+  public EvaluateExamples judgedBy(WriteEvaluationReport.Judgement j) {
+    return new EvaluateExamples(observer, classes, output, examples, accelerator, describeJson, slicer, j);
   }
 
   @Override
@@ -98,7 +114,8 @@ public final class EvaluateExamples extends PTransform<PCollectionTuple, PCollec
       throw new IllegalStateException("EvaluateExamples needs .to(outputDir)");
     }
     PCollection<EvalItem> items = in.get(ITEMS);
-    PCollectionTuple scored = items.apply("Score", ScoreExamples.with(observer).withAccelerator(accelerator));
+    PCollectionTuple scored = items.apply("Score", ScoreExamples.with(observer).withAccelerator(accelerator)
+        .withSlicer(slicer));
     PCollection<ImageEvaluation> evaluated = scored.get(ScoreExamples.EVALUATED);
     PCollection<Failure> errors = PCollectionList.of(scored.get(ScoreExamples.FAILED)).and(in.get(UNMATCHED))
         .apply("AllErrors", Flatten.pCollections());
@@ -115,8 +132,12 @@ public final class EvaluateExamples extends PTransform<PCollectionTuple, PCollec
         .apply("RendersView", View.asList());
     PCollectionView<Long> count = evaluated.apply("CountEvaluated", Count.globally())
         .apply("EvaluatedView", View.asSingleton());
+    // Slices, the baseline's deltas and its bootstrap need every image's matrices in one place; plain evaluation
+    // needs only their sum.
+    PCollectionView<List<ImageEvaluation>> perImage = slicer != null || observer.baseline() != null
+        ? evaluated.apply("PerImageView", View.asList()) : null;
     return matrix.apply("WriteReport", new WriteEvaluationReport(output, classes, describeJson, count,
-        written.countByReason(), renders));
+        written.countByReason(), renders, perImage, judgement));
   }
 
   @Override
@@ -125,6 +146,9 @@ public final class EvaluateExamples extends PTransform<PCollectionTuple, PCollec
     builder.add(DisplayData.item("output", output).withLabel("Output"))
         .add(DisplayData.item("classes", classes.size()).withLabel("Classes"))
         .add(DisplayData.item("examples", examples).withLabel("Best and worst examples shown"))
+        .add(DisplayData.item("sliced", slicer != null).withLabel("Metrics per slice"))
+        .addIfNotNull(DisplayData.item("baseline", judgement.baselineModel()).withLabel("Baseline model"))
+        .add(DisplayData.item("thresholds", judgement.gate().toString()).withLabel("Quality gate"))
         .addIfNotNull(DisplayData.item("accelerator", accelerator).withLabel("Accelerator hint"));
   }
 

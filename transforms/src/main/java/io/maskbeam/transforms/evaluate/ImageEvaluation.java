@@ -8,9 +8,17 @@ import java.io.OutputStream;
 import org.apache.beam.sdk.coders.AtomicCoder;
 import org.apache.beam.sdk.coders.DefaultCoder;
 
-/** One example's confusion matrix (ignore pixels excluded), from which its own scores come. */
+/**
+ * One example's confusion matrix (ignore pixels excluded), from which its own scores come; its slice ("" when not
+ * sliced) and, when a baseline model is scored in the same job, the baseline's matrix on the same pixels (else null).
+ */
 @DefaultCoder(ImageEvaluation.Coder.class)
-public record ImageEvaluation(String id, String source, int width, int height, ConfusionMatrix matrix) {
+public record ImageEvaluation(String id, String source, int width, int height, ConfusionMatrix matrix, String slice,
+    ConfusionMatrix baseline) {
+  public ImageEvaluation(String id, String source, int width, int height, ConfusionMatrix matrix) {
+    this(id, source, width, height, matrix, "", null);
+  }
+
   /** The example's mean IoU over the classes present in its truth or prediction; NaN when nothing was scored. */
   public double meanIou() {
     return matrix.meanIou();
@@ -48,12 +56,27 @@ public record ImageEvaluation(String id, String source, int width, int height, C
       CoderFields.putInt(out, e.width());
       CoderFields.putInt(out, e.height());
       ConfusionMatrixCoder.of().encode(e.matrix(), out);
+      CoderFields.putString(out, e.slice());
+      out.write(e.baseline() == null ? 0 : 1);
+      if (e.baseline() != null) {
+        ConfusionMatrixCoder.of().encode(e.baseline(), out);
+      }
     }
 
     @Override
     public ImageEvaluation decode(InputStream in) throws IOException {
-      return new ImageEvaluation(CoderFields.getString(in), CoderFields.getString(in), CoderFields.getInt(in),
-          CoderFields.getInt(in), ConfusionMatrixCoder.of().decode(in));
+      String id = CoderFields.getString(in);
+      String source = CoderFields.getString(in);
+      int width = CoderFields.getInt(in);
+      int height = CoderFields.getInt(in);
+      ConfusionMatrix matrix = ConfusionMatrixCoder.of().decode(in);
+      String slice = CoderFields.getString(in);
+      int hasBaseline = in.read();
+      if (hasBaseline < 0) {
+        throw new java.io.EOFException("ImageEvaluation ends before its baseline flag");
+      }
+      return new ImageEvaluation(id, source, width, height, matrix, slice,
+          hasBaseline == 1 ? ConfusionMatrixCoder.of().decode(in) : null);
     }
   }
 }

@@ -30,11 +30,17 @@ public final class Observer implements Serializable {
   private final ExamplePreparer groundTruthReader;
   private final int numClasses;
   private final int ignoreValue;
+  private final ModelReference baseline;
   private transient SegmentationModel loaded;
   private transient Segmenter segmenter;
+  private transient SegmentationModel loadedBaseline;
+  private transient Segmenter baselineSegmenter;
 
-  /** What evaluation compares for one example. */
-  public record Observation(RgbImage image, LabelImage truth, LabelImage prediction) {}
+  /**
+   * What evaluation compares for one example; {@code baselinePrediction} is the baseline model's on the same image,
+   * or null.
+   */
+  public record Observation(RgbImage image, LabelImage truth, LabelImage prediction, LabelImage baselinePrediction) {}
 
   /** Thrown with a stable reason when an example cannot be evaluated. */
   public static final class Unusable extends Exception {
@@ -58,6 +64,12 @@ public final class Observer implements Serializable {
    */
   public Observer(ModelReference model, InferenceSettings inference, ExamplePreparer groundTruthReader,
       int numClasses, int ignoreValue) {
+    this(model, inference, groundTruthReader, numClasses, ignoreValue, null);
+  }
+
+  private Observer(ModelReference model, InferenceSettings inference, ExamplePreparer groundTruthReader,
+      int numClasses, int ignoreValue, ModelReference baseline) {
+    this.baseline = baseline;
     this.model = model;
     this.inference = inference;
     this.groundTruthReader = groundTruthReader;
@@ -73,6 +85,18 @@ public final class Observer implements Serializable {
     return ignoreValue;
   }
 
+  /** Also scores a baseline model on every example (with a model only: both run on the same image). */
+  public Observer withBaseline(ModelReference baselineModel) {
+    if (baselineModel != null && model == null) {
+      throw new IllegalArgumentException("a baseline model is compared with a model, not with prediction files");
+    }
+    return new Observer(model, inference, groundTruthReader, numClasses, ignoreValue, baselineModel);
+  }
+
+  public ModelReference baseline() {
+    return baseline;
+  }
+
   /** The model compared, or null when predictions come from files. */
   public ModelReference model() {
     return model;
@@ -80,14 +104,19 @@ public final class Observer implements Serializable {
 
   public void open() {
     if (model != null && loaded == null) {
-      SegmentationModel shared = SharedModels.acquire(model, inference.threads()).resource();
+      SegmentationModel shared = SharedModels.acquire(model, inference.runtime()).resource();
       try {
         segmenter = inference.withBatching(1, inference.maxBatchBytes()).segmenter(shared);
       } catch (RuntimeException e) {
-        SharedModels.release(model, inference.threads());
+        SharedModels.release(model, inference.runtime());
         throw e;
       }
       loaded = shared;
+    }
+    if (baseline != null && loadedBaseline == null) {
+      SegmentationModel shared = SharedModels.acquire(baseline, inference.runtime()).resource();
+      baselineSegmenter = inference.withBatching(1, inference.maxBatchBytes()).segmenter(shared);
+      loadedBaseline = shared;
     }
   }
 
@@ -95,7 +124,12 @@ public final class Observer implements Serializable {
     if (loaded != null) {
       loaded = null;
       segmenter = null;
-      SharedModels.release(model, inference.threads());
+      SharedModels.release(model, inference.runtime());
+    }
+    if (loadedBaseline != null) {
+      loadedBaseline = null;
+      baselineSegmenter = null;
+      SharedModels.release(baseline, inference.runtime());
     }
   }
 
@@ -135,6 +169,7 @@ public final class Observer implements Serializable {
       }
     }
     LabelImage prediction;
+    LabelImage baselinePrediction = null;
     if (item.predictionUri() != null) {
       try {
         prediction = ImageLoader.withPixelLimit(inference.maxPixels())
@@ -161,12 +196,19 @@ public final class Observer implements Serializable {
       } catch (RuntimeException e) {
         throw new Unusable(FailureReason.INFERENCE_FAILED, "model call failed: " + e.getMessage());
       }
+      if (baselineSegmenter != null) {
+        try {
+          baselinePrediction = baselineSegmenter.segment(image, false, null).labels();
+        } catch (RuntimeException e) {
+          throw new Unusable(FailureReason.INFERENCE_FAILED, "baseline model call failed: " + e.getMessage());
+        }
+      }
     }
     if (prediction.width() != truth.width() || prediction.height() != truth.height()) {
       throw new Unusable(FailureReason.SIZE_MISMATCH, "prediction is " + prediction.width() + "x"
           + prediction.height() + " but ground truth " + truth.width() + "x" + truth.height());
     }
-    return new Observation(image, truth, prediction);
+    return new Observation(image, truth, prediction, baselinePrediction);
   }
 
   private static byte[] read(String uri, FailureReason missing) throws Unusable {

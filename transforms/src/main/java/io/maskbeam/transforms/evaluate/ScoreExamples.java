@@ -26,24 +26,31 @@ public final class ScoreExamples extends PTransform<PCollection<EvalItem>, PColl
 
   private final Observer observer;
   private final String accelerator;
+  private final Slicer slicer;
 
-  private ScoreExamples(Observer observer, String accelerator) {
+  private ScoreExamples(Observer observer, String accelerator, Slicer slicer) {
     this.observer = observer;
     this.accelerator = accelerator;
+    this.slicer = slicer;
   }
 
   public static ScoreExamples with(Observer observer) {
-    return new ScoreExamples(observer, null);
+    return new ScoreExamples(observer, null, null);
   }
 
   public ScoreExamples withAccelerator(String hint) {
-    return new ScoreExamples(observer, hint == null || hint.isBlank() ? null : hint);
+    return new ScoreExamples(observer, hint == null || hint.isBlank() ? null : hint, slicer);
+  }
+
+  /** Puts every example in a slice (null: none). */
+  public ScoreExamples withSlicer(Slicer s) {
+    return new ScoreExamples(observer, accelerator, s);
   }
 
   @Override
   public PCollectionTuple expand(PCollection<EvalItem> items) {
     PTransform<PCollection<? extends EvalItem>, PCollectionTuple> score =
-        ParDo.of(new ScoreFn(observer)).withOutputTags(EVALUATED, TupleTagList.of(FAILED));
+        ParDo.of(new ScoreFn(observer, slicer)).withOutputTags(EVALUATED, TupleTagList.of(FAILED));
     if (accelerator != null) {
       score = score.setResourceHints(ResourceHints.create().withAccelerator(accelerator));
     }
@@ -65,11 +72,13 @@ public final class ScoreExamples extends PTransform<PCollection<EvalItem>, PColl
 
   static final class ScoreFn extends DoFn<EvalItem, ImageEvaluation> {
     private final Observer observer;
+    private final Slicer slicer;
     private final Counter evaluated = Metrics.counter(EvaluateMetrics.NAMESPACE, EvaluateMetrics.EXAMPLES_EVALUATED);
     private final Counter failed = Metrics.counter(EvaluateMetrics.NAMESPACE, EvaluateMetrics.EXAMPLES_FAILED);
 
-    ScoreFn(Observer observer) {
+    ScoreFn(Observer observer, Slicer slicer) {
       this.observer = observer;
+      this.slicer = slicer;
     }
 
     @Setup
@@ -88,8 +97,10 @@ public final class ScoreExamples extends PTransform<PCollection<EvalItem>, PColl
         Observer.Observation o = observer.observe(item);
         ConfusionMatrix m = confusion(o.truth().labels(), o.prediction().labels(), observer.numClasses());
         evaluated.inc();
+        ConfusionMatrix baseline = o.baselinePrediction() == null ? null
+            : confusion(o.truth().labels(), o.baselinePrediction().labels(), observer.numClasses());
         out.get(EVALUATED).output(new ImageEvaluation(item.id(), item.source(), o.truth().width(),
-            o.truth().height(), m));
+            o.truth().height(), m, slicer == null ? "" : slicer.sliceOf(item), baseline));
       } catch (Observer.Unusable e) {
         failed.inc();
         out.get(FAILED).output(new Failure(Stage.EVALUATE, item.id(), item.source(), item.files(), e.reason(),

@@ -2,6 +2,8 @@ package io.maskbeam.transforms.model;
 
 import io.maskbeam.models.infer.ModelFormat;
 import io.maskbeam.models.infer.ModelMetadata;
+import io.maskbeam.models.infer.ModelRuntime;
+import io.maskbeam.models.infer.Precision;
 import io.maskbeam.models.infer.OnnxModel;
 import io.maskbeam.models.infer.SegmentationModel;
 import io.maskbeam.models.infer.TensorFlowModel;
@@ -36,6 +38,7 @@ import org.apache.beam.sdk.io.fs.MatchResult;
  */
 public final class ModelReference implements Serializable {
   private static final long serialVersionUID = 1L;
+  private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(ModelReference.class);
 
   /** One file of the model and what identifies its content. */
   public record PinnedFile(String name, long size, long modifiedMillis, long generation, String crc32c)
@@ -141,18 +144,22 @@ public final class ModelReference implements Serializable {
    * Loads the pinned model on this worker (one call per JVM through {@link SharedModels}): from its local copy,
    * an ONNX model with the conventions settled at launch.
    */
-  public SegmentationModel load(int threads) throws IOException {
+  public SegmentationModel load(ModelRuntime runtime) throws IOException {
+    Precision.Choice precision = runtime.choiceFor(format());
+    if (precision.note() != null) {
+      LOG.info("model {}: --precision={} runs {} ({})", uri, precision.requested(), precision.label(),
+          precision.note());
+    }
     Path local = localCopy(ModelCache.defaultCacheDir());
     if (onnxFile != null) {
       return OnnxModel.open(local.resolve(onnxFile), metadata.json(), uri + " (conventions settled at launch)",
-          threads);
+          runtime.threads());
     }
-    return TensorFlowModel.load(local, threads);
+    return TensorFlowModel.load(local, runtime.threads(), precision.precision());
   }
 
-  /** {@code onnx} or {@code savedmodel}. */
-  public String format() {
-    return onnxFile != null ? "onnx" : "savedmodel";
+  public ModelFormat format() {
+    return onnxFile != null ? ModelFormat.ONNX : ModelFormat.SAVED_MODEL;
   }
 
   /** A local model folder: the path as given, absolute; URIs with a scheme unchanged, without a trailing slash. */

@@ -1,5 +1,6 @@
 package io.maskbeam.transforms.model;
 
+import io.maskbeam.models.infer.ModelRuntime;
 import io.maskbeam.models.infer.SegmentationModel;
 
 /**
@@ -10,19 +11,18 @@ import io.maskbeam.models.infer.SegmentationModel;
  */
 public final class SharedModels {
   /** What identifies one loaded instance: the pinned model and how its session is configured. */
-  public record Key(ModelReference model, int threads) {}
+  public record Key(ModelReference model, ModelRuntime runtime) {}
 
   private static final SharedResources<Key, SegmentationModel> MODELS = new SharedResources<>();
 
   private SharedModels() {}
 
   /** The shared instance for a model reference, loaded from its pinned files on first use. */
-  public static SharedResources.Lease<SegmentationModel> acquire(ModelReference model, int threads) {
-    return MODELS.acquire(new Key(model, threads),
-        k -> k.model().load(k.threads()));
+  public static SharedResources.Lease<SegmentationModel> acquire(ModelReference model, ModelRuntime runtime) {
+    return MODELS.acquire(new Key(model, runtime), k -> k.model().load(k.runtime()));
   }
 
-  public static void release(ModelReference model, int threads) {
-    MODELS.release(new Key(model, threads));
+  public static void release(ModelReference model, ModelRuntime runtime) {
+    MODELS.release(new Key(model, runtime));
   }
 }

@@ -225,11 +225,11 @@ public final class SegmentImages extends PTransform<PCollection<SegmentInput>, P
 
     @Setup
     public void setup() {
-      SharedResources.Lease<SegmentationModel> lease = SharedModels.acquire(modelRef, inference.threads());
+      SharedResources.Lease<SegmentationModel> lease = SharedModels.acquire(modelRef, inference.runtime());
       try {
         segmenter = inference.segmenter(lease.resource());
       } catch (RuntimeException e) {
-        SharedModels.release(modelRef, inference.threads()); // runners need not call @Teardown after this
+        SharedModels.release(modelRef, inference.runtime()); // runners need not call @Teardown after this
         throw e;
       }
       model = lease.resource();
@@ -241,7 +241,7 @@ public final class SegmentImages extends PTransform<PCollection<SegmentInput>, P
     public void teardown() {
       if (model != null) {
         model = null;
-        SharedModels.release(modelRef, inference.threads());
+        SharedModels.release(modelRef, inference.runtime());
       }
     }
 

@@ -194,7 +194,7 @@ public final class WriteSegmentationResults extends PTransform<PCollectionTuple,
       root.put("format", "maskbeam-segment-summary/1");
       root.put("model", model.uri());
       root.put("modelVersion", model.fingerprint());
-      root.put("modelFormat", model.format());
+      root.put("modelFormat", model.format().label());
       root.put("output", outputs.output());
       ObjectNode run = root.putObject("run");
       run.put("id", outputs.run());

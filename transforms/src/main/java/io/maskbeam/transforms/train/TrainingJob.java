@@ -20,11 +20,14 @@ import java.util.Locale;
  * @param pretrainedWeights a Keras ResNet HDF5 weights file, or null
  * @param dataThreads threads decoding and augmenting batches
  * @param platform what the platform around the run watches and where it wants the results
+ * @param precision fp32, bf16, fp16 or auto, settled on the machine that trains
+ * @param strictPrecision refuse rather than fall back to fp32 when that machine lacks it
  */
 public record TrainingJob(String data, String output, TrainConfig.Network network, TrainConfig.Loss loss,
     String classWeights, float focalGamma, TrainConfig.OptimizerSpec optimizer, Trainer.Schedule schedule,
     Augment augment, Trainer.EarlyStopping earlyStopping, Trainer.Checkpoints checkpoints, String initModel,
-    String pretrainedWeights, int dataThreads, long seed, Platform platform) implements Serializable {
+    String pretrainedWeights, int dataThreads, long seed, Platform platform, String precision,
+    boolean strictPrecision) implements Serializable {
 
   public TrainingJob {
     if (data == null || data.isBlank()) {
@@ -75,12 +78,14 @@ public record TrainingJob(String data, String output, TrainConfig.Network networ
   /** The same job writing to another folder (a trial of a grid). */
   public TrainingJob withOutput(String folder) {
     return new TrainingJob(data, folder, network, loss, classWeights, focalGamma, optimizer, schedule, augment,
-        earlyStopping, checkpoints, initModel, pretrainedWeights, dataThreads, seed, platform);
+        earlyStopping, checkpoints, initModel, pretrainedWeights, dataThreads, seed, platform, precision,
+        strictPrecision);
   }
 
   /** This job with the platform's destinations (SageMaker's /opt/ml/model, Vertex AI's AIP_* folders). */
   public TrainingJob withPlatform(Platform destinations) {
     return new TrainingJob(data, output, network, loss, classWeights, focalGamma, optimizer, schedule, augment,
-        earlyStopping, checkpoints, initModel, pretrainedWeights, dataThreads, seed, destinations);
+        earlyStopping, checkpoints, initModel, pretrainedWeights, dataThreads, seed, destinations, precision,
+        strictPrecision);
   }
 }

@@ -77,7 +77,7 @@ public final class TrainingRun {
         val.isEmpty() ? Trainer.EarlyStopping.OFF : job.earlyStopping(), job.checkpoints(),
         new Trainer.Initialisation(job.initModel() == null ? null : Path.of(job.initModel()),
             job.pretrainedWeights() == null ? null : Path.of(job.pretrainedWeights())),
-        job.dataThreads(), job.seed());
+        job.dataThreads(), job.seed(), precision(job, out));
     ObjectNode info = JSON.createObjectNode();
     info.set("classes", d.path("classes"));
     info.put("source", job.data());
@@ -131,6 +131,25 @@ public final class TrainingRun {
             "application/octet-stream");
       }
     };
+  }
+
+  /** The job's precision settled on this machine, printed (with a warning when it falls back). */
+  static io.maskbeam.models.infer.Precision precision(TrainingJob job, PrintStream out) {
+    io.maskbeam.models.infer.Precision.Choice choice = io.maskbeam.models.infer.Precision.choose(job.precision(),
+        job.strictPrecision());
+    if (choice.precision() == io.maskbeam.models.infer.Precision.FP16) {
+      // float16 gradients underflow without loss scaling, which this trainer does not do; bfloat16 needs none.
+      if (!choice.requested().equals("auto")) {
+        throw new IllegalArgumentException("--precision=fp16 is for inference: fp16 training needs loss scaling,"
+            + " which Maskbeam's trainer does not implement; train in bf16 or fp32");
+      }
+      choice = new io.maskbeam.models.infer.Precision.Choice("auto", io.maskbeam.models.infer.Precision.FP32,
+          "fp16 training needs loss scaling, not implemented");
+    }
+    if (!choice.label().equals("fp32") || choice.note() != null) {
+      out.println("training precision: " + choice.label() + (choice.note() == null ? "" : " (" + choice.note() + ")"));
+    }
+    return choice.precision();
   }
 
   static float[] classWeights(String spec, JsonNode dataset, int numClasses) {

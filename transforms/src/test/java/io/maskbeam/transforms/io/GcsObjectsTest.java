@@ -96,14 +96,14 @@ class GcsObjectsTest {
     put("zoo/deeper/model.onnx", "another model");
 
     ModelReference ref = ModelReference.resolve("gs://models/zoo/segformer.onnx");
-    assertThat(ref.format()).isEqualTo("onnx");
+    assertThat(ref.format()).isEqualTo(io.maskbeam.models.infer.ModelFormat.ONNX);
     assertThat(ref.files()).extracting(ModelReference.PinnedFile::name).containsExactly("segformer.onnx");
     assertThat(ref.metadata().numClasses()).isEqualTo(4);
     assertThat(ref.metadata().onnx().path("layout").asText()).isEqualTo("NCHW");
     // Files beside it are not part of the model: changing them changes nothing.
     put("zoo/unrelated.txt", "rewritten");
     assertThat(ModelReference.resolve("gs://models/zoo/segformer.onnx").fingerprint()).isEqualTo(ref.fingerprint());
-    try (var model = ref.load(1)) {
+    try (var model = ref.load(io.maskbeam.models.infer.ModelRuntime.defaults().withThreads(1))) {
       assertThat(model.backend()).isEqualTo("onnxruntime");
       assertThat(model.numClasses()).isEqualTo(4);
     }
