@@ -121,6 +121,32 @@ public interface SegmentOptions extends LaunchOptions, io.maskbeam.pipelines.cli
 
   void setWriteProbabilities(Boolean value);
 
+  @Description("Per-image confidence in stats/ (mean top probability, mean normalised entropy, fraction of pixels"
+      + " under --confidenceThreshold), from the probabilities the model returns, and uncertain.csv: the least"
+      + " confident images first, for labelling.")
+  @Default.Boolean(true)
+  Boolean getConfidence();
+
+  void setConfidence(Boolean value);
+
+  @Description("Top probability under which a pixel counts as low-confidence.")
+  @Default.Double(0.5)
+  Double getConfidenceThreshold();
+
+  void setConfidenceThreshold(Double value);
+
+  @Description("Write uncertainty/<name>.png: 255 x (1 - top probability) per pixel (bright: unsure).")
+  @Default.Boolean(false)
+  Boolean getWriteUncertainty();
+
+  void setWriteUncertainty(Boolean value);
+
+  @Description("How many of the least confident images uncertain.csv lists.")
+  @Default.Integer(100)
+  Integer getUncertainCount();
+
+  void setUncertainCount(Integer value);
+
   @Description("Weight of the colour mask in overlays, 0..1.")
   @Default.Double(0.5)
   Double getOverlayAlpha();

@@ -208,7 +208,9 @@ public final class SegmentPipeline {
     return SegmentOutputs.to(o.getOutput(), runId)
         .withColor(o.getWriteColor())
         .withOverlays(o.getWriteOverlays(), o.getOverlayAlpha().floatValue(), o.getOverlayQuality())
-        .withProbabilities(o.getWriteProbabilities());
+        .withProbabilities(o.getWriteProbabilities())
+        .withConfidence(o.getConfidence(), o.getConfidenceThreshold().floatValue(), o.getWriteUncertainty(),
+            o.getUncertainCount());
   }
 
   public static Outputs applyTransforms(Pipeline pipeline, SegmentOptions o, Launch launch) {
@@ -280,6 +282,10 @@ public final class SegmentPipeline {
     n.put("overlayAlpha", o.getOverlayAlpha());
     n.put("overlayQuality", o.getOverlayQuality());
     n.put("inferenceThreads", s.threads());
+    n.put("confidence", o.getConfidence());
+    n.put("confidenceThreshold", o.getConfidenceThreshold());
+    n.put("writeUncertainty", o.getWriteUncertainty());
+    n.put("uncertainCount", o.getUncertainCount());
     n.put("precision", s.runtime().precision());
     n.put("strictPrecision", s.runtime().strictPrecision());
     // As settled on the launching machine; workers on other hardware settle 'auto' on theirs (their logs say).

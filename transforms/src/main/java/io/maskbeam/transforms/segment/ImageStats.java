@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.maskbeam.models.infer.Confidence;
 import io.maskbeam.transforms.common.CoderFields;
 import java.io.IOException;
 import java.io.InputStream;
@@ -16,11 +17,17 @@ import org.apache.beam.sdk.coders.DefaultCoder;
 /**
  * Per-image class statistics of one segmentation: pixels per class id (the arrays index class ids), as written to
  * {@code stats/} JSON Lines with class names as keys so pandas' {@code read_json(lines=True)} reads them directly.
- * {@code run} names the run that produced them; the summary keeps the newest entry per key.
+ * {@code run} names the run that produced them; the summary keeps the newest entry per key. {@code confidence} is
+ * null when it was not computed.
  */
 @DefaultCoder(ImageStats.Coder.class)
 public record ImageStats(String key, String input, String run, int width, int height, int orientation,
-    long[] classPixels) {
+    long[] classPixels, Confidence confidence) {
+  public ImageStats(String key, String input, String run, int width, int height, int orientation,
+      long[] classPixels) {
+    this(key, input, run, width, height, orientation, classPixels, null);
+  }
+
   private static final ObjectMapper JSON = new ObjectMapper();
 
   public long pixels() {
@@ -42,6 +49,11 @@ public record ImageStats(String key, String input, String run, int width, int he
       counts.put(classNames.get(c), classPixels[c]);
       fractions.put(classNames.get(c), pixels() == 0 ? 0 : (double) classPixels[c] / pixels());
     }
+    if (confidence != null) {
+      node.putObject("confidence").put("meanMaxProbability", confidence.meanMaxProbability())
+          .put("meanEntropy", confidence.meanEntropy())
+          .put("lowConfidenceFraction", confidence.lowConfidenceFraction());
+    }
     try {
       return JSON.writeValueAsString(node);
     } catch (JsonProcessingException e) {
@@ -62,20 +74,24 @@ public record ImageStats(String key, String input, String run, int width, int he
     for (int i = 0; i < counts.length; i++) {
       counts[i] = c.path(classNames.get(i)).asLong(0);
     }
+    JsonNode conf = node.path("confidence");
     return new ImageStats(node.path("key").asText(), node.path("input").asText(), node.path("run").asText(),
-        node.path("width").asInt(), node.path("height").asInt(), node.path("orientation").asInt(1), counts);
+        node.path("width").asInt(), node.path("height").asInt(), node.path("orientation").asInt(1), counts,
+        conf.isObject() ? new Confidence(conf.path("meanMaxProbability").asDouble(),
+            conf.path("meanEntropy").asDouble(), conf.path("lowConfidenceFraction").asDouble()) : null);
   }
 
   @Override
   public boolean equals(Object o) {
     return o instanceof ImageStats s && s.key.equals(key) && s.input.equals(input) && s.run.equals(run)
         && s.width == width && s.height == height && s.orientation == orientation
-        && Arrays.equals(s.classPixels, classPixels);
+        && Arrays.equals(s.classPixels, classPixels) && java.util.Objects.equals(s.confidence, confidence);
   }
 
   @Override
   public int hashCode() {
-    return java.util.Objects.hash(key, input, run, width, height, orientation, Arrays.hashCode(classPixels));
+    return java.util.Objects.hash(key, input, run, width, height, orientation, Arrays.hashCode(classPixels),
+        confidence);
   }
 
   /** The explicit coder of {@link ImageStats}. */
@@ -101,12 +117,27 @@ public record ImageStats(String key, String input, String run, int width, int he
       CoderFields.putInt(out, s.height());
       CoderFields.putInt(out, s.orientation());
       CoderFields.putLongs(out, s.classPixels());
+      CoderFields.putBoolean(out, s.confidence() != null);
+      if (s.confidence() != null) {
+        CoderFields.putLong(out, Double.doubleToLongBits(s.confidence().meanMaxProbability()));
+        CoderFields.putLong(out, Double.doubleToLongBits(s.confidence().meanEntropy()));
+        CoderFields.putLong(out, Double.doubleToLongBits(s.confidence().lowConfidenceFraction()));
+      }
     }
 
     @Override
     public ImageStats decode(InputStream in) throws IOException {
-      return new ImageStats(CoderFields.getString(in), CoderFields.getString(in), CoderFields.getString(in),
-          CoderFields.getInt(in), CoderFields.getInt(in), CoderFields.getInt(in), CoderFields.getLongs(in));
+      String key = CoderFields.getString(in);
+      String input = CoderFields.getString(in);
+      String run = CoderFields.getString(in);
+      int width = CoderFields.getInt(in);
+      int height = CoderFields.getInt(in);
+      int orientation = CoderFields.getInt(in);
+      long[] pixels = CoderFields.getLongs(in);
+      Confidence confidence = CoderFields.getBoolean(in) ? new Confidence(
+          Double.longBitsToDouble(CoderFields.getLong(in)), Double.longBitsToDouble(CoderFields.getLong(in)),
+          Double.longBitsToDouble(CoderFields.getLong(in))) : null;
+      return new ImageStats(key, input, run, width, height, orientation, pixels, confidence);
     }
 
   }

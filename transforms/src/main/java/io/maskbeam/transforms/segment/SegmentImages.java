@@ -8,9 +8,11 @@ import io.maskbeam.image.ImageLoader;
 import io.maskbeam.image.InvalidImageException;
 import io.maskbeam.image.LabelImage;
 import io.maskbeam.image.RgbImage;
+import io.maskbeam.models.infer.Confidence;
 import io.maskbeam.models.infer.InferenceSettings;
 import io.maskbeam.models.infer.MaskRendering;
 import io.maskbeam.models.infer.Npy;
+import io.maskbeam.models.infer.ProbabilitySink;
 import io.maskbeam.models.infer.SegmentationModel;
 import io.maskbeam.models.infer.Segmenter;
 import io.maskbeam.transforms.common.FailureCoder;
@@ -328,7 +330,7 @@ public final class SegmentImages extends PTransform<PCollection<SegmentInput>, P
       List<Segmenter.Result> results;
       long start = System.nanoTime();
       try {
-        results = segmenter.segmentWhole(batch.stream().map(Decoded::image).toList(), outputs.writeProbabilities());
+        results = segmenter.segmentWhole(batch.stream().map(Decoded::image).toList(), outputs.needsProbabilities());
       } catch (RuntimeException e) {
         if (batch.size() > 1) {
           retriedSingly.inc();
@@ -347,7 +349,11 @@ public final class SegmentImages extends PTransform<PCollection<SegmentInput>, P
       batchMillis.update((System.nanoTime() - start) / 1_000_000);
       for (int i = 0; i < batch.size(); i++) {
         Segmenter.Result r = results.get(i);
-        write(batch.get(i), r.labels(), r.probabilities(), out);
+        Confidence.Accumulator confidence = confidence(r.labels());
+        if (confidence != null) {
+          confidence.accept(r.probabilities(), 0, r.probabilities().length);
+        }
+        write(batch.get(i), r.labels(), outputs.writeProbabilities() ? r.probabilities() : null, confidence, out);
       }
     }
 
@@ -355,15 +361,20 @@ public final class SegmentImages extends PTransform<PCollection<SegmentInput>, P
       long start = System.nanoTime();
       LabelImage labels;
       String npyUri = outputs.probabilitiesUri(d.input().key());
+      Confidence.Accumulator confidence = confidence(d.image().width(), d.image().height());
       try {
         if (outputs.writeProbabilities()) {
           // Probabilities stream to storage band by band: a large image's map never sits in memory whole.
           try (OutputStream npy = Storage.create(npyUri, "application/octet-stream")) {
             npy.write(Npy.float32Header(d.image().height(), d.image().width(), segmenter.numClasses()));
-            labels = segmenter.segmentTiled(d.image(), Npy.sink(npy)).labels();
+            ProbabilitySink file = Npy.sink(npy);
+            labels = segmenter.segmentTiled(d.image(), confidence == null ? file : (data, offset, count) -> {
+              file.accept(data, offset, count);
+              confidence.accept(data, offset, count);
+            }).labels();
           }
         } else {
-          labels = segmenter.segmentTiled(d.image(), null).labels();
+          labels = segmenter.segmentTiled(d.image(), confidence).labels();
         }
       } catch (IOException | UncheckedIOException e) {
         fail(d.input(), FailureReason.WRITE_FAILED, "cannot write " + npyUri + ": " + e.getMessage(), e, out);
@@ -375,11 +386,22 @@ public final class SegmentImages extends PTransform<PCollection<SegmentInput>, P
       tiled.inc();
       inferences.inc();
       batchMillis.update((System.nanoTime() - start) / 1_000_000);
-      write(d, labels, null, out);
+      write(d, labels, null, confidence, out);
+    }
+
+    /** A confidence accumulator for an image of this size, or null when confidence is not computed. */
+    private Confidence.Accumulator confidence(int width, int height) {
+      return outputs.confidence() ? new Confidence.Accumulator(segmenter.numClasses(), outputs.confidenceThreshold(),
+          outputs.writeUncertainty() ? width * height : 0) : null;
+    }
+
+    private Confidence.Accumulator confidence(LabelImage labels) {
+      return confidence(labels.width(), labels.height());
     }
 
     /** Writes every output of one image; the mask last, so an existing mask means a complete set. */
-    private void write(Decoded d, LabelImage labels, float[] probabilities, MultiOutputReceiver out) {
+    private void write(Decoded d, LabelImage labels, float[] probabilities, Confidence.Accumulator confidence,
+        MultiOutputReceiver out) {
       String key = d.input().key();
       // On gs:// each output records where it came from (object metadata); other stores ignore it.
       Map<String, String> provenance = Map.of("maskbeam-input", d.input().uri(), "maskbeam-model", modelRef.uri(),
@@ -406,6 +428,11 @@ public final class SegmentImages extends PTransform<PCollection<SegmentInput>, P
             Npy.writeFloats(npy, probabilities, 0, probabilities.length);
           }
         }
+        if (confidence != null && confidence.uncertainty() != null) {
+          current = outputs.uncertaintyUri(key);
+          Storage.write(current, ImageCodec.encodePng(new LabelImage(labels.width(), labels.height(),
+              confidence.uncertainty())), "image/png", provenance);
+        }
         current = outputs.maskUri(key);
         Storage.write(current, ImageCodec.encodePng(labels), "image/png", provenance);
       } catch (IOException | RuntimeException e) {
@@ -415,7 +442,8 @@ public final class SegmentImages extends PTransform<PCollection<SegmentInput>, P
       segmented.inc();
       out.get(PROCESSED).output(d.input());
       out.get(STATS).output(new ImageStats(key, d.input().uri(), outputs.run(), labels.width(), labels.height(),
-          d.orientation(), MaskRendering.classPixels(labels, model.numClasses())));
+          d.orientation(), MaskRendering.classPixels(labels, model.numClasses()),
+          confidence == null ? null : confidence.result()));
     }
 
     private void fail(SegmentInput input, FailureReason reason, String message, Throwable cause,

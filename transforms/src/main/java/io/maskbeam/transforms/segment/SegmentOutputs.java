@@ -11,15 +11,22 @@ import java.util.List;
  *
  * @param output the output prefix
  * @param run this run's id, sortable by time; names its stats, state and errors files
+ * @param confidence whether per-image confidence statistics are computed (from the probabilities the model returns)
+ * @param confidenceThreshold top probability under which a pixel counts as low-confidence
+ * @param writeUncertainty whether {@code uncertainty/<key>.png} (255 x (1 - top probability)) is written
+ * @param uncertainCount how many of the least confident images {@code uncertain.csv} lists
  */
 public record SegmentOutputs(String output, String run, boolean writeColor, boolean writeOverlays,
-    boolean writeProbabilities, float overlayAlpha, int overlayQuality) implements Serializable {
+    boolean writeProbabilities, float overlayAlpha, int overlayQuality, boolean confidence, float confidenceThreshold,
+    boolean writeUncertainty, int uncertainCount) implements Serializable {
   public static final String MASKS = "masks";
   public static final String COLOR = "color";
   public static final String OVERLAYS = "overlays";
   public static final String PROBABILITIES = "probabilities";
   public static final String STATS = "stats";
   public static final String ERRORS = "errors";
+  public static final String UNCERTAINTY = "uncertainty";
+  public static final String UNCERTAIN_CSV = "uncertain.csv";
 
   public SegmentOutputs {
     if (overlayAlpha < 0 || overlayAlpha > 1) {
@@ -28,23 +35,50 @@ public record SegmentOutputs(String output, String run, boolean writeColor, bool
     if (overlayQuality < 1 || overlayQuality > 100) {
       throw new IllegalArgumentException("--overlayQuality must be in 1..100, got " + overlayQuality);
     }
+    if (!(confidenceThreshold > 0 && confidenceThreshold <= 1)) {
+      throw new IllegalArgumentException("--confidenceThreshold must be in (0, 1], got " + confidenceThreshold);
+    }
+    if (uncertainCount < 0) {
+      throw new IllegalArgumentException("--uncertainCount must be >= 0, got " + uncertainCount);
+    }
+    if (writeUncertainty && !confidence) {
+      throw new IllegalArgumentException("--writeUncertainty needs --confidence=true");
+    }
   }
 
   /** Masks, colour masks and overlays (alpha 0.5, quality 90) under {@code output}, for run {@code run}. */
   public static SegmentOutputs to(String output, String run) {
-    return new SegmentOutputs(output, run, true, true, false, 0.5f, 90);
+    return new SegmentOutputs(output, run, true, true, false, 0.5f, 90, true, 0.5f, false, 100);
   }
 
   public SegmentOutputs withColor(boolean write) {
-    return new SegmentOutputs(output, run, write, writeOverlays, writeProbabilities, overlayAlpha, overlayQuality);
+    return new SegmentOutputs(output, run, write, writeOverlays, writeProbabilities, overlayAlpha, overlayQuality,
+        confidence, confidenceThreshold, writeUncertainty, uncertainCount);
   }
 
   public SegmentOutputs withOverlays(boolean write, float alpha, int quality) {
-    return new SegmentOutputs(output, run, writeColor, write, writeProbabilities, alpha, quality);
+    return new SegmentOutputs(output, run, writeColor, write, writeProbabilities, alpha, quality, confidence,
+        confidenceThreshold, writeUncertainty, uncertainCount);
   }
 
   public SegmentOutputs withProbabilities(boolean write) {
-    return new SegmentOutputs(output, run, writeColor, writeOverlays, write, overlayAlpha, overlayQuality);
+    return new SegmentOutputs(output, run, writeColor, writeOverlays, write, overlayAlpha, overlayQuality,
+        confidence, confidenceThreshold, writeUncertainty, uncertainCount);
+  }
+
+  /** Confidence statistics (threshold for low-confidence pixels), uncertainty PNGs, and the uncertain.csv length. */
+  public SegmentOutputs withConfidence(boolean compute, float threshold, boolean writeMaps, int listed) {
+    return new SegmentOutputs(output, run, writeColor, writeOverlays, writeProbabilities, overlayAlpha,
+        overlayQuality, compute, threshold, writeMaps, listed);
+  }
+
+  /** Whether the model's probabilities are needed (not only its classes). */
+  public boolean needsProbabilities() {
+    return writeProbabilities || confidence;
+  }
+
+  public String uncertaintyUri(String key) {
+    return Storage.join(output, UNCERTAINTY + "/" + key + ".png");
   }
 
   public String maskUri(String key) {
@@ -75,6 +109,9 @@ public record SegmentOutputs(String output, String run, boolean writeColor, bool
     }
     if (writeProbabilities) {
       uris.add(probabilitiesUri(key));
+    }
+    if (writeUncertainty) {
+      uris.add(uncertaintyUri(key));
     }
     return uris;
   }

@@ -24,10 +24,13 @@ import org.apache.beam.sdk.transforms.Combine;
 import org.apache.beam.sdk.transforms.Count;
 import org.apache.beam.sdk.transforms.Create;
 import org.apache.beam.sdk.transforms.DoFn;
+import org.apache.beam.sdk.transforms.Filter;
 import org.apache.beam.sdk.transforms.Flatten;
 import org.apache.beam.sdk.transforms.MapElements;
+import org.apache.beam.sdk.transforms.Mean;
 import org.apache.beam.sdk.transforms.PTransform;
 import org.apache.beam.sdk.transforms.ParDo;
+import org.apache.beam.sdk.transforms.Top;
 import org.apache.beam.sdk.transforms.Values;
 import org.apache.beam.sdk.transforms.View;
 import org.apache.beam.sdk.transforms.WithKeys;
@@ -128,13 +131,24 @@ public final class WriteSegmentationResults extends PTransform<PCollectionTuple,
           .apply("ParsePrevious", MapElements.into(TypeDescriptor.of(ImageStats.class))
               .via(line -> ImageStats.fromJsonLine(line, names))));
     }
-    PCollection<CollectionSummary> summary = all
+    PCollection<ImageStats> latest = all
         .apply("AllStats", Flatten.pCollections())
         .apply("ByKey", WithKeys.<String, ImageStats>of(ImageStats::key).withKeyType(TypeDescriptors.strings()))
         .setCoder(KvCoder.of(StringUtf8Coder.of(), ImageStats.Coder.of()))
         .apply("NewestPerKey", LatestPerKey.by(new Newest()))
-        .apply("Values", Values.create())
+        .apply("Values", Values.create());
+    PCollection<CollectionSummary> summary = latest
         .apply("Summarize", Combine.globally(new CollectionSummary.CombineFn(classes.size())));
+    // The least confident images of the whole collection (this run's and earlier runs' newest statistics).
+    PCollection<ImageStats> withConfidence = latest.apply("WithConfidence", Filter.by(s -> s.confidence() != null));
+    PCollectionView<List<ImageStats>> uncertain = withConfidence
+        .apply("LeastConfident", Top.of(Math.max(1, outputs.uncertainCount()), new MoreConfident()))
+        .apply("LeastConfidentView", View.asSingleton());
+    PCollectionView<Double> meanConfidence = withConfidence
+        .apply("MaxProbability", MapElements.into(TypeDescriptors.doubles())
+            .via(s -> s.confidence().meanMaxProbability()))
+        .apply("MeanMaxProbability", Combine.globally(Mean.<Double>of()))
+        .apply("MeanConfidenceView", View.asSingleton());
 
     PCollectionView<Long> matchedCount = countView("Matched", in.get(MATCHED));
     PCollectionView<Long> skippedCount = countView("Skipped", in.get(SKIPPED));
@@ -142,9 +156,10 @@ public final class WriteSegmentationResults extends PTransform<PCollectionTuple,
     PCollectionView<Long> statsWritten = countView("StatsFiles", statsFiles.getPerDestinationOutputFilenames());
     PCollectionView<Long> errorsWritten = countView("ErrorFiles", written.files());
     return summary.apply("WriteSummary", ParDo.of(new WriteSummaryFn(outputs, model, settingsJson, matchedCount,
-            skippedCount, segmentedCount, written.countByReason(), statsWritten, errorsWritten))
+            skippedCount, segmentedCount, written.countByReason(), statsWritten, errorsWritten, uncertain,
+            meanConfidence))
         .withSideInputs(matchedCount, skippedCount, segmentedCount, written.countByReason(), statsWritten,
-            errorsWritten));
+            errorsWritten, uncertain, meanConfidence));
   }
 
   @Override
@@ -159,6 +174,18 @@ public final class WriteSegmentationResults extends PTransform<PCollectionTuple,
     return values.apply("Count" + name, Count.<T>globally()).apply(name + "View", View.asSingleton());
   }
 
+  /**
+   * Orders by confidence, so that {@code Top} (which keeps the largest) keeps the least confident: a lower mean top
+   * probability is "larger"; ties by key, so reruns list the same images.
+   */
+  static final class MoreConfident implements java.util.Comparator<ImageStats>, java.io.Serializable {
+    @Override
+    public int compare(ImageStats a, ImageStats b) {
+      int c = Double.compare(b.confidence().meanMaxProbability(), a.confidence().meanMaxProbability());
+      return c != 0 ? c : b.key().compareTo(a.key());
+    }
+  }
+
   /** Writes summary.json and summary.csv from the combined statistics and the run's counts. */
   static final class WriteSummaryFn extends DoFn<CollectionSummary, String> {
     private final SegmentOutputs outputs;
@@ -170,11 +197,16 @@ public final class WriteSegmentationResults extends PTransform<PCollectionTuple,
     private final PCollectionView<Map<String, Long>> failedByReason;
     private final PCollectionView<Long> statsFiles;
     private final PCollectionView<Long> errorFiles;
+    private final PCollectionView<List<ImageStats>> uncertain;
+    private final PCollectionView<Double> meanConfidence;
 
     WriteSummaryFn(SegmentOutputs outputs, ModelReference model, String settingsJson,
         PCollectionView<Long> matched, PCollectionView<Long> skipped,
         PCollectionView<Long> segmented, PCollectionView<Map<String, Long>> failedByReason,
-        PCollectionView<Long> statsFiles, PCollectionView<Long> errorFiles) {
+        PCollectionView<Long> statsFiles, PCollectionView<Long> errorFiles,
+        PCollectionView<List<ImageStats>> uncertain, PCollectionView<Double> meanConfidence) {
+      this.uncertain = uncertain;
+      this.meanConfidence = meanConfidence;
       this.outputs = outputs;
       this.model = model;
       this.settingsJson = settingsJson;
@@ -229,6 +261,28 @@ public final class WriteSegmentationResults extends PTransform<PCollectionTuple,
             s.classPixels(c), fraction, s.imagesWithClass(c), s.meanImageFraction(c)));
       }
       Storage.writeString(Storage.join(outputs.output(), SUMMARY_CSV), csv.toString(), "text/csv");
+      List<ImageStats> least = context.sideInput(uncertain);
+      if (outputs.confidence() && outputs.uncertainCount() > 0) {
+        // Least confident first: the images a labelling team should look at next.
+        StringBuilder u = new StringBuilder("rank,key,input,mean_max_probability,mean_entropy,"
+            + "low_confidence_fraction\n");
+        for (int i = 0; i < Math.min(least.size(), outputs.uncertainCount()); i++) {
+          ImageStats st = least.get(i);
+          u.append(String.format(Locale.ROOT, "%d,%s,%s,%.6f,%.6f,%.6f%n", i + 1, csvField(st.key()),
+              csvField(st.input()), st.confidence().meanMaxProbability(), st.confidence().meanEntropy(),
+              st.confidence().lowConfidenceFraction()));
+        }
+        Storage.writeString(Storage.join(outputs.output(), SegmentOutputs.UNCERTAIN_CSV), u.toString(), "text/csv");
+        ObjectNode conf = root.putObject("confidence");
+        double mean = context.sideInput(meanConfidence);
+        if (Double.isNaN(mean)) {
+          conf.putNull("meanMaxProbability");
+        } else {
+          conf.put("meanMaxProbability", mean);
+        }
+        conf.put("threshold", outputs.confidenceThreshold());
+        conf.put("uncertainCsv", Storage.join(outputs.output(), SegmentOutputs.UNCERTAIN_CSV));
+      }
       // Written last: a summary.json under the prefix means a finished run.
       String summaryUri = Storage.join(outputs.output(), SUMMARY_JSON);
       Storage.writeString(summaryUri,
