@@ -196,13 +196,18 @@ class EvaluateCommandTest {
 
   /** Opens the report headless, takes a screenshot, and checks that every image on the page loaded. */
   static void openReportInChromium(Path report, int minImages) throws Exception {
+    openReportInChromium(report, minImages, work);
+  }
+
+  /** Opens a report in headless Chromium: it renders, and every image on it loads ({@code scratch}: a temp dir). */
+  static void openReportInChromium(Path report, int minImages, Path scratch) throws Exception {
     Path chromium = Path.of("/usr/bin/chromium");
     assumeThat(Files.isExecutable(chromium)).as("Chromium is installed by .ci/run (Debian package chromium)").isTrue();
-    Path profile = Files.createTempDirectory(work, "chromium");
+    Path profile = Files.createTempDirectory(scratch, "chromium");
     List<String> base = List.of(chromium.toString(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
         "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync",
         "--user-data-dir=" + profile, "--allow-file-access-from-files");
-    Path shot = work.resolve("report.png");
+    Path shot = scratch.resolve("report.png");
     List<String> screenshot = new ArrayList<>(base);
     screenshot.addAll(List.of("--window-size=1400,2400", "--screenshot=" + shot, report.toUri().toString()));
     run(screenshot);

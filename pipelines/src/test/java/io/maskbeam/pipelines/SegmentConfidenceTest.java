@@ -77,6 +77,15 @@ class SegmentConfidenceTest {
         .isCloseTo(meanMax.values().stream().mapToDouble(Double::doubleValue).average().orElseThrow(),
             within(1e-9));
 
+    // report.html: counts that reconcile, the class distribution, the least confident images and a sample, every
+    // picture of it loading in a browser.
+    String html = Files.readString(out.resolve("report.html"));
+    assertThat(html).contains("matched 4 = segmented 4 + skipped 0 + failed 0").contains("Least confident images")
+        .contains("report/least-confident-01.jpg").contains("report/sample-01.jpg")
+        .contains("report/class-distribution.png");
+    assertThat(html.indexOf(expected.get(0))).as("least confident first").isLessThan(html.indexOf(expected.get(1)));
+    EvaluateCommandTest.openReportInChromium(out.resolve("report.html"), 1 + 3 + 4, work);
+
     // Without confidence, nothing of it is written.
     Path plain = work.resolve("plain");
     TestData.Run off = TestData.cli("segment", "--model=" + model, "--input=" + in + "/*", "--output=" + plain,

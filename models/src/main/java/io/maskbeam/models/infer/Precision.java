@@ -43,9 +43,6 @@ public enum Precision {
       RewriterConfig.Builder rewrite = RewriterConfig.newBuilder();
       if (this == BF16) {
         rewrite.setAutoMixedPrecisionOnednnBfloat16(RewriterConfig.Toggle.ON);
-        if (!Boolean.getBoolean("maskbeam.bf16.remapping")) {
-          rewrite.setRemapping(RewriterConfig.Toggle.OFF);
-        }
       } else {
         rewrite.setAutoMixedPrecision(RewriterConfig.Toggle.ON);
       }

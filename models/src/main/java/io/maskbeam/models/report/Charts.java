@@ -73,19 +73,32 @@ public final class Charts {
     BitmapEncoder.saveBitmap(chart, png.toString(), BitmapEncoder.BitmapFormat.PNG);
   }
 
+  /** The share of pixels of each class over a collection, as bars. */
+  public static void classDistribution(Path png, double[] fractions, List<String> classNames) throws IOException {
+    bars(png, "Class distribution (share of pixels)", "share", fractions, classNames, null);
+  }
+
   /** IoU per class as bars. */
   public static void classIou(Path png, double[] iou, List<String> classNames) throws IOException {
-    CategoryChart chart = new CategoryChartBuilder().width(Math.max(600, 60 * iou.length)).height(450)
-        .title("IoU per class").yAxisTitle("IoU").build();
+    bars(png, "IoU per class", "IoU", iou, classNames, 1.0);
+  }
+
+  /** One bar per class (NaN drawn as 0), from 0 to {@code yMax} (null: fitted). */
+  private static void bars(Path png, String title, String yTitle, double[] values, List<String> classNames,
+      Double yMax) throws IOException {
+    CategoryChart chart = new CategoryChartBuilder().width(Math.max(600, 60 * values.length)).height(450)
+        .title(title).yAxisTitle(yTitle).build();
     chart.getStyler().setLegendVisible(false);
     chart.getStyler().setYAxisMin(0.0);
-    chart.getStyler().setYAxisMax(1.0);
-    chart.getStyler().setXAxisLabelRotation(45);
-    List<Double> values = new ArrayList<>();
-    for (double v : iou) {
-      values.add(Double.isNaN(v) ? 0 : v);
+    if (yMax != null) {
+      chart.getStyler().setYAxisMax(yMax);
     }
-    chart.addSeries("IoU", classNames, values);
+    chart.getStyler().setXAxisLabelRotation(45);
+    List<Double> list = new ArrayList<>();
+    for (double v : values) {
+      list.add(Double.isNaN(v) ? 0 : v);
+    }
+    chart.addSeries(yTitle, classNames, list);
     BitmapEncoder.saveBitmap(chart, png.toString(), BitmapEncoder.BitmapFormat.PNG);
   }
 }

@@ -9,6 +9,7 @@ import io.maskbeam.labels.LabelClass;
 import io.maskbeam.models.eval.ConfusionMatrix;
 import io.maskbeam.models.eval.QualityGate;
 import io.maskbeam.models.report.Charts;
+import io.maskbeam.transforms.common.HtmlReports;
 import io.maskbeam.transforms.io.Storage;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -375,12 +376,7 @@ public final class WriteEvaluationReport extends PTransform<PCollection<Confusio
         }
       }
     }
-    // Marks images that failed to load, so a broken report is visible at a glance (and checkable by tools).
-    h.append("<script>window.addEventListener('load',function(){var b=0;")
-        .append("document.querySelectorAll('img').forEach(function(i){if(!i.complete||i.naturalWidth===0){b++;")
-        .append("i.style.outline='3px solid red';}});document.body.setAttribute('data-broken-images',b);")
-        .append("document.body.setAttribute('data-images',document.querySelectorAll('img').length);});</script>\n")
-        .append("</body></html>\n");
+    h.append(HtmlReports.IMAGE_CHECK).append("</body></html>\n");
     return h.toString();
   }
 
@@ -393,6 +389,6 @@ public final class WriteEvaluationReport extends PTransform<PCollection<Confusio
   }
 
   static String escape(String s) {
-    return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\"", "&quot;");
+    return HtmlReports.escape(s);
   }
 }

@@ -144,6 +144,10 @@ public final class WriteSegmentationResults extends PTransform<PCollectionTuple,
     PCollectionView<List<ImageStats>> uncertain = withConfidence
         .apply("LeastConfident", Top.of(Math.max(1, outputs.uncertainCount()), new MoreConfident()))
         .apply("LeastConfidentView", View.asSingleton());
+    // A sample for the report: the images whose keys hash lowest, the same ones on every rerun.
+    PCollectionView<List<ImageStats>> sample = latest
+        .apply("Sample", Top.of(REPORT_SAMPLE, new ByKeyHash()))
+        .apply("SampleView", View.asSingleton());
     PCollectionView<Double> meanConfidence = withConfidence
         .apply("MaxProbability", MapElements.into(TypeDescriptors.doubles())
             .via(s -> s.confidence().meanMaxProbability()))
@@ -157,9 +161,9 @@ public final class WriteSegmentationResults extends PTransform<PCollectionTuple,
     PCollectionView<Long> errorsWritten = countView("ErrorFiles", written.files());
     return summary.apply("WriteSummary", ParDo.of(new WriteSummaryFn(outputs, model, settingsJson, matchedCount,
             skippedCount, segmentedCount, written.countByReason(), statsWritten, errorsWritten, uncertain,
-            meanConfidence))
+            meanConfidence, sample))
         .withSideInputs(matchedCount, skippedCount, segmentedCount, written.countByReason(), statsWritten,
-            errorsWritten, uncertain, meanConfidence));
+            errorsWritten, uncertain, meanConfidence, sample));
   }
 
   @Override
@@ -186,6 +190,23 @@ public final class WriteSegmentationResults extends PTransform<PCollectionTuple,
     }
   }
 
+  /** Orders by a hash of the key, so {@code Top} picks a spread-out sample that reruns pick again. */
+  static final class ByKeyHash implements java.util.Comparator<ImageStats>, java.io.Serializable {
+    @Override
+    public int compare(ImageStats a, ImageStats b) {
+      int c = Long.compare(mix(b.key()), mix(a.key()));
+      return c != 0 ? c : b.key().compareTo(a.key());
+    }
+
+    private static long mix(String key) {
+      long h = key.hashCode() * 0x9E3779B97F4A7C15L;
+      return h ^ (h >>> 29);
+    }
+  }
+
+  static final int REPORT_SAMPLE = 8;
+  static final int REPORT_LEAST_CONFIDENT = 8;
+
   /** Writes summary.json and summary.csv from the combined statistics and the run's counts. */
   static final class WriteSummaryFn extends DoFn<CollectionSummary, String> {
     private final SegmentOutputs outputs;
@@ -199,12 +220,15 @@ public final class WriteSegmentationResults extends PTransform<PCollectionTuple,
     private final PCollectionView<Long> errorFiles;
     private final PCollectionView<List<ImageStats>> uncertain;
     private final PCollectionView<Double> meanConfidence;
+    private final PCollectionView<List<ImageStats>> sample;
 
     WriteSummaryFn(SegmentOutputs outputs, ModelReference model, String settingsJson,
         PCollectionView<Long> matched, PCollectionView<Long> skipped,
         PCollectionView<Long> segmented, PCollectionView<Map<String, Long>> failedByReason,
         PCollectionView<Long> statsFiles, PCollectionView<Long> errorFiles,
-        PCollectionView<List<ImageStats>> uncertain, PCollectionView<Double> meanConfidence) {
+        PCollectionView<List<ImageStats>> uncertain, PCollectionView<Double> meanConfidence,
+        PCollectionView<List<ImageStats>> sample) {
+      this.sample = sample;
       this.uncertain = uncertain;
       this.meanConfidence = meanConfidence;
       this.outputs = outputs;
@@ -283,6 +307,11 @@ public final class WriteSegmentationResults extends PTransform<PCollectionTuple,
         conf.put("threshold", outputs.confidenceThreshold());
         conf.put("uncertainCsv", Storage.join(outputs.output(), SegmentOutputs.UNCERTAIN_CSV));
       }
+      List<ImageStats> reportLeast = outputs.confidence()
+          ? least.subList(0, Math.min(least.size(), REPORT_LEAST_CONFIDENT)) : List.of();
+      List<ImageStats> sampled = new java.util.ArrayList<>(context.sideInput(sample));
+      sampled.sort(java.util.Comparator.comparing(ImageStats::key));
+      SegmentReport.write(outputs, root, classes, reportLeast, sampled);
       // Written last: a summary.json under the prefix means a finished run.
       String summaryUri = Storage.join(outputs.output(), SUMMARY_JSON);
       Storage.writeString(summaryUri,

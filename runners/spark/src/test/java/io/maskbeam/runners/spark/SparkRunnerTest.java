@@ -109,9 +109,11 @@ class SparkRunnerTest {
         JSON.readTree(Files.readString(direct.resolve("summary.json"))).path("classes"));
 
     Path eval = work.resolve("evaluation");
+    // Sliced by the last digit of the file number: per-slice matrices are combined on Spark as on the DirectRunner.
+    String slices = "--sliceBy=path:shape_\\d{3}(?<last>\\d)";
     Run evaluate = spark("evaluate", "--predictions=" + out.resolve("masks"),
         "--masks=" + demo.resolve("unseen/masks"), "--labelMap=" + demo.resolve("synthetic/labelmap.json"),
-        "--output=" + eval);
+        "--output=" + eval, slices);
     assertThat(evaluate.exitCode()).as(evaluate.out() + evaluate.err()).isZero();
     JsonNode metrics = JSON.readTree(Files.readString(eval.resolve("metrics.json")));
     assertThat(metrics.path("examples").asLong()).isEqualTo(images - 1);
@@ -119,11 +121,13 @@ class SparkRunnerTest {
     Path directEval = work.resolve("evaluation-direct");
     Run directEvaluate = cli("evaluate", "--predictions=" + out.resolve("masks"),
         "--masks=" + demo.resolve("unseen/masks"), "--labelMap=" + demo.resolve("synthetic/labelmap.json"),
-        "--output=" + directEval);
+        "--output=" + directEval, slices);
     assertThat(directEvaluate.exitCode()).as(directEvaluate.err()).isZero();
     JsonNode directMetrics = JSON.readTree(Files.readString(directEval.resolve("metrics.json")));
     assertThat(metrics.path("confusionMatrix")).isEqualTo(directMetrics.path("confusionMatrix"));
     assertThat(metrics.path("meanIou").asDouble()).isEqualTo(directMetrics.path("meanIou").asDouble());
+    assertThat(metrics.path("slices").size()).isGreaterThan(1);
+    assertThat(metrics.path("slices")).isEqualTo(directMetrics.path("slices"));
     long matrixTotal = 0;
     for (JsonNode row : metrics.path("confusionMatrix")) {
       for (JsonNode cell : row) {
