@@ -318,6 +318,11 @@ public final class SegmentPipeline {
     }
     out.println("stats:    " + Storage.join(output, SegmentOutputs.STATS + "/") + " (one JSON line per image)");
     out.println("summary:  " + path + " and " + WriteSegmentationResults.SUMMARY_CSV);
+    out.println("report:   " + Storage.join(output, "report.html") + " (open it in a browser)");
+    if (d.has("confidence")) {
+      out.println("uncertain: " + d.path("confidence").path("uncertainCsv").asText()
+          + " (the least confident images first, for labelling)");
+    }
     if (run.path("failed").asLong() > 0) {
       out.println("errors:   " + Storage.join(output, SegmentOutputs.ERRORS + "/")
           + " (one JSON line per failed input, with the reason)");
