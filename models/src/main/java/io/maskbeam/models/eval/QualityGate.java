@@ -50,6 +50,9 @@ public final class QualityGate implements Serializable {
     }
   }
 
+  /** No rules: nothing judged, no blessing written. */
+  public static final QualityGate NONE = new QualityGate(List.of());
+
   private final List<Rule> rules;
 
   private QualityGate(List<Rule> rules) {

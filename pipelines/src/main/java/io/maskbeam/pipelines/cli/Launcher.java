@@ -50,19 +50,31 @@ public final class Launcher {
   public static int executeWithModel(PipelineOptions options, io.maskbeam.transforms.model.ModelReference model,
       io.maskbeam.models.infer.ModelRuntime runtime, java.util.function.Supplier<PipelineResult> start,
       ProgressReporter progress, java.util.function.Supplier<Counts> finish, String stage, PrintStream out) {
-    boolean held = model != null && Runners.isDirect(options);
-    if (model != null) {
-      out.println(describePrecision(runtime.choiceFor(model.format()),
-          Runners.isDirect(options)));
+    return executeWithModels(options, model == null ? java.util.List.of() : java.util.List.of(model), runtime, start,
+        progress, finish, stage, out);
+  }
+
+  /** {@link #executeWithModel} for a job that runs several models (evaluate's candidate and baseline). */
+  public static int executeWithModels(PipelineOptions options,
+      java.util.List<io.maskbeam.transforms.model.ModelReference> models, io.maskbeam.models.infer.ModelRuntime runtime,
+      java.util.function.Supplier<PipelineResult> start, ProgressReporter progress,
+      java.util.function.Supplier<Counts> finish, String stage, PrintStream out) {
+    boolean held = Runners.isDirect(options);
+    if (!models.isEmpty()) {
+      out.println(describePrecision(runtime.choiceFor(models.get(0).format()), held));
     }
-    if (held) {
-      io.maskbeam.transforms.model.SharedModels.acquire(model, runtime);
-    }
+    java.util.List<io.maskbeam.transforms.model.ModelReference> acquired = new java.util.ArrayList<>();
     try {
+      if (held) {
+        for (io.maskbeam.transforms.model.ModelReference m : models) {
+          io.maskbeam.transforms.model.SharedModels.acquire(m, runtime);
+          acquired.add(m);
+        }
+      }
       return await(start.get(), options, progress, finish, stage, out);
     } finally {
-      if (held) {
-        io.maskbeam.transforms.model.SharedModels.release(model, runtime);
+      for (io.maskbeam.transforms.model.ModelReference m : acquired) {
+        io.maskbeam.transforms.model.SharedModels.release(m, runtime);
       }
     }
   }

@@ -21,7 +21,6 @@ import io.maskbeam.pipelines.cli.LabelMapResolver;
 import io.maskbeam.pipelines.cli.Launcher;
 import io.maskbeam.pipelines.cli.Parallelism;
 import io.maskbeam.pipelines.cli.ProgressReporter;
-import io.maskbeam.pipelines.cli.Runners;
 import io.maskbeam.transforms.common.FailureCoder;
 import io.maskbeam.transforms.evaluate.EvalItem;
 import io.maskbeam.transforms.evaluate.EvaluateExamples;
@@ -32,7 +31,6 @@ import io.maskbeam.transforms.evaluate.WriteEvaluationReport;
 import io.maskbeam.transforms.io.FileListing;
 import io.maskbeam.transforms.io.Storage;
 import io.maskbeam.transforms.model.ModelReference;
-import io.maskbeam.transforms.model.SharedModels;
 import io.maskbeam.transforms.preprocess.DatasetSource;
 import io.maskbeam.transforms.preprocess.MatchDatasetPairs;
 import io.maskbeam.transforms.preprocess.SampleRef;
@@ -78,7 +76,7 @@ public final class EvaluatePipeline {
   public record Launch(ModelReference model, List<LabelClass> classes, int ignoreValue, LabelMap groundTruthMap,
       ModelReference baseline, Slicer slicer, QualityGate gate) implements Serializable {
     Launch(ModelReference model, List<LabelClass> classes, int ignoreValue, LabelMap groundTruthMap) {
-      this(model, classes, ignoreValue, groundTruthMap, null, null, QualityGate.parse("", List.of(), false));
+      this(model, classes, ignoreValue, groundTruthMap, null, null, QualityGate.NONE);
     }
 
     Launch judged(ModelReference b, Slicer s, QualityGate g) {
@@ -95,28 +93,20 @@ public final class EvaluatePipeline {
     Launch launch = launch(o);
     String[][] shown = {{EvaluateMetrics.EXAMPLES_EVALUATED, "evaluated"}, {EvaluateMetrics.EXAMPLES_FAILED,
         "failed"}};
-    int code;
-    if (launch.baseline() != null && Runners.isDirect(o)) {
-      // Both models are held for the whole job on the DirectRunner, as the candidate is.
-      SharedModels.acquire(launch.baseline(), inference(o).runtime());
-      try {
-        code = executeModel(o, launch, shown, out);
-      } finally {
-        SharedModels.release(launch.baseline(), inference(o).runtime());
-      }
-    } else {
-      code = executeModel(o, launch, shown, out);
+    List<ModelReference> models = new java.util.ArrayList<>();
+    if (launch.model() != null) {
+      models.add(launch.model());
     }
+    if (launch.baseline() != null) {
+      models.add(launch.baseline());
+    }
+    int code = Launcher.executeWithModels(o, models, inference(o).runtime(), () -> start(o, launch),
+        new ProgressReporter(out, EvaluateMetrics.NAMESPACE, shown, EvaluateMetrics.EXAMPLES_EVALUATED),
+        () -> printSummary(o.getOutput(), out), "evaluate", out);
     if (code != Maskbeam.OK || launch.gate().isEmpty()) {
       return code;
     }
     return judge(o.getOutput(), out);
-  }
-
-  private static int executeModel(EvaluateOptions o, Launch launch, String[][] shown, PrintStream out) {
-    return Launcher.executeWithModel(o, launch.model(), inference(o).runtime(), () -> start(o, launch),
-        new ProgressReporter(out, EvaluateMetrics.NAMESPACE, shown, EvaluateMetrics.EXAMPLES_EVALUATED),
-        () -> printSummary(o.getOutput(), out), "evaluate", out);
   }
 
   /** Prints the quality gate's verdict from blessing.json; 0 when blessed, {@link Maskbeam#NOT_BLESSED} if not. */

@@ -44,7 +44,7 @@ public final class WriteEvaluationReport extends PTransform<PCollection<Confusio
    */
   public record Judgement(String baselineModel, QualityGate gate, int bootstrapSamples, long bootstrapSeed)
       implements java.io.Serializable {
-    public static final Judgement NONE = new Judgement(null, QualityGate.parse("", List.of(), false), 1000, 7);
+    public static final Judgement NONE = new Judgement(null, QualityGate.NONE, 1000, 7);
   }
 
   private final String output;

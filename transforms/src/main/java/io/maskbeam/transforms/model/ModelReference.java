@@ -49,18 +49,14 @@ public final class ModelReference implements Serializable {
   private final String folder;
   /** The ONNX file within {@link #folder}, or null for a SavedModel folder. */
   private final String onnxFile;
-  /** Whether only {@link #onnxFile} of the folder belongs to the model (a bare {@code .onnx} file). */
-  private final boolean bareFile;
   private final List<PinnedFile> files;
   private final ModelMetadata metadata;
   private final String fingerprint;
 
-  private ModelReference(String uri, String folder, String onnxFile, boolean bareFile, List<PinnedFile> files,
-      ModelMetadata metadata) {
+  private ModelReference(String uri, String folder, String onnxFile, List<PinnedFile> files, ModelMetadata metadata) {
     this.uri = uri;
     this.folder = folder;
     this.onnxFile = onnxFile;
-    this.bareFile = bareFile;
     this.files = List.copyOf(files);
     this.metadata = metadata;
     StringBuilder f = new StringBuilder(uri);
@@ -100,13 +96,13 @@ public final class ModelReference implements Serializable {
       // The conventions are settled by opening the model once, here, so a model Maskbeam cannot feed is refused
       // before any worker starts; the workers get the completed metadata.
       String onnxFile = bare ? bareName : ModelFormat.ONNX_FILE;
-      ModelReference pinned = new ModelReference(uri, folder, onnxFile, bare, files, null);
+      ModelReference pinned = new ModelReference(uri, folder, onnxFile, files, null);
       Path local = pinned.localCopy(ModelCache.defaultCacheDir());
       ModelMetadata metadata;
       try (SegmentationModel model = OnnxModel.load(bare ? local.resolve(onnxFile) : local, 1)) {
         metadata = model.metadata();
       }
-      return new ModelReference(uri, folder, onnxFile, bare, files, metadata);
+      return new ModelReference(uri, folder, onnxFile, files, metadata);
     }
     byte[] json;
     if (uri.startsWith("gs://")) {
@@ -120,7 +116,7 @@ public final class ModelReference implements Serializable {
     }
     ModelMetadata metadata = ModelMetadata.parse(new String(json, StandardCharsets.UTF_8),
         Storage.join(modelUri, ModelMetadata.FILE_NAME));
-    return new ModelReference(uri, uri, null, false, files, metadata);
+    return new ModelReference(uri, uri, null, files, metadata);
   }
 
   /** The files of a folder, or only the named file of it. */
@@ -132,7 +128,8 @@ public final class ModelReference implements Serializable {
 
   /** The model's files as they are now, listed as at launch. */
   List<PinnedFile> listNow() throws IOException {
-    return list(folder, bareFile ? onnxFile : null);
+    // A bare .onnx file is named by its own URI; only it, not its folder's other files, belongs to the model.
+    return list(folder, uri.equals(folder) ? null : onnxFile);
   }
 
   /** The folder the pinned files are relative to. */
