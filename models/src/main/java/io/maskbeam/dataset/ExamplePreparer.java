@@ -1,5 +1,7 @@
 package io.maskbeam.dataset;
 
+import io.maskbeam.annotations.ImageAnnotation;
+import io.maskbeam.annotations.Region;
 import io.maskbeam.image.ImageCodec;
 import io.maskbeam.core.FailureReason;
 import io.maskbeam.core.FailureReason.Part;
@@ -68,15 +70,65 @@ public final class ExamplePreparer implements Serializable {
     header(maskBytes, Part.MASK);
     ImageLoader.Photo photo = load(imageBytes);
     BufferedImage mask = decodeMask(maskBytes);
-    RgbImage upright = photo.image();
-    int w = upright.width();
-    int h = upright.height();
     // Sizes first: a mask of another size is SIZE_MISMATCH before any pixel is remapped.
     boolean turn = turnsWithPhoto(mask.getWidth(), mask.getHeight(), photo);
     Remapped remapped = remapChecked(mask);
     LabelImage stored = new LabelImage(mask.getWidth(), mask.getHeight(), remapped.labels);
     LabelImage classes = turn ? ExifOrientation.apply(stored, photo.orientation()) : stored;
+    return build(id, imageBytes, photo, classes, remapped.unknownPixels);
+  }
 
+  /**
+   * As {@link #prepare}, with the mask drawn from annotation regions ({@link ImageAnnotation#rasterize}) instead of
+   * read from a file. The regions are taken to be drawn on the upright photo, or on the stored pixels when the
+   * annotation states the stored size (the EXIF rule of {@link #prepare}); an annotation stating a size that is
+   * neither is SIZE_MISMATCH, as is an RLE of another size. Categories the label map does not cover follow the
+   * unknown-label policy, named in the message.
+   */
+  public PreparedExample prepareAnnotated(String id, byte[] imageBytes, ImageAnnotation annotation)
+      throws RejectedInputException {
+    header(imageBytes, Part.IMAGE);
+    ImageLoader.Photo photo = load(imageBytes);
+    Annotated a = rasterize(annotation, photo);
+    return build(id, imageBytes, photo, a.classes(), a.unknownPixels());
+  }
+
+  /**
+   * An annotation's class mask in the photo's upright frame, with the checks of {@link #prepareAnnotated}: what
+   * {@code evaluate} compares predictions with.
+   */
+  public LabelImage groundTruthFor(ImageAnnotation annotation, ImageLoader.Photo photo)
+      throws RejectedInputException {
+    return rasterize(annotation, photo).classes();
+  }
+
+  private record Annotated(LabelImage classes, long unknownPixels) {}
+
+  private Annotated rasterize(ImageAnnotation annotation, ImageLoader.Photo photo) throws RejectedInputException {
+    int w = annotation.width() > 0 ? annotation.width() : photo.image().width();
+    int h = annotation.height() > 0 ? annotation.height() : photo.image().height();
+    boolean turn = turnsWithPhoto(w, h, photo);
+    ImageAnnotation.Rasterized r;
+    try {
+      r = annotation.rasterize(labelMap, w, h);
+    } catch (Region.AnnotationSizeException e) {
+      throw new RejectedInputException(FailureReason.SIZE_MISMATCH, e.getMessage());
+    }
+    long n = (long) w * h;
+    if (r.unknownPixels() > 0 && (unknownPolicy == UnknownLabelPolicy.REJECT || r.unknownPixels() == n)) {
+      throw new RejectedInputException(FailureReason.UNKNOWN_LABEL_VALUES, String.format(Locale.ROOT,
+          "%s%d pixels carry categories not in label map '%s': %s", r.unknownPixels() == n
+              ? "every pixel is unknown: " : "", r.unknownPixels(), labelMap.name(), r.unknownSample()));
+    }
+    LabelImage stored = new LabelImage(w, h, r.classes());
+    return new Annotated(turn ? ExifOrientation.apply(stored, photo.orientation()) : stored, r.unknownPixels());
+  }
+
+  private PreparedExample build(String id, byte[] imageBytes, ImageLoader.Photo photo, LabelImage classes,
+      long unknownPixels) {
+    RgbImage upright = photo.image();
+    int w = upright.width();
+    int h = upright.height();
     int[] target = resize.targetSize(w, h);
     LabelImage labels = Resampler.resizeNearest(classes, target[0], target[1]);
 
@@ -114,7 +166,7 @@ public final class ExamplePreparer implements Serializable {
     }
     byte[] example = DeepLabExample.build(id, format, target[1], target[0], 3, encodedImage, labelPng);
     return new PreparedExample(id, example, format, target[0], target[1], w, h, classPixels, ignorePixels,
-        remapped.unknownPixels, reencoded, photo.orientation());
+        unknownPixels, reencoded, photo.orientation());
   }
 
   /**
