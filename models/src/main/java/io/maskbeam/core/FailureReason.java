@@ -9,6 +9,7 @@ import io.maskbeam.image.InvalidImageException;
 public enum FailureReason {
   // Listing and pairing.
   INVALID_MANIFEST_LINE("a manifest line is not usable (not JSON, not an object, no image)"),
+  INVALID_ANNOTATION("an annotation file or shape is malformed (not JSON, a polygon of fewer than 3 points, a bad RLE)"),
   UNKNOWN_SPLIT("the example's split is neither train nor val, so no stage would read it"),
   DUPLICATE_ID("several inputs share one example id"),
   DUPLICATE_INPUT("the same file was listed more than once; it is processed once"),

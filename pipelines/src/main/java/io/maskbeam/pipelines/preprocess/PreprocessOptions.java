@@ -10,13 +10,15 @@ import org.apache.beam.sdk.options.Validation;
  * command line's help, Beam's parser and the Flex Template metadata all read it.
  */
 public interface PreprocessOptions extends LaunchOptions {
-  @Description("Dataset layout: paired, cityscapes, voc, pets or manifest.")
+  @Description("Dataset layout: paired, cityscapes, voc, pets, manifest (mask files), or coco, labelme (annotations"
+      + " drawn into masks: polygons, rectangles, circles, RLE).")
   @Default.String("paired")
   String getLayout();
 
   void setLayout(String value);
 
-  @Description("paired: folder or glob of images (local, gs:// or s3://).")
+  @Description("paired: folder or glob of images (local, gs:// or s3://). coco: the folder the images' file_name"
+      + " resolve against (default: the JSON's folder).")
   String getImages();
 
   void setImages(String value);
@@ -36,6 +38,15 @@ public interface PreprocessOptions extends LaunchOptions {
   String getManifest();
 
   void setManifest(String value);
+
+  @Description("coco: the COCO JSON file (instances or stuff: polygons, RLE, compressed RLE). labelme: a folder or"
+      + " glob of LabelMe JSON files, one per image. Categories become classes by name (case, spaces, _ and -"
+      + " ignored), else by category id as a raw value; pixels no shape covers are the class named background,"
+      + " else raw value 0's class, else ignored. Overlaps: COCO paints smaller regions on top, LabelMe the later"
+      + " shape. A pixel is inside a polygon when its centre is (even-odd rule, so rings inside rings are holes).")
+  String getAnnotations();
+
+  void setAnnotations(String value);
 
   @Description("Label map: a preset (cityscapes-8, cityscapes-19, voc, pets-trimap, camvid-11), a JSON file path"
       + " or inline JSON ({\"scale\": k} or {\"map\": {class: raw}} as SageMaker's, {\"values\": {raw: class}},"

@@ -95,7 +95,7 @@ public final class PreprocessPipeline {
 
   public static DatasetSource sourceOf(PreprocessOptions o) {
     DatasetLayout layout = DatasetLayout.parse(o.getLayout());
-    return new DatasetSource(layout, o.getImages(), o.getMasks(), o.getRoot(), o.getManifest());
+    return new DatasetSource(layout, o.getImages(), o.getMasks(), o.getRoot(), o.getManifest(), o.getAnnotations());
   }
 
   public static Outputs applyTransforms(Pipeline pipeline, PreprocessOptions o, LabelMap labelMap) {
@@ -146,6 +146,7 @@ public final class PreprocessPipeline {
     s.put("masks", o.getMasks());
     s.put("root", o.getRoot());
     s.put("manifest", o.getManifest());
+    s.put("annotations", o.getAnnotations());
     s.put("resize", ResizePolicy.parse(o.getResize()).toString());
     s.put("unknownLabels", UnknownLabelPolicy.parse(o.getUnknownLabels()).name().toLowerCase(Locale.ROOT));
     s.put("validationFraction", o.getValidationFraction());

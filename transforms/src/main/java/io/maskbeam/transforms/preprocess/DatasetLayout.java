@@ -15,11 +15,15 @@ public enum DatasetLayout {
   /** Oxford-IIIT Pet: images/*.jpg with annotations/trimaps/*.png. */
   PETS,
   /** JSON Lines of {"image": uri, "mask": uri} (or SageMaker's "source-ref" and a "*-ref" label attribute). */
-  MANIFEST;
+  MANIFEST,
+  /** COCO instances or stuff JSON ({@code --annotations}) with its images under {@code --images}. */
+  COCO,
+  /** LabelMe: one JSON per image ({@code --annotations} folder or glob), naming its image by {@code imagePath}. */
+  LABELME;
 
   public static DatasetLayout parse(String s) {
     try {
-      return valueOf(s.trim().toUpperCase(Locale.ROOT));
+      return valueOf(s.trim().toUpperCase(Locale.ROOT).replace('-', '_'));
     } catch (IllegalArgumentException e) {
       throw new IllegalArgumentException("unknown layout '" + s + "'; layouts: " + names());
     }
@@ -32,5 +36,10 @@ public enum DatasetLayout {
   /** Whether the layout itself says which split each example belongs to. */
   public boolean hasOwnSplits() {
     return this == CITYSCAPES || this == VOC;
+  }
+
+  /** Whether masks are drawn from annotation documents rather than read from mask files. */
+  public boolean isAnnotations() {
+    return this == COCO || this == LABELME;
   }
 }

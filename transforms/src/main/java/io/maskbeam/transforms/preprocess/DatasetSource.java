@@ -13,8 +13,12 @@ import org.apache.beam.sdk.io.fs.MatchResult;
  * Where a dataset lives: a layout plus its paths. {@link #filePatterns()} lists the globs each role is matched
  * with, so the command line can check before the job starts that each matches something.
  */
-public record DatasetSource(DatasetLayout layout, String images, String masks, String root, String manifest)
-    implements Serializable {
+public record DatasetSource(DatasetLayout layout, String images, String masks, String root, String manifest,
+    String annotations) implements Serializable {
+
+  public DatasetSource(DatasetLayout layout, String images, String masks, String root, String manifest) {
+    this(layout, images, masks, root, manifest, null);
+  }
 
   public static DatasetSource paired(String images, String masks) {
     return new DatasetSource(DatasetLayout.PAIRED, images, masks, null, null);
@@ -26,6 +30,16 @@ public record DatasetSource(DatasetLayout layout, String images, String masks, S
 
   public static DatasetSource manifest(String manifest) {
     return new DatasetSource(DatasetLayout.MANIFEST, null, null, null, manifest);
+  }
+
+  /** A COCO JSON file; its images' {@code file_name}s resolve against {@code images} (or the JSON's folder). */
+  public static DatasetSource coco(String annotations, String images) {
+    return new DatasetSource(DatasetLayout.COCO, images, null, null, null, annotations);
+  }
+
+  /** A folder or glob of LabelMe JSON files. */
+  public static DatasetSource labelMe(String annotations) {
+    return new DatasetSource(DatasetLayout.LABELME, null, null, null, null, annotations);
   }
 
   /** SageMaker's channels: images and their annotations per split. */
@@ -74,6 +88,9 @@ public record DatasetSource(DatasetLayout layout, String images, String masks, S
         out.add(new Pattern("masks", Storage.join(r, "annotations/trimaps/*.png")));
       }
       case MANIFEST -> out.add(new Pattern("manifest", require(manifest, "--manifest")));
+      case COCO -> out.add(new Pattern("annotations", require(annotations, "--annotations (a COCO JSON file)")));
+      case LABELME -> out.add(new Pattern("annotations", asGlob(require(annotations,
+          "--annotations (a folder or glob of LabelMe JSON files)"))));
     }
     return out;
   }
@@ -115,11 +132,12 @@ public record DatasetSource(DatasetLayout layout, String images, String masks, S
   @Override
   public boolean equals(Object o) {
     return o instanceof DatasetSource d && layout == d.layout && Objects.equals(images, d.images)
-        && Objects.equals(masks, d.masks) && Objects.equals(root, d.root) && Objects.equals(manifest, d.manifest);
+        && Objects.equals(masks, d.masks) && Objects.equals(root, d.root) && Objects.equals(manifest, d.manifest)
+        && Objects.equals(annotations, d.annotations);
   }
 
   @Override
   public int hashCode() {
-    return Objects.hash(layout, images, masks, root, manifest);
+    return Objects.hash(layout, images, masks, root, manifest, annotations);
   }
 }

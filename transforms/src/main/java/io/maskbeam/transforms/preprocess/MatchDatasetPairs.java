@@ -66,6 +66,8 @@ public final class MatchDatasetPairs extends PTransform<PBegin, PCollectionTuple
       case PAIRED, CITYSCAPES, PETS -> input.apply("PairFiles", new PairFiles(source, splitPolicy, buckets, stage));
       case VOC -> input.apply("VocLists", new VocLists(source, splitPolicy, buckets, stage));
       case MANIFEST -> input.apply("ManifestPairs", new ManifestPairs(source, splitPolicy, buckets, stage));
+      case COCO -> input.apply("CocoPairs", new CocoPairs(source, splitPolicy, buckets, stage));
+      case LABELME -> input.apply("LabelMePairs", new LabelMePairs(source, splitPolicy, buckets, stage));
     };
   }
 

@@ -1,5 +1,6 @@
 package io.maskbeam.transforms.preprocess;
 
+import io.maskbeam.annotations.ImageAnnotation;
 import io.maskbeam.core.Failure;
 import io.maskbeam.core.FailureReason;
 import io.maskbeam.core.Stage;
@@ -83,8 +84,9 @@ public final class PrepareExamples extends PTransform<PCollection<SampleRef>, PC
     public void process(@Element SampleRef ref, MultiOutputReceiver out) {
       try {
         byte[] image = read(ref.imageUri(), FailureReason.MISSING_IMAGE, "image");
-        byte[] mask = read(ref.maskUri(), FailureReason.MISSING_MASK, "mask");
-        PreparedExample p = preparer.prepare(ref.id(), image, mask);
+        PreparedExample p = ref.annotation() != null
+            ? preparer.prepareAnnotated(ref.id(), image, ImageAnnotation.fromJson(ref.annotation()))
+            : preparer.prepare(ref.id(), image, read(ref.maskUri(), FailureReason.MISSING_MASK, "mask"));
         written.inc();
         if (p.allIgnore()) {
           allIgnore.inc();

@@ -14,6 +14,8 @@ public final class PreprocessMetrics {
   public static final String UNKNOWN_LABEL_PIXELS = "unknown_label_pixels";
   public static final String EXAMPLE_BYTES = "example_bytes";
   public static final String SHARDS_WRITTEN = "shards_written";
+  public static final String ANNOTATIONS_READ = "annotations_read";
+  public static final String SHAPES_SKIPPED = "shapes_skipped_no_area";
 
   /** The counter of rejections for one reason. */
   public static String rejected(io.maskbeam.core.FailureReason reason) {

@@ -1,5 +1,6 @@
 package io.maskbeam.transforms.preprocess;
 
+import io.maskbeam.annotations.ImageAnnotation;
 import io.maskbeam.transforms.common.CoderFields;
 import java.io.IOException;
 import java.io.InputStream;
@@ -8,12 +9,28 @@ import java.util.Map;
 import org.apache.beam.sdk.coders.AtomicCoder;
 import org.apache.beam.sdk.coders.DefaultCoder;
 
-/** An image and its mask, matched by a layout, with the split it belongs to. */
+/**
+ * An image and its mask, matched by a layout, with the split it belongs to. For annotation layouts (COCO, LabelMe)
+ * {@code annotation} carries the image's regions ({@link ImageAnnotation#toJson}) and {@code maskUri} names the
+ * file they were read from; otherwise {@code annotation} is null and {@code maskUri} is the mask file.
+ */
 @DefaultCoder(SampleRef.Coder.class)
-public record SampleRef(String id, String imageUri, String maskUri, String split) {
+public record SampleRef(String id, String imageUri, String maskUri, String split, String annotation) {
+  public SampleRef(String id, String imageUri, String maskUri, String split) {
+    this(id, imageUri, maskUri, split, null);
+  }
+
+  /** The same example in another split. */
+  public SampleRef withSplit(String s) {
+    return new SampleRef(id, imageUri, maskUri, s, annotation);
+  }
+
   /** The example's files by role, for failure records. */
   public Map<String, String> files() {
-    return maskUri == null ? Map.of("image", imageUri) : Map.of("image", imageUri, "mask", maskUri);
+    if (maskUri == null) {
+      return Map.of("image", imageUri);
+    }
+    return Map.of("image", imageUri, annotation == null ? "mask" : "annotations", maskUri);
   }
 
   /** The explicit coder of {@link SampleRef}. */
@@ -36,12 +53,13 @@ public record SampleRef(String id, String imageUri, String maskUri, String split
       CoderFields.putString(out, r.imageUri());
       CoderFields.putString(out, r.maskUri());
       CoderFields.putString(out, r.split());
+      CoderFields.putString(out, r.annotation());
     }
 
     @Override
     public SampleRef decode(InputStream in) throws IOException {
       return new SampleRef(CoderFields.getString(in), CoderFields.getString(in), CoderFields.getString(in),
-          CoderFields.getString(in));
+          CoderFields.getString(in), CoderFields.getString(in));
     }
 
   }

@@ -39,6 +39,7 @@ class CodersTest {
     roundTrips(SegmentInput.class, new SegmentInput("gs://b/x.jpg", "x", -1, 1234567890123L));
     roundTrips(ImageStats.class, new ImageStats("k", "in", "run", 480, 360, 6, new long[] {1, 0, 172799}));
     roundTrips(SampleRef.class, new SampleRef("id", "a.png", "m.png", "train"));
+    roundTrips(SampleRef.class, new SampleRef("id", "a.png", "coco.json", "val", "{\"width\":0}"));
     ExampleSummary summary = new ExampleSummary("val", 480, 360, 240, 180, new long[] {5, 7}, 3, 1, true, 999);
     roundTrips(ExampleSummary.class, summary);
     ExampleRecord record = new ExampleRecord("id", "val", new byte[] {1, 2, 3}, summary);

@@ -1,0 +1,146 @@
+package io.maskbeam.pipelines;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.maskbeam.dataset.TestImages;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * {@code preprocess --layout=coco|labelme} end to end through the command line: annotations drawn into masks, every
+ * malformed input rejected with its reason, counts reconciled.
+ */
+class AnnotationsCommandTest {
+  static final String LABEL_MAP = "{\"classes\": [\"background\", \"cat\", \"dog\"]}";
+
+  @TempDir Path dir;
+
+  private void put(String relative, String text) throws IOException {
+    put(relative, text.getBytes(StandardCharsets.UTF_8));
+  }
+
+  private void put(String relative, byte[] bytes) throws IOException {
+    Path p = dir.resolve(relative);
+    Files.createDirectories(p.getParent());
+    Files.write(p, bytes);
+  }
+
+  private static Map<String, String> reasons(Path out) throws IOException {
+    Map<String, String> reasonById = new HashMap<>();
+    for (JsonNode r : TestData.jsonLines(out.resolve("rejected"))) {
+      assertThat(r.path("message").asText()).isNotBlank();
+      reasonById.put(r.path("id").asText(), r.path("reason").asText() + ": " + r.path("message").asText());
+    }
+    return reasonById;
+  }
+
+  private static Map<String, int[]> classHistograms(Path out) throws IOException {
+    Map<String, int[]> byId = new HashMap<>();
+    List<TfRecordSpecReader.DeepLab> examples = TestData.readShards(out, "train");
+    examples.addAll(TestData.readShards(out, "val"));
+    for (TfRecordSpecReader.DeepLab e : examples) {
+      int[] h = new int[256];
+      for (int v : TestData.rawValues(e.label())) {
+        h[v]++;
+      }
+      byId.put(e.filename(), h);
+    }
+    return byId;
+  }
+
+  @Test
+  void cocoPolygonsAndRleBecomeMasksAndEveryBadEntryIsRejectedWithItsReason() throws IOException {
+    for (String name : new String[] {"a", "b", "c", "d", "f"}) {
+      put("images/" + name + ".png", TestImages.rgbPng(32, 24, name.charAt(0)));
+    }
+    // a: a cat square (polygon, 10x10 px) on a dog (compressed RLE of the left 16 columns): smaller on top.
+    String coco = """
+        {"info": {"description": "test"},
+         "categories": [{"id": 1, "name": "cat"}, {"id": 2, "name": "Dog"}, {"id": 42, "name": "zebra"}],
+         "images": [
+           {"id": 1, "file_name": "a.png", "width": 32, "height": 24},
+           {"id": 2, "file_name": "b.png", "width": 32, "height": 24},
+           {"id": 3, "file_name": "c.png", "width": 32, "height": 24},
+           {"id": 4, "file_name": "d.png", "width": 32, "height": 24},
+           {"id": 5, "file_name": "e.png", "width": 32, "height": 24},
+           {"id": 6, "file_name": "f.png", "width": 32, "height": 24}],
+         "annotations": [
+           {"id": 10, "image_id": 1, "category_id": 2, "iscrowd": 1,
+            "segmentation": {"size": [24, 32], "counts": [0, 384, 384]}},
+           {"id": 11, "image_id": 1, "category_id": 1, "segmentation": [[2, 2, 12, 2, 12, 12, 2, 12]]},
+           {"id": 12, "image_id": 3, "category_id": 1, "segmentation": [[2, 2, 12, 2]]},
+           {"id": 13, "image_id": 4, "category_id": 1, "segmentation": {"size": [10, 10], "counts": [0, 100]}},
+           {"id": 14, "image_id": 6, "category_id": 42, "segmentation": [[0, 0, 4, 0, 4, 4]]},
+           {"id": 15, "image_id": 99, "category_id": 1, "segmentation": [[0, 0, 4, 0, 4, 4]]}]}
+        """;
+    put("coco/instances.json", coco);
+    Path out = dir.resolve("out");
+    TestData.Run run = TestData.cli("preprocess", "--layout=coco", "--annotations=" + dir.resolve("coco/instances.json"),
+        "--images=" + dir.resolve("images"), "--labelMap=" + LABEL_MAP, "--unknownLabels=reject", "--output=" + out);
+    assertThat(run.exitCode()).as(run.err()).isZero();
+
+    Map<String, String> reasons = reasons(out);
+    assertThat(reasons).hasSize(5);
+    assertThat(reasons.get("c")).startsWith("INVALID_ANNOTATION").contains("annotation 12").contains("3 points");
+    assertThat(reasons.get("d")).startsWith("SIZE_MISMATCH").contains("RLE of 10x10 on an image of 32x24");
+    assertThat(reasons.get("e")).startsWith("MISSING_IMAGE");
+    assertThat(reasons.get("f")).startsWith("UNKNOWN_LABEL_VALUES").contains("'zebra'");
+    assertThat(reasons.get("image_id 99")).startsWith("MISSING_IMAGE").contains("image id 99");
+
+    Map<String, int[]> histograms = classHistograms(out);
+    assertThat(histograms).containsOnlyKeys("a", "b");
+    int[] a = histograms.get("a");
+    assertThat(a[1]).isEqualTo(100);
+    assertThat(a[2]).isEqualTo(384 - 100);
+    assertThat(a[0]).isEqualTo(32 * 24 - 384);
+    assertThat(histograms.get("b")[0]).as("an image without annotations is background").isEqualTo(32 * 24);
+
+    JsonNode counts = TestData.json(out.resolve("dataset.json")).path("counts");
+    assertThat(counts.path("written").asLong()).isEqualTo(2);
+    assertThat(counts.path("rejected").asLong()).isEqualTo(5);
+    assertThat(run.out()).contains("inputs 7 = written 2 + rejected 5");
+  }
+
+  @Test
+  void labelMeFilesBecomeMasksAndMalformedOnesAreRejected() throws IOException {
+    put("images/one.png", TestImages.rgbPng(20, 10, 1));
+    put("images/two.png", TestImages.rgbPng(20, 10, 2));
+    put("labelme/one.json", """
+        {"version": "5.4.1", "flags": {}, "imagePath": "../images/one.png", "imageData": null,
+         "imageWidth": 20, "imageHeight": 10,
+         "shapes": [
+          {"label": "dog", "points": [[0, 0], [10, 0], [10, 10], [0, 10]], "shape_type": "polygon"},
+          {"label": "cat", "points": [[2, 2], [6, 7]], "shape_type": "rectangle"},
+          {"label": "cat", "points": [[0, 0], [9, 9]], "shape_type": "line"}]}
+        """);
+    put("labelme/two.json", """
+        {"imagePath": "../images/two.png", "shapes": [{"label": "cat", "points": [[1, 1], [5, 5]]}]}
+        """);
+    put("labelme/broken.json", "{\"imagePath\": \"x.png\", \"shapes\": [");
+    put("labelme/lost.json", "{\"imagePath\": \"../images/lost.png\", \"shapes\": []}");
+    put("labelme/notes.txt", "not an annotation");
+    Path out = dir.resolve("out");
+    TestData.Run run = TestData.cli("preprocess", "--layout=labelme", "--annotations=" + dir.resolve("labelme"),
+        "--labelMap=" + LABEL_MAP, "--output=" + out);
+    assertThat(run.exitCode()).as(run.err()).isZero();
+
+    Map<String, String> reasons = reasons(out);
+    assertThat(reasons).hasSize(3);
+    assertThat(reasons.get("two")).startsWith("INVALID_ANNOTATION").contains("shape 0 ('cat')");
+    assertThat(reasons.get("broken")).startsWith("INVALID_ANNOTATION").contains("not JSON");
+    assertThat(reasons.get("lost")).startsWith("MISSING_IMAGE");
+    int[] one = classHistograms(out).get("one");
+    assertThat(one[1]).isEqualTo(4 * 5);
+    assertThat(one[2]).isEqualTo(100 - 20);
+    assertThat(one[0]).isEqualTo(100);
+    assertThat(run.out()).contains("inputs 4 = written 1 + rejected 3");
+  }
+}
