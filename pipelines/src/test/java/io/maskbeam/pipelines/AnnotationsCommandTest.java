@@ -143,4 +143,51 @@ class AnnotationsCommandTest {
     assertThat(one[0]).isEqualTo(100);
     assertThat(run.out()).contains("inputs 4 = written 1 + rejected 3");
   }
+
+  @Test
+  void segmentWritesAnnotationsThatPreprocessReadsBackToTheSameMasks() throws IOException {
+    Path model = CamVidModel.get();
+    Path in = Files.createDirectories(dir.resolve("in"));
+    for (String name : CamVidModel.names("val", 3)) {
+      Files.copy(TestData.camvid().resolve("val").resolve(name), in.resolve(name));
+    }
+    Path out = dir.resolve("segmented");
+    TestData.Run run = TestData.cli("segment", "--model=" + model, "--input=" + in + "/*.png", "--output=" + out,
+        "--writeAnnotations=coco,labelme", "--polygonTolerance=0", "--writeOverlays=false");
+    assertThat(run.exitCode()).as(run.err()).isZero();
+    assertThat(run.out()).contains("annotations.coco.json").contains("labelme:");
+
+    JsonNode coco = TestData.json(out.resolve("annotations.coco.json"));
+    assertThat(coco.path("images")).hasSize(3);
+    assertThat(coco.path("categories")).hasSize(CamVidModel.CLASSES);
+    assertThat(coco.path("annotations").size()).as("several classes per image").isGreaterThan(2 * 3);
+    java.util.Set<Long> imageIds = new java.util.HashSet<>();
+    coco.path("images").forEach(i -> imageIds.add(i.path("id").asLong()));
+    java.util.Set<Long> annotationIds = new java.util.HashSet<>();
+    for (JsonNode a : coco.path("annotations")) {
+      assertThat(imageIds).contains(a.path("image_id").asLong());
+      assertThat(annotationIds.add(a.path("id").asLong())).as("annotation ids are unique").isTrue();
+      assertThat(a.path("segmentation").path("counts").isTextual()).isTrue();
+      assertThat(a.path("area").asLong()).isPositive();
+    }
+
+    // The labelling loop closes: what segment wrote, preprocess reads back as the very same class masks.
+    Path fromCoco = dir.resolve("from-coco");
+    TestData.Run cocoBack = TestData.cli("preprocess", "--layout=coco", "--annotations=" + out.resolve(
+        "annotations.coco.json"), "--labelMap=camvid-11", "--output=" + fromCoco);
+    assertThat(cocoBack.exitCode()).as(cocoBack.err()).isZero();
+    Path fromLabelMe = dir.resolve("from-labelme");
+    TestData.Run labelMeBack = TestData.cli("preprocess", "--layout=labelme", "--annotations=" + out.resolve("labelme"),
+        "--labelMap=camvid-11", "--output=" + fromLabelMe);
+    assertThat(labelMeBack.exitCode()).as(labelMeBack.err()).isZero();
+    for (Path back : List.of(fromCoco, fromLabelMe)) {
+      List<TfRecordSpecReader.DeepLab> examples = TestData.readShards(back, "train");
+      examples.addAll(TestData.readShards(back, "val"));
+      assertThat(examples).as(back.toString()).hasSize(3);
+      for (TfRecordSpecReader.DeepLab e : examples) {
+        int[] predicted = TestData.rawValues(Files.readAllBytes(out.resolve("masks/" + e.filename() + ".png")));
+        assertThat(TestData.rawValues(e.label())).as(back + " " + e.filename()).isEqualTo(predicted);
+      }
+    }
+  }
 }

@@ -141,6 +141,28 @@ public interface SegmentOptions extends LaunchOptions, io.maskbeam.pipelines.cli
 
   void setWriteUncertainty(Boolean value);
 
+  @Description("Annotation files for labelling tools (comma-separated): coco (annotations.coco.json, one COCO"
+      + " dataset for the collection, compressed RLE per class and image; CVAT and Label Studio import it),"
+      + " labelme (labelme/<name>.json per image, polygons). Background pixels (a class named background) are left"
+      + " unannotated.")
+  @Default.String("")
+  String getWriteAnnotations();
+
+  void setWriteAnnotations(String value);
+
+  @Description("coco: write each region as polygons (outer rings and holes) instead of compressed RLE.")
+  @Default.Boolean(false)
+  Boolean getCocoPolygons();
+
+  void setCocoPolygons(Boolean value);
+
+  @Description("Polygons (labelme, --cocoPolygons) are simplified by Douglas-Peucker with this tolerance in pixels;"
+      + " 0 keeps every corner of the pixel outline (exact).")
+  @Default.Double(0.5)
+  Double getPolygonTolerance();
+
+  void setPolygonTolerance(Double value);
+
   @Description("How many of the least confident images uncertain.csv lists.")
   @Default.Integer(100)
   Integer getUncertainCount();

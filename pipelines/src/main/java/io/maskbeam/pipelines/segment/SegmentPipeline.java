@@ -21,6 +21,7 @@ import io.maskbeam.transforms.segment.SegmentImages;
 import io.maskbeam.transforms.segment.SegmentInput;
 import io.maskbeam.transforms.segment.SegmentMetrics;
 import io.maskbeam.transforms.segment.SegmentOutputs;
+import io.maskbeam.transforms.segment.WriteCocoDataset;
 import io.maskbeam.transforms.segment.WriteSegmentationResults;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -210,7 +211,9 @@ public final class SegmentPipeline {
         .withOverlays(o.getWriteOverlays(), o.getOverlayAlpha().floatValue(), o.getOverlayQuality())
         .withProbabilities(o.getWriteProbabilities())
         .withConfidence(o.getConfidence(), o.getConfidenceThreshold().floatValue(), o.getWriteUncertainty(),
-            o.getUncertainCount());
+            o.getUncertainCount())
+        .withAnnotations(SegmentOutputs.Annotations.parse(o.getWriteAnnotations(), o.getCocoPolygons(),
+            o.getPolygonTolerance()));
   }
 
   public static Outputs applyTransforms(Pipeline pipeline, SegmentOptions o, Launch launch) {
@@ -257,6 +260,9 @@ public final class SegmentPipeline {
         .apply("WriteResults", WriteSegmentationResults.to(outputs, launch.model())
             .withPreviousStats(launch.previousStatsFiles())
             .withSettings(settingsJson(o, inference, root, launch.model())));
+    if (outputs.annotations().coco()) {
+      stats.apply("WriteCocoDataset", WriteCocoDataset.of(outputs, launch.model().metadata().classes()));
+    }
     return new Outputs(stats, failures, allSkipped, summary);
   }
 
@@ -286,6 +292,9 @@ public final class SegmentPipeline {
     n.put("confidenceThreshold", o.getConfidenceThreshold());
     n.put("writeUncertainty", o.getWriteUncertainty());
     n.put("uncertainCount", o.getUncertainCount());
+    n.put("writeAnnotations", o.getWriteAnnotations());
+    n.put("cocoPolygons", o.getCocoPolygons());
+    n.put("polygonTolerance", o.getPolygonTolerance());
     n.put("precision", s.runtime().precision());
     n.put("strictPrecision", s.runtime().strictPrecision());
     // As settled on the launching machine; workers on other hardware settle 'auto' on theirs (their logs say).
@@ -315,6 +324,15 @@ public final class SegmentPipeline {
     }
     if (settings.path("writeProbabilities").asBoolean()) {
       out.println("probabilities: " + Storage.join(output, SegmentOutputs.PROBABILITIES + "/"));
+    }
+    SegmentOutputs.Annotations annotations = SegmentOutputs.Annotations.parse(
+        settings.path("writeAnnotations").asText(""), false, 0);
+    if (annotations.coco()) {
+      out.println("coco:     " + Storage.join(output, SegmentOutputs.COCO_DATASET)
+          + " (import into CVAT or Label Studio as pre-annotations)");
+    }
+    if (annotations.labelMe()) {
+      out.println("labelme:  " + Storage.join(output, SegmentOutputs.LABELME + "/") + " (one LabelMe file per image)");
     }
     out.println("stats:    " + Storage.join(output, SegmentOutputs.STATS + "/") + " (one JSON line per image)");
     out.println("summary:  " + path + " and " + WriteSegmentationResults.SUMMARY_CSV);

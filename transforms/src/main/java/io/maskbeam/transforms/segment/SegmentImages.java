@@ -1,5 +1,6 @@
 package io.maskbeam.transforms.segment;
 
+import io.maskbeam.annotations.AnnotationExport;
 import io.maskbeam.core.Failure;
 import io.maskbeam.core.FailureReason;
 import io.maskbeam.core.Stage;
@@ -432,6 +433,18 @@ public final class SegmentImages extends PTransform<PCollection<SegmentInput>, P
           current = outputs.uncertaintyUri(key);
           Storage.write(current, ImageCodec.encodePng(new LabelImage(labels.width(), labels.height(),
               confidence.uncertainty())), "image/png", provenance);
+        }
+        SegmentOutputs.Annotations a = outputs.annotations();
+        if (a.labelMe()) {
+          current = outputs.labelMeUri(key);
+          Storage.write(current, AnnotationExport.labelMe(labels, model.classes(), d.input().uri(), a.tolerance()),
+              "application/json", provenance);
+        }
+        if (a.coco()) {
+          current = outputs.cocoUri(key);
+          Storage.write(current, AnnotationExport.cocoImage(labels, model.classes(), d.input().uri(), a.cocoPolygons(),
+              a.tolerance()).toString().getBytes(java.nio.charset.StandardCharsets.UTF_8), "application/json",
+              provenance);
         }
         current = outputs.maskUri(key);
         Storage.write(current, ImageCodec.encodePng(labels), "image/png", provenance);

@@ -15,10 +15,11 @@ import java.util.List;
  * @param confidenceThreshold top probability under which a pixel counts as low-confidence
  * @param writeUncertainty whether {@code uncertainty/<key>.png} (255 x (1 - top probability)) is written
  * @param uncertainCount how many of the least confident images {@code uncertain.csv} lists
+ * @param annotations which annotation files are written for labelling tools
  */
 public record SegmentOutputs(String output, String run, boolean writeColor, boolean writeOverlays,
     boolean writeProbabilities, float overlayAlpha, int overlayQuality, boolean confidence, float confidenceThreshold,
-    boolean writeUncertainty, int uncertainCount) implements Serializable {
+    boolean writeUncertainty, int uncertainCount, Annotations annotations) implements Serializable {
   public static final String MASKS = "masks";
   public static final String COLOR = "color";
   public static final String OVERLAYS = "overlays";
@@ -27,6 +28,46 @@ public record SegmentOutputs(String output, String run, boolean writeColor, bool
   public static final String ERRORS = "errors";
   public static final String UNCERTAINTY = "uncertainty";
   public static final String UNCERTAIN_CSV = "uncertain.csv";
+  public static final String LABELME = "labelme";
+  public static final String COCO = "coco";
+  /** The run-level COCO dataset assembled from {@code coco/<key>.json}: what CVAT or Label Studio imports. */
+  public static final String COCO_DATASET = "annotations.coco.json";
+
+  /**
+   * Annotation files for labelling tools: {@code labelme/<key>.json} (LabelMe polygons), and {@code coco/<key>.json}
+   * per image assembled into {@link #COCO_DATASET} (compressed RLE, or polygons), polygons simplified by
+   * {@code tolerance} pixels.
+   */
+  public record Annotations(boolean labelMe, boolean coco, boolean cocoPolygons, double tolerance)
+      implements Serializable {
+    public static final Annotations NONE = new Annotations(false, false, false, 0.5);
+
+    public Annotations {
+      if (!(tolerance >= 0)) {
+        throw new IllegalArgumentException("--polygonTolerance must be >= 0 pixels, got " + tolerance);
+      }
+    }
+
+    /** From {@code --writeAnnotations}: a comma-separated list of coco and labelme, or none. */
+    public static Annotations parse(String formats, boolean cocoPolygons, double tolerance) {
+      boolean labelMe = false;
+      boolean coco = false;
+      for (String f : formats == null ? new String[0] : formats.split(",")) {
+        switch (f.trim().toLowerCase(java.util.Locale.ROOT)) {
+          case "", "none" -> { }
+          case "labelme" -> labelMe = true;
+          case "coco" -> coco = true;
+          default -> throw new IllegalArgumentException("--writeAnnotations takes coco, labelme or both"
+              + " (comma-separated); got '" + f.trim() + "'");
+        }
+      }
+      return new Annotations(labelMe, coco, cocoPolygons, tolerance);
+    }
+
+    public boolean any() {
+      return labelMe || coco;
+    }
+  }
 
   public SegmentOutputs {
     if (overlayAlpha < 0 || overlayAlpha > 1) {
@@ -48,28 +89,34 @@ public record SegmentOutputs(String output, String run, boolean writeColor, bool
 
   /** Masks, colour masks and overlays (alpha 0.5, quality 90) under {@code output}, for run {@code run}. */
   public static SegmentOutputs to(String output, String run) {
-    return new SegmentOutputs(output, run, true, true, false, 0.5f, 90, true, 0.5f, false, 100);
+    return new SegmentOutputs(output, run, true, true, false, 0.5f, 90, true, 0.5f, false, 100, Annotations.NONE);
   }
 
   public SegmentOutputs withColor(boolean write) {
     return new SegmentOutputs(output, run, write, writeOverlays, writeProbabilities, overlayAlpha, overlayQuality,
-        confidence, confidenceThreshold, writeUncertainty, uncertainCount);
+        confidence, confidenceThreshold, writeUncertainty, uncertainCount, annotations);
   }
 
   public SegmentOutputs withOverlays(boolean write, float alpha, int quality) {
     return new SegmentOutputs(output, run, writeColor, write, writeProbabilities, alpha, quality, confidence,
-        confidenceThreshold, writeUncertainty, uncertainCount);
+        confidenceThreshold, writeUncertainty, uncertainCount, annotations);
   }
 
   public SegmentOutputs withProbabilities(boolean write) {
     return new SegmentOutputs(output, run, writeColor, writeOverlays, write, overlayAlpha, overlayQuality,
-        confidence, confidenceThreshold, writeUncertainty, uncertainCount);
+        confidence, confidenceThreshold, writeUncertainty, uncertainCount, annotations);
   }
 
   /** Confidence statistics (threshold for low-confidence pixels), uncertainty PNGs, and the uncertain.csv length. */
   public SegmentOutputs withConfidence(boolean compute, float threshold, boolean writeMaps, int listed) {
     return new SegmentOutputs(output, run, writeColor, writeOverlays, writeProbabilities, overlayAlpha,
-        overlayQuality, compute, threshold, writeMaps, listed);
+        overlayQuality, compute, threshold, writeMaps, listed, annotations);
+  }
+
+  /** Annotation files for labelling tools. */
+  public SegmentOutputs withAnnotations(Annotations a) {
+    return new SegmentOutputs(output, run, writeColor, writeOverlays, writeProbabilities, overlayAlpha,
+        overlayQuality, confidence, confidenceThreshold, writeUncertainty, uncertainCount, a);
   }
 
   /** Whether the model's probabilities are needed (not only its classes). */
@@ -79,6 +126,14 @@ public record SegmentOutputs(String output, String run, boolean writeColor, bool
 
   public String uncertaintyUri(String key) {
     return Storage.join(output, UNCERTAINTY + "/" + key + ".png");
+  }
+
+  public String labelMeUri(String key) {
+    return Storage.join(output, LABELME + "/" + key + ".json");
+  }
+
+  public String cocoUri(String key) {
+    return Storage.join(output, COCO + "/" + key + ".json");
   }
 
   public String maskUri(String key) {
@@ -112,6 +167,12 @@ public record SegmentOutputs(String output, String run, boolean writeColor, bool
     }
     if (writeUncertainty) {
       uris.add(uncertaintyUri(key));
+    }
+    if (annotations.labelMe()) {
+      uris.add(labelMeUri(key));
+    }
+    if (annotations.coco()) {
+      uris.add(cocoUri(key));
     }
     return uris;
   }
