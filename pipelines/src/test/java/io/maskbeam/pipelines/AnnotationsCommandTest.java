@@ -189,5 +189,20 @@ class AnnotationsCommandTest {
         assertThat(TestData.rawValues(e.label())).as(back + " " + e.filename()).isEqualTo(predicted);
       }
     }
+  
+
+    // evaluate reads the same annotations as ground truth: the model scored on its own predictions agrees with them
+    // (up to the rare pixel where evaluate's one-image batches and segment's batches round differently).
+    Path evaluated = dir.resolve("evaluated");
+    TestData.Run eval = TestData.cli("evaluate", "--model=" + model,
+        "--annotations=" + out.resolve("annotations.coco.json"), "--output=" + evaluated, "--examples=1");
+    assertThat(eval.exitCode()).as(eval.out() + eval.err()).isZero();
+    JsonNode metrics = TestData.json(evaluated.resolve("metrics.json"));
+    assertThat(metrics.path("pixelAccuracy").asDouble()).isGreaterThan(0.999);
+    assertThat(eval.out()).contains("evaluated 3");
+    TestData.Run both = TestData.cli("evaluate", "--model=" + model, "--masks=" + in, "--annotations=" + out.resolve(
+        "annotations.coco.json"), "--output=" + dir.resolve("nope"));
+    assertThat(both.exitCode()).isEqualTo(2);
+    assertThat(both.err()).contains("exactly one of --data");
   }
 }

@@ -35,6 +35,20 @@ public interface EvaluateOptions extends LaunchOptions, io.maskbeam.pipelines.cl
 
   void setMasks(String value);
 
+  @Description("Ground truth as annotations (with --model): a COCO JSON file (--layout=coco; images resolve against"
+      + " --images, else the JSON's folder) or a folder or glob of LabelMe files (--layout=labelme), drawn into masks"
+      + " as preprocess draws them.")
+  String getAnnotations();
+
+  void setAnnotations(String value);
+
+  @Description("With --annotations: coco or labelme (by default a .json file is read as COCO, a folder or glob as"
+      + " LabelMe files).")
+  @Default.String("paired")
+  String getLayout();
+
+  void setLayout(String value);
+
   @Description("With --masks and --model: the images to segment, a folder or glob matched to masks by file stem.")
   String getImages();
 

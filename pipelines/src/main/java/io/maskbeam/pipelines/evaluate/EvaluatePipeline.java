@@ -31,6 +31,7 @@ import io.maskbeam.transforms.evaluate.WriteEvaluationReport;
 import io.maskbeam.transforms.io.FileListing;
 import io.maskbeam.transforms.io.Storage;
 import io.maskbeam.transforms.model.ModelReference;
+import io.maskbeam.transforms.preprocess.DatasetLayout;
 import io.maskbeam.transforms.preprocess.DatasetSource;
 import io.maskbeam.transforms.preprocess.MatchDatasetPairs;
 import io.maskbeam.transforms.preprocess.SampleRef;
@@ -151,9 +152,15 @@ public final class EvaluatePipeline {
       throw new IllegalArgumentException("give exactly one of --model (evaluate its predictions) and --predictions"
           + " (evaluate existing masks)");
     }
-    if (present(o.getData()) == present(o.getMasks())) {
-      throw new IllegalArgumentException("give the ground truth as exactly one of --data (preprocessed shards) and"
-          + " --masks (mask files)");
+    int truths = (present(o.getData()) ? 1 : 0) + (present(o.getMasks()) ? 1 : 0)
+        + (present(o.getAnnotations()) ? 1 : 0);
+    if (truths != 1) {
+      throw new IllegalArgumentException("give the ground truth as exactly one of --data (preprocessed shards),"
+          + " --masks (mask files) and --annotations (COCO or LabelMe)");
+    }
+    if (present(o.getAnnotations()) && !withModel) {
+      throw new IllegalArgumentException("--annotations names the images to segment: use it with --model (existing"
+          + " --predictions are evaluated against --masks)");
     }
     if (present(o.getData()) && withPredictions) {
       throw new IllegalArgumentException("--data holds images to segment: use it with --model; existing predictions"
@@ -198,9 +205,13 @@ public final class EvaluatePipeline {
           throw new IllegalArgumentException("--labelMap has " + map.numClasses() + " classes but the model predicts "
               + model.metadata().numClasses());
         }
-        for (String glob : List.of(o.getMasks(), withModel ? o.getImages() : o.getPredictions())) {
-          if (FileListing.countFiles(folderGlob(glob)) == 0) {
-            throw new IllegalArgumentException("'" + glob + "' matched no files");
+        if (present(o.getAnnotations())) {
+          annotationSource(o).checkInputsExist();
+        } else {
+          for (String glob : List.of(o.getMasks(), withModel ? o.getImages() : o.getPredictions())) {
+            if (FileListing.countFiles(folderGlob(glob)) == 0) {
+              throw new IllegalArgumentException("'" + glob + "' matched no files");
+            }
           }
         }
         launch = new Launch(model, map.classes(), map.ignoreValue(), map);
@@ -230,6 +241,22 @@ public final class EvaluatePipeline {
         baseline != null);
     Storage.checkWritable(o.getOutput(), "--output");
     return launch.judged(baseline, slicer, gate);
+  }
+
+  /** The annotations evaluate reads ground truth from. */
+  static DatasetSource annotationSource(EvaluateOptions o) {
+    DatasetLayout layout = DatasetLayout.parse(o.getLayout());
+    if (layout == DatasetLayout.PAIRED) {
+      // Not given (paired is the options' shared default): a JSON file is a COCO dataset, anything else LabelMe's.
+      layout = o.getAnnotations().toLowerCase(Locale.ROOT).endsWith(".json") ? DatasetLayout.COCO
+          : DatasetLayout.LABELME;
+    }
+    return switch (layout) {
+      case COCO -> DatasetSource.coco(o.getAnnotations(), present(o.getImages()) ? o.getImages() : null);
+      case LABELME -> DatasetSource.labelMe(o.getAnnotations());
+      default -> throw new IllegalArgumentException("--layout=" + o.getLayout() + " is not an annotation format;"
+          + " evaluate reads coco or labelme annotations (other layouts: preprocess them and use --data)");
+    };
   }
 
   /** How the model's predictions are made: tiles as in segment, images one at a time. */
@@ -284,12 +311,14 @@ public final class EvaluatePipeline {
     } else {
       boolean withModel = present(o.getModel());
       String other = withModel ? o.getImages() : o.getPredictions();
-      PCollectionTuple pairs = pipeline.apply("MatchFiles", MatchDatasetPairs.of(DatasetSource.paired(other,
-          o.getMasks())).withSplitPolicy(new SplitPolicy(0.0, "maskbeam", false))
+      DatasetSource truth = present(o.getAnnotations()) ? annotationSource(o) : DatasetSource.paired(other,
+          o.getMasks());
+      PCollectionTuple pairs = pipeline.apply("MatchFiles", MatchDatasetPairs.of(truth)
+          .withSplitPolicy(new SplitPolicy(0.0, "maskbeam", false))
           .withBuckets(Parallelism.groups(o, 0, 0, 1)).forStage(Stage.EVALUATE));
       items = pairs.get(MatchDatasetPairs.PAIRS).apply("ToItems", MapElements.into(TypeDescriptor.of(EvalItem.class))
           .via((SampleRef p) -> withModel
-              ? new EvalItem(p.id(), p.imageUri(), p.maskUri(), null, null)
+              ? new EvalItem(p.id(), p.imageUri(), p.maskUri(), null, null, p.annotation())
               : new EvalItem(p.id(), null, p.maskUri(), p.imageUri(), null)));
       unmatched = pairs.get(MatchDatasetPairs.REJECTED).apply("Unmatched", MapElements
           .into(TypeDescriptor.of(Failure.class)).via((Failure f) -> renamePairing(f, withModel)))
@@ -328,6 +357,9 @@ public final class EvaluatePipeline {
       n.put("split", o.getSplit());
     }
     n.put("masks", o.getMasks());
+    n.put("annotations", o.getAnnotations());
+    n.put("layout", present(o.getAnnotations()) ? annotationSource(o).layout().name().toLowerCase(Locale.ROOT)
+        : null);
     n.put("images", o.getImages());
     n.put("labelMap", o.getLabelMap());
     n.put("precision", o.getPrecision());

@@ -11,10 +11,17 @@ import org.apache.beam.sdk.coders.DefaultCoder;
 
 /**
  * One example to evaluate: either a preprocessed TFRecord (image and ground truth inside), or files: a ground-truth
- * mask with an image to segment or an existing prediction (label PNG of class ids).
+ * mask with an image to segment or an existing prediction (label PNG of class ids). Ground truth drawn from
+ * annotations (COCO, LabelMe) travels as {@code annotation} ({@code ImageAnnotation} JSON), with {@code maskUri}
+ * naming the annotation file.
  */
 @DefaultCoder(EvalItem.Coder.class)
-public record EvalItem(String id, String imageUri, String maskUri, String predictionUri, byte[] record) {
+public record EvalItem(String id, String imageUri, String maskUri, String predictionUri, byte[] record,
+    String annotation) {
+  public EvalItem(String id, String imageUri, String maskUri, String predictionUri, byte[] record) {
+    this(id, imageUri, maskUri, predictionUri, record, null);
+  }
+
   public static EvalItem ofRecord(String id, byte[] record) {
     return new EvalItem(id, null, null, null, record);
   }
@@ -60,12 +67,13 @@ public record EvalItem(String id, String imageUri, String maskUri, String predic
       CoderFields.putString(out, e.maskUri());
       CoderFields.putString(out, e.predictionUri());
       CoderFields.putBytes(out, e.record());
+      CoderFields.putString(out, e.annotation());
     }
 
     @Override
     public EvalItem decode(InputStream in) throws IOException {
       return new EvalItem(CoderFields.getString(in), CoderFields.getString(in), CoderFields.getString(in),
-          CoderFields.getString(in), CoderFields.getBytes(in));
+          CoderFields.getString(in), CoderFields.getBytes(in), CoderFields.getString(in));
     }
 
   }

@@ -1,5 +1,6 @@
 package io.maskbeam.transforms.evaluate;
 
+import io.maskbeam.annotations.ImageAnnotation;
 import io.maskbeam.core.FailureReason;
 import io.maskbeam.dataset.DeepLabExample;
 import io.maskbeam.dataset.ExamplePreparer;
@@ -150,7 +151,9 @@ public final class Observer implements Serializable {
       } else if (item.imageUri() != null) {
         ImageLoader.Photo photo = loader().load(read(item.imageUri(), FailureReason.MISSING_IMAGE));
         image = photo.image();
-        truth = groundTruthReader.groundTruthFor(read(item.maskUri(), FailureReason.MISSING_GROUND_TRUTH), photo);
+        truth = item.annotation() != null
+            ? groundTruthReader.groundTruthFor(ImageAnnotation.fromJson(item.annotation()), photo)
+            : groundTruthReader.groundTruthFor(read(item.maskUri(), FailureReason.MISSING_GROUND_TRUTH), photo);
       } else {
         truth = groundTruthReader.groundTruth(read(item.maskUri(), FailureReason.MISSING_GROUND_TRUTH));
       }
