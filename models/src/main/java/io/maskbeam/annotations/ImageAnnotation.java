@@ -30,10 +30,17 @@ import java.util.TreeMap;
  * from the largest to the smallest by pixel count, so a small object on a large one stays visible;
  * {@link Overlap#LATER_WINS} (LabelMe, CVAT: the order a person drew in) paints in file order.
  *
+ * <p><b>Mask colours.</b> Where the annotation is a colour-coded mask file with a colour per label (Vertex AI's
+ * {@code maskAnnotation}), {@code maskColors} holds that table and {@link #withMask} turns the decoded mask into
+ * one RLE region per colour, painted before the polygons; colours the table lacks are unknown.
+ *
  * @param width the image width the annotation states, or 0 where it states none
  * @param height the image height the annotation states, or 0
+ * @param normalized whether polygon coordinates are fractions of the image size (Vertex AI) rather than pixels
+ * @param maskColors for a colour-coded mask file: label name by {@code 0xRRGGBB} colour; else empty
  */
-public record ImageAnnotation(int width, int height, List<Region> regions, Overlap overlap) implements Serializable {
+public record ImageAnnotation(int width, int height, List<Region> regions, Overlap overlap, boolean normalized,
+    Map<Integer, String> maskColors) implements Serializable {
   private static final ObjectMapper JSON = new ObjectMapper();
 
   /** Which region owns a pixel that several cover. */
@@ -41,9 +48,46 @@ public record ImageAnnotation(int width, int height, List<Region> regions, Overl
 
   public ImageAnnotation {
     regions = List.copyOf(regions);
+    maskColors = maskColors == null ? Map.of() : Map.copyOf(maskColors);
     if (width < 0 || height < 0) {
       throw new IllegalArgumentException("image size must not be negative");
     }
+  }
+
+  public ImageAnnotation(int width, int height, List<Region> regions, Overlap overlap) {
+    this(width, height, regions, overlap, false, Map.of());
+  }
+
+  /** Whether a mask file must be read for this annotation ({@link #withMask}). */
+  public boolean needsMask() {
+    return !maskColors.isEmpty();
+  }
+
+  /**
+   * The annotation with the colour-coded mask's regions in front of the polygons: one RLE region per colour present
+   * (named by {@code maskColors}, or {@code #rrggbb} when the table lacks it, which then counts as unknown). Black
+   * is background when the table does not name it.
+   */
+  public ImageAnnotation withMask(int[] rgb, int maskWidth, int maskHeight) {
+    java.util.TreeSet<Integer> colours = new java.util.TreeSet<>();
+    int last = -1;
+    for (int c : rgb) {
+      if (c != last) {
+        colours.add(c);
+        last = c;
+      }
+    }
+    List<Region> all = new ArrayList<>();
+    for (int colour : colours) {
+      String name = maskColors.get(colour);
+      if (name == null && colour == 0) {
+        continue;
+      }
+      all.add(Region.mask(name != null ? name : String.format(Locale.ROOT, "#%06x", colour), null,
+          CocoRle.encode(i -> rgb[i] == colour, maskWidth, maskHeight)));
+    }
+    all.addAll(regions);
+    return new ImageAnnotation(maskWidth, maskHeight, all, overlap, normalized, Map.of());
   }
 
   /** The class mask and what the label map did not cover. */
@@ -54,6 +98,10 @@ public record ImageAnnotation(int width, int height, List<Region> regions, Overl
    * of another size throws {@link Region.AnnotationSizeException}.
    */
   public Rasterized rasterize(LabelMap map, int imageWidth, int imageHeight) {
+    if (needsMask()) {
+      throw new IllegalStateException("read the mask file first (withMask)");
+    }
+    List<Region> regions = normalized ? scaled(imageWidth, imageHeight) : this.regions;
     int pixels = imageWidth * imageHeight;
     int[] owner = new int[pixels];
     Arrays.fill(owner, -1);
@@ -104,6 +152,27 @@ public record ImageAnnotation(int width, int height, List<Region> regions, Overl
     return new Rasterized(classes, unknown, text.toString());
   }
 
+  private List<Region> scaled(int w, int h) {
+    List<Region> out = new ArrayList<>();
+    for (Region r : regions) {
+      if (r.rle() != null) {
+        out.add(r);
+        continue;
+      }
+      List<double[]> rings = new ArrayList<>();
+      for (double[] ring : r.rings()) {
+        double[] s = new double[ring.length];
+        for (int i = 0; i < ring.length; i += 2) {
+          s[i] = ring[i] * w;
+          s[i + 1] = ring[i + 1] * h;
+        }
+        rings.add(s);
+      }
+      out.add(Region.polygons(r.label(), r.category(), rings));
+    }
+    return out;
+  }
+
   /** The class a region resolves to under the label map, or {@link LabelMap#UNKNOWN}. */
   public static int classOf(Region region, LabelMap map) {
     if (region.label() != null) {
@@ -147,7 +216,11 @@ public record ImageAnnotation(int width, int height, List<Region> regions, Overl
   /** The compact JSON that carries an annotation between pipeline steps (not an exchange format). */
   public String toJson() {
     ObjectNode root = JSON.createObjectNode();
-    root.put("width", width).put("height", height).put("overlap", overlap.name());
+    root.put("width", width).put("height", height).put("overlap", overlap.name()).put("normalized", normalized);
+    if (!maskColors.isEmpty()) {
+      ObjectNode colours = root.putObject("maskColors");
+      maskColors.forEach((rgb, name) -> colours.put(Integer.toString(rgb), name));
+    }
     ArrayNode list = root.putArray("regions");
     for (Region r : regions) {
       ObjectNode n = list.addObject();
@@ -195,8 +268,11 @@ public record ImageAnnotation(int width, int height, List<Region> regions, Overl
           regions.add(Region.polygons(label, category, rings));
         }
       }
+      Map<Integer, String> colours = new TreeMap<>();
+      root.path("maskColors").fields().forEachRemaining(e -> colours.put(Integer.parseInt(e.getKey()),
+          e.getValue().asText()));
       return new ImageAnnotation(root.get("width").asInt(), root.get("height").asInt(), regions,
-          Overlap.valueOf(root.get("overlap").asText()));
+          Overlap.valueOf(root.get("overlap").asText()), root.path("normalized").asBoolean(false), colours);
     } catch (IOException e) {
       throw new IllegalArgumentException("not an annotation: " + e.getMessage(), e);
     }

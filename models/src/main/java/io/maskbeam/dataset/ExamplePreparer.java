@@ -87,10 +87,40 @@ public final class ExamplePreparer implements Serializable {
    */
   public PreparedExample prepareAnnotated(String id, byte[] imageBytes, ImageAnnotation annotation)
       throws RejectedInputException {
+    return prepareAnnotated(id, imageBytes, annotation, null);
+  }
+
+  /**
+   * As {@link #prepareAnnotated(String, byte[], ImageAnnotation)}, for an annotation that is a colour-coded mask
+   * file with a colour per label ({@link ImageAnnotation#needsMask}): {@code maskBytes} is that file.
+   */
+  public PreparedExample prepareAnnotated(String id, byte[] imageBytes, ImageAnnotation annotation, byte[] maskBytes)
+      throws RejectedInputException {
     header(imageBytes, Part.IMAGE);
     ImageLoader.Photo photo = load(imageBytes);
-    Annotated a = rasterize(annotation, photo);
+    Annotated a = rasterize(withMask(annotation, maskBytes), photo);
     return build(id, imageBytes, photo, a.classes(), a.unknownPixels());
+  }
+
+  /** The annotation with its colour-coded mask's regions, when it has one. */
+  public ImageAnnotation withMask(ImageAnnotation annotation, byte[] maskBytes) throws RejectedInputException {
+    if (!annotation.needsMask()) {
+      return annotation;
+    }
+    if (maskBytes == null) {
+      throw new IllegalArgumentException("the annotation is a colour-coded mask; its file is needed");
+    }
+    header(maskBytes, Part.MASK);
+    BufferedImage mask = decodeMask(maskBytes);
+    int[][] bands = ImageCodec.rawBands(mask);
+    int shift = Math.max(0, mask.getSampleModel().getSampleSize(0) - 8);
+    int[] rgb = new int[bands[0].length];
+    for (int i = 0; i < rgb.length; i++) {
+      rgb[i] = bands.length >= 3
+          ? ((bands[0][i] >> shift) << 16) | ((bands[1][i] >> shift) << 8) | (bands[2][i] >> shift)
+          : io.maskbeam.labels.LabelClass.packRgb(bands[0][i] >> shift, bands[0][i] >> shift, bands[0][i] >> shift);
+    }
+    return annotation.withMask(rgb, mask.getWidth(), mask.getHeight());
   }
 
   /**

@@ -145,6 +145,82 @@ class AnnotationsCommandTest {
   }
 
   @Test
+  void cvatCityscapesPolygonsAndVertexLayouts() throws IOException {
+    // CVAT: images/ beside the XML, as CVAT exports them; one good image, one with a bad shape, one whose file is
+    // missing.
+    put("cvat/images/one.png", TestImages.rgbPng(20, 10, 1));
+    put("cvat/images/bad.png", TestImages.rgbPng(20, 10, 2));
+    put("cvat/annotations.xml", """
+        <?xml version="1.0" encoding="utf-8"?>
+        <annotations><version>1.1</version>
+          <image id="0" name="one.png" width="20" height="10">
+            <polygon label="dog" points="0,0;10,0;10,10;0,10" z_order="0"/>
+            <mask label="cat" rle="0, 4, 2" left="0" top="0" width="2" height="3" z_order="1"/>
+          </image>
+          <image id="1" name="bad.png" width="20" height="10"><box label="cat" xtl="a" ytl="0" xbr="1" ybr="1"/></image>
+          <image id="2" name="gone.png" width="20" height="10"/>
+        </annotations>
+        """);
+    Path cvatOut = dir.resolve("out-cvat");
+    TestData.Run cvat = TestData.cli("preprocess", "--layout=cvat", "--annotations=" + dir.resolve(
+        "cvat/annotations.xml"), "--labelMap=" + LABEL_MAP, "--output=" + cvatOut);
+    assertThat(cvat.exitCode()).as(cvat.err()).isZero();
+    Map<String, String> cvatReasons = reasons(cvatOut);
+    assertThat(cvatReasons).containsOnlyKeys("bad", "gone");
+    assertThat(cvatReasons.get("bad")).startsWith("INVALID_ANNOTATION").contains("\"xtl\" is not a number");
+    assertThat(cvatReasons.get("gone")).startsWith("MISSING_IMAGE");
+    int[] one = classHistograms(cvatOut).get("one");
+    assertThat(one[1]).isEqualTo(4);
+    assertThat(one[2]).isEqualTo(100 - 4);
+    assertThat(cvat.out()).contains("inputs 3 = written 1 + rejected 2");
+
+    // Cityscapes polygons: splits from the folders, polygon files read with the images.
+    put("cs/leftImg8bit/train/ulm/ulm_000000_000019_leftImg8bit.png", TestImages.rgbPng(16, 8, 3));
+    put("cs/gtFine/train/ulm/ulm_000000_000019_gtFine_polygons.json", """
+        {"imgHeight": 8, "imgWidth": 16, "objects": [{"label": "cargroup", "polygon": [[0, 0], [8, 0], [8, 8], [0, 8]]}]}
+        """);
+    put("cs/leftImg8bit/val/ulm/ulm_000001_000019_leftImg8bit.png", TestImages.rgbPng(16, 8, 4));
+    put("cs/gtFine/val/ulm/ulm_000001_000019_gtFine_polygons.json", "{\"objects\": [{\"label\": \"car\"}]}");
+    Path csOut = dir.resolve("out-cs");
+    TestData.Run cs = TestData.cli("preprocess", "--layout=cityscapes-polygons", "--root=" + dir.resolve("cs"),
+        "--labelMap={\"classes\": [\"background\", \"cat\", \"dog\", \"car\"]}", "--output=" + csOut);
+    assertThat(cs.exitCode()).as(cs.err()).isZero();
+    assertThat(reasons(csOut).get("ulm_000001_000019")).startsWith("INVALID_ANNOTATION").contains("object 0 ('car')");
+    assertThat(TestData.readShards(csOut, "train")).hasSize(1);
+    assertThat(classHistograms(csOut).get("ulm_000000_000019")[3]).isEqualTo(64);
+
+    // Vertex AI: a colour-coded mask and normalised polygons; a test-split line and a broken line are rejected.
+    put("vertex/img/m.png", TestImages.rgbPng(8, 4, 5));
+    put("vertex/img/p.png", TestImages.rgbPng(8, 4, 6));
+    put("vertex/img/t.png", TestImages.rgbPng(8, 4, 7));
+    put("vertex/masks/m.png", TestImages.colourMask(8, 4, 0xff0000, 0x000000));
+    put("vertex/import.jsonl", String.join("\n",
+        "{\"imageGcsUri\": \"img/m.png\", \"segmentationAnnotation\": {\"maskGcsUri\": \"masks/m.png\","
+            + " \"annotationSpecColors\": [{\"color\": {\"red\": 1.0}, \"displayName\": \"cat\"}]},"
+            + " \"dataItemResourceLabels\": {\"aiplatform.googleapis.com/ml_use\": \"training\"}}",
+        "{\"imageGcsUri\": \"img/p.png\", \"polygonAnnotations\": [{\"displayName\": \"dog\", \"vertexes\":"
+            + " [{\"x\": 0, \"y\": 0}, {\"x\": 0.5, \"y\": 0}, {\"x\": 0.5, \"y\": 1}, {\"x\": 0, \"y\": 1}]}]}",
+        "{\"imageGcsUri\": \"img/t.png\", \"polygonAnnotation\": {\"displayName\": \"dog\", \"vertexes\":"
+            + " [{\"x\": 0, \"y\": 0}, {\"x\": 1, \"y\": 0}, {\"x\": 1, \"y\": 1}]},"
+            + " \"dataItemResourceLabels\": {\"aiplatform.googleapis.com/ml_use\": \"test\"}}",
+        "{\"imageGcsUri\": ", ""));
+    Path vertexOut = dir.resolve("out-vertex");
+    TestData.Run vertex = TestData.cli("preprocess", "--layout=vertex", "--annotations=" + dir.resolve(
+        "vertex/import.jsonl"), "--labelMap=" + LABEL_MAP, "--output=" + vertexOut);
+    assertThat(vertex.exitCode()).as(vertex.err()).isZero();
+    List<String> vertexReasons = TestData.jsonLines(vertexOut.resolve("rejected")).stream()
+        .map(r -> r.path("reason").asText()).sorted().toList();
+    assertThat(vertexReasons).containsExactly("INVALID_ANNOTATION", "UNKNOWN_SPLIT");
+    Map<String, int[]> vertexClasses = classHistograms(vertexOut);
+    int[] fromMask = vertexClasses.get("m");
+    long red = java.util.stream.IntStream.range(0, 32).filter(i -> (i / 9) % 2 == 0).count(); // colourMask's cycle
+    assertThat(fromMask[1]).isEqualTo(red);
+    assertThat(fromMask[0]).isEqualTo(32 - red);
+    assertThat(vertexClasses.get("p")[2]).isEqualTo(16);
+    assertThat(vertex.out()).contains("inputs 4 = written 2 + rejected 2");
+  }
+
+  @Test
   void segmentWritesAnnotationsThatPreprocessReadsBackToTheSameMasks() throws IOException {
     Path model = CamVidModel.get();
     Path in = Files.createDirectories(dir.resolve("in"));

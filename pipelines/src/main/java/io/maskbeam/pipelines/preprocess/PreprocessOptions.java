@@ -10,15 +10,15 @@ import org.apache.beam.sdk.options.Validation;
  * command line's help, Beam's parser and the Flex Template metadata all read it.
  */
 public interface PreprocessOptions extends LaunchOptions {
-  @Description("Dataset layout: paired, cityscapes, voc, pets, manifest (mask files), or coco, labelme (annotations"
-      + " drawn into masks: polygons, rectangles, circles, RLE).")
+  @Description("Dataset layout: paired, cityscapes, voc, pets, manifest (mask files), or coco, labelme, cvat,"
+      + " cityscapes-polygons, vertex (annotations drawn into masks: polygons, boxes, circles, ellipses, RLE).")
   @Default.String("paired")
   String getLayout();
 
   void setLayout(String value);
 
-  @Description("paired: folder or glob of images (local, gs:// or s3://). coco: the folder the images' file_name"
-      + " resolve against (default: the JSON's folder).")
+  @Description("paired: folder or glob of images (local, gs:// or s3://). coco, cvat: the folder the images'"
+      + " names resolve against (default: coco the JSON's folder, cvat images/ beside the XML).")
   String getImages();
 
   void setImages(String value);
@@ -28,7 +28,8 @@ public interface PreprocessOptions extends LaunchOptions {
 
   void setMasks(String value);
 
-  @Description("cityscapes, voc, pets: the dataset's root folder. paired without --images/--masks: a folder with"
+  @Description("cityscapes, cityscapes-polygons, voc, pets: the dataset's root folder. paired without"
+      + " --images/--masks: a folder with"
       + " SageMaker's channels train/, train_annotation/, validation/, validation_annotation/.")
   String getRoot();
 
@@ -40,10 +41,12 @@ public interface PreprocessOptions extends LaunchOptions {
   void setManifest(String value);
 
   @Description("coco: the COCO JSON file (instances or stuff: polygons, RLE, compressed RLE). labelme: a folder or"
-      + " glob of LabelMe JSON files, one per image. Categories become classes by name (case, spaces, _ and -"
+      + " glob of LabelMe JSON files, one per image. cvat: CVAT for images 1.1 XML (images under --images, default"
+      + " images/ beside it). vertex: Vertex AI image segmentation JSON Lines (masks with annotationSpecColors, or"
+      + " polygons). cityscapes-polygons reads --root instead. Categories become classes by name (case, spaces, _ and -"
       + " ignored), else by category id as a raw value; pixels no shape covers are the class named background,"
-      + " else raw value 0's class, else ignored. Overlaps: COCO paints smaller regions on top, LabelMe the later"
-      + " shape. A pixel is inside a polygon when its centre is (even-odd rule, so rings inside rings are holes).")
+      + " else raw value 0's class, else ignored. Overlaps: COCO paints smaller regions on top, the others the later"
+      + " shape (CVAT by z_order first). A pixel is inside a polygon when its centre is (even-odd rule, so rings inside rings are holes).")
   String getAnnotations();
 
   void setAnnotations(String value);

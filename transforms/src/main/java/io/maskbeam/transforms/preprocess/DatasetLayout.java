@@ -19,7 +19,13 @@ public enum DatasetLayout {
   /** COCO instances or stuff JSON ({@code --annotations}) with its images under {@code --images}. */
   COCO,
   /** LabelMe: one JSON per image ({@code --annotations} folder or glob), naming its image by {@code imagePath}. */
-  LABELME;
+  LABELME,
+  /** CVAT for images 1.1 XML ({@code --annotations}), images under {@code --images} (default: images/ beside it). */
+  CVAT,
+  /** Cityscapes with {@code gtFine/<split>/<city>/*_gtFine_polygons.json} instead of label images. */
+  CITYSCAPES_POLYGONS,
+  /** Vertex AI image segmentation JSON Lines ({@code --annotations}): colour-coded masks or polygons. */
+  VERTEX;
 
   public static DatasetLayout parse(String s) {
     try {
@@ -30,16 +36,21 @@ public enum DatasetLayout {
   }
 
   public static String names() {
-    return Arrays.stream(values()).map(v -> v.name().toLowerCase(Locale.ROOT)).collect(Collectors.joining(", "));
+    return Arrays.stream(values()).map(DatasetLayout::flag).collect(Collectors.joining(", "));
+  }
+
+  /** The layout as the command line spells it. */
+  public String flag() {
+    return name().toLowerCase(Locale.ROOT).replace('_', '-');
   }
 
   /** Whether the layout itself says which split each example belongs to. */
   public boolean hasOwnSplits() {
-    return this == CITYSCAPES || this == VOC;
+    return this == CITYSCAPES || this == VOC || this == CITYSCAPES_POLYGONS;
   }
 
   /** Whether masks are drawn from annotation documents rather than read from mask files. */
   public boolean isAnnotations() {
-    return this == COCO || this == LABELME;
+    return this == COCO || this == LABELME || this == CVAT || this == CITYSCAPES_POLYGONS || this == VERTEX;
   }
 }

@@ -91,13 +91,21 @@ public record DatasetSource(DatasetLayout layout, String images, String masks, S
       case COCO -> out.add(new Pattern("annotations", require(annotations, "--annotations (a COCO JSON file)")));
       case LABELME -> out.add(new Pattern("annotations", asGlob(require(annotations,
           "--annotations (a folder or glob of LabelMe JSON files)"))));
+      case CVAT -> out.add(new Pattern("annotations", require(annotations, "--annotations (a CVAT XML file)")));
+      case VERTEX -> out.add(new Pattern("annotations", require(annotations,
+          "--annotations (a Vertex AI JSON Lines file)")));
+      case CITYSCAPES_POLYGONS -> {
+        String r = require(root, "--root");
+        out.add(new Pattern("images", Storage.join(r, "leftImg8bit/*/*/*_leftImg8bit.png")));
+        out.add(new Pattern("masks", Storage.join(r, "gtFine/*/*/*_gtFine_polygons.json")));
+      }
     }
     return out;
   }
 
   private String require(String value, String flag) {
     if (value == null || value.isBlank()) {
-      throw new IllegalArgumentException("layout " + layout.name().toLowerCase(java.util.Locale.ROOT) + " needs " + flag);
+      throw new IllegalArgumentException("layout " + layout.flag() + " needs " + flag);
     }
     return value;
   }

@@ -63,11 +63,14 @@ public final class MatchDatasetPairs extends PTransform<PBegin, PCollectionTuple
   @Override
   public PCollectionTuple expand(PBegin input) {
     return switch (source.layout()) {
-      case PAIRED, CITYSCAPES, PETS -> input.apply("PairFiles", new PairFiles(source, splitPolicy, buckets, stage));
+      case PAIRED, CITYSCAPES, CITYSCAPES_POLYGONS, PETS ->
+          input.apply("PairFiles", new PairFiles(source, splitPolicy, buckets, stage));
       case VOC -> input.apply("VocLists", new VocLists(source, splitPolicy, buckets, stage));
       case MANIFEST -> input.apply("ManifestPairs", new ManifestPairs(source, splitPolicy, buckets, stage));
       case COCO -> input.apply("CocoPairs", new CocoPairs(source, splitPolicy, buckets, stage));
       case LABELME -> input.apply("LabelMePairs", new LabelMePairs(source, splitPolicy, buckets, stage));
+      case CVAT -> input.apply("CvatPairs", new CvatPairs(source, splitPolicy, buckets, stage));
+      case VERTEX -> input.apply("VertexPairs", new VertexPairs(source, splitPolicy, buckets, stage));
     };
   }
 

@@ -98,7 +98,8 @@ final class PairFiles extends LayoutPairing {
         .apply("AllFiles", Flatten.pCollections())
         .apply("ToBuckets", ParDo.of(new ToBucketFn(buckets)))
         .apply("ByBucket", GroupByKey.create())
-        .apply("PairUp", ParDo.of(new PairUpFn(splitPolicy, stage))
+        .apply("PairUp", ParDo.of(new PairUpFn(splitPolicy, stage, source.layout() == DatasetLayout.CITYSCAPES_POLYGONS
+                ? SampleRef.READ_CITYSCAPES_POLYGONS : null))
             .withOutputTags(MatchDatasetPairs.PAIRS, TupleTagList.of(MatchDatasetPairs.REJECTED)));
     PCollection<Failure> rejected = problems
         .and(paired.get(MatchDatasetPairs.REJECTED).setCoder(FailureCoder.of()))
@@ -134,7 +135,9 @@ final class PairFiles extends LayoutPairing {
       for (FileListing.Entry file : FileListing.list(glob)) {
         String uri = file.uri();
         String name = Storage.fileName(uri);
-        if (name.startsWith(".") || !MatchDatasetPairs.IMAGE_EXTENSIONS.contains(Storage.extension(uri))) {
+        boolean polygons = layout == DatasetLayout.CITYSCAPES_POLYGONS && role == Role.MASK;
+        if (name.startsWith(".") || !(polygons ? Storage.extension(uri).equals("json")
+            : MatchDatasetPairs.IMAGE_EXTENSIONS.contains(Storage.extension(uri)))) {
           // Hidden files (macOS "._x.png" forks, .DS_Store) and non-image files are not inputs.
           skipped.inc();
           continue;
@@ -147,9 +150,9 @@ final class PairFiles extends LayoutPairing {
         }
         String id = Storage.stem(uri);
         String split = channelSplit;
-        if (layout == DatasetLayout.CITYSCAPES) {
+        if (layout == DatasetLayout.CITYSCAPES || layout == DatasetLayout.CITYSCAPES_POLYGONS) {
           // .../leftImg8bit/<split>/<city>/<city>_<seq>_<frame>_leftImg8bit.png
-          String suffix = role == Role.IMAGE ? "_leftImg8bit" : "_gtFine_labelIds";
+          String suffix = role == Role.IMAGE ? "_leftImg8bit" : polygons ? "_gtFine_polygons" : "_gtFine_labelIds";
           id = id.endsWith(suffix) ? id.substring(0, id.length() - suffix.length()) : id;
           String[] parts = uri.replace('\\', '/').split("/");
           split = parts.length >= 3 ? parts[parts.length - 3] : null;
@@ -178,12 +181,15 @@ final class PairFiles extends LayoutPairing {
   static final class PairUpFn extends DoFn<KV<Integer, Iterable<KV<String, TaggedFile>>>, SampleRef> {
     private final SplitPolicy splitPolicy;
     private final Stage stage;
+    /** What the pairs carry as their annotation: null for mask files, or how to read the "mask" file. */
+    private final String annotation;
     private final Counter pairs = Metrics.counter(PreprocessMetrics.NAMESPACE, PreprocessMetrics.PAIRS_MATCHED);
     private final Counter unpaired = Metrics.counter(PreprocessMetrics.NAMESPACE, PreprocessMetrics.FILES_UNPAIRED);
 
-    PairUpFn(SplitPolicy splitPolicy, Stage stage) {
+    PairUpFn(SplitPolicy splitPolicy, Stage stage, String annotation) {
       this.splitPolicy = splitPolicy;
       this.stage = stage;
+      this.annotation = annotation;
     }
 
     @ProcessElement
@@ -214,7 +220,8 @@ final class PairFiles extends LayoutPairing {
           return;
         }
         pairs.inc();
-        out.get(MatchDatasetPairs.PAIRS).output(new SampleRef(image.id(), image.uri(), masks.get(0).uri(), split));
+        out.get(MatchDatasetPairs.PAIRS).output(new SampleRef(image.id(), image.uri(), masks.get(0).uri(), split,
+            annotation));
         return;
       }
       if (images.size() > 1 || masks.size() > 1) {

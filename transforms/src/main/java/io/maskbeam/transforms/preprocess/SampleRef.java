@@ -16,6 +16,12 @@ import org.apache.beam.sdk.coders.DefaultCoder;
  */
 @DefaultCoder(SampleRef.Coder.class)
 public record SampleRef(String id, String imageUri, String maskUri, String split, String annotation) {
+  /**
+   * {@code annotation} value of an example whose regions are read from {@code maskUri} when the example is prepared
+   * (Cityscapes' polygon files: one per image, read in parallel with the images rather than at pairing).
+   */
+  public static final String READ_CITYSCAPES_POLYGONS = "@cityscapes-polygons";
+
   public SampleRef(String id, String imageUri, String maskUri, String split) {
     this(id, imageUri, maskUri, split, null);
   }
