@@ -87,29 +87,17 @@ public final class ExamplePreparer implements Serializable {
    */
   public PreparedExample prepareAnnotated(String id, byte[] imageBytes, ImageAnnotation annotation)
       throws RejectedInputException {
-    return prepareAnnotated(id, imageBytes, annotation, null);
-  }
-
-  /**
-   * As {@link #prepareAnnotated(String, byte[], ImageAnnotation)}, for an annotation that is a colour-coded mask
-   * file with a colour per label ({@link ImageAnnotation#needsMask}): {@code maskBytes} is that file.
-   */
-  public PreparedExample prepareAnnotated(String id, byte[] imageBytes, ImageAnnotation annotation, byte[] maskBytes)
-      throws RejectedInputException {
     header(imageBytes, Part.IMAGE);
     ImageLoader.Photo photo = load(imageBytes);
-    Annotated a = rasterize(withMask(annotation, maskBytes), photo);
+    Annotated a = rasterize(annotation, photo);
     return build(id, imageBytes, photo, a.classes(), a.unknownPixels());
   }
 
-  /** The annotation with its colour-coded mask's regions, when it has one. */
+  /**
+   * An annotation that is a colour-coded mask file with a colour per label ({@link ImageAnnotation#needsMask}) with
+   * that file's regions, decoded as masks are (header check, pixel limit).
+   */
   public ImageAnnotation withMask(ImageAnnotation annotation, byte[] maskBytes) throws RejectedInputException {
-    if (!annotation.needsMask()) {
-      return annotation;
-    }
-    if (maskBytes == null) {
-      throw new IllegalArgumentException("the annotation is a colour-coded mask; its file is needed");
-    }
     header(maskBytes, Part.MASK);
     BufferedImage mask = decodeMask(maskBytes);
     int[][] bands = ImageCodec.rawBands(mask);

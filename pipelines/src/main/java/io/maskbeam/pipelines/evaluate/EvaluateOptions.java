@@ -36,14 +36,14 @@ public interface EvaluateOptions extends LaunchOptions, io.maskbeam.pipelines.cl
   void setMasks(String value);
 
   @Description("Ground truth as annotations (with --model): a COCO JSON file (--layout=coco; images resolve against"
-      + " --images, else the JSON's folder) or a folder or glob of LabelMe files (--layout=labelme), drawn into masks"
-      + " as preprocess draws them.")
+      + " --images, else the JSON's folder), a folder or glob of LabelMe files (labelme), a CVAT XML file (cvat) or"
+      + " Vertex AI JSON Lines (vertex), drawn into masks as preprocess draws them.")
   String getAnnotations();
 
   void setAnnotations(String value);
 
-  @Description("With --annotations: coco or labelme (by default a .json file is read as COCO, a folder or glob as"
-      + " LabelMe files).")
+  @Description("With --annotations: coco, labelme, cvat or vertex (by default a .json file is read as COCO, .xml as"
+      + " CVAT, .jsonl as Vertex AI's, a folder or glob as LabelMe files).")
   @Default.String("paired")
   String getLayout();
 

@@ -247,16 +247,18 @@ public final class EvaluatePipeline {
   static DatasetSource annotationSource(EvaluateOptions o) {
     DatasetLayout layout = DatasetLayout.parse(o.getLayout());
     if (layout == DatasetLayout.PAIRED) {
-      // Not given (paired is the options' shared default): a JSON file is a COCO dataset, anything else LabelMe's.
-      layout = o.getAnnotations().toLowerCase(Locale.ROOT).endsWith(".json") ? DatasetLayout.COCO
-          : DatasetLayout.LABELME;
+      // Not given (paired is the options' shared default): the file's kind says which.
+      String name = o.getAnnotations().toLowerCase(Locale.ROOT);
+      layout = name.endsWith(".json") ? DatasetLayout.COCO : name.endsWith(".xml") ? DatasetLayout.CVAT
+          : name.endsWith(".jsonl") ? DatasetLayout.VERTEX : DatasetLayout.LABELME;
     }
-    return switch (layout) {
-      case COCO -> DatasetSource.coco(o.getAnnotations(), present(o.getImages()) ? o.getImages() : null);
-      case LABELME -> DatasetSource.labelMe(o.getAnnotations());
-      default -> throw new IllegalArgumentException("--layout=" + o.getLayout() + " is not an annotation format;"
-          + " evaluate reads coco or labelme annotations (other layouts: preprocess them and use --data)");
-    };
+    if (!layout.isAnnotations() || layout == DatasetLayout.CITYSCAPES_POLYGONS) {
+      throw new IllegalArgumentException("--layout=" + o.getLayout() + " is not an annotation file format;"
+          + " evaluate --annotations reads coco, labelme, cvat or vertex (other layouts: preprocess them and use"
+          + " --data)");
+    }
+    return new DatasetSource(layout, present(o.getImages()) ? o.getImages() : null, null, null, null,
+        o.getAnnotations());
   }
 
   /** How the model's predictions are made: tiles as in segment, images one at a time. */

@@ -1,6 +1,6 @@
 package io.maskbeam.transforms.evaluate;
 
-import io.maskbeam.annotations.ImageAnnotation;
+import io.maskbeam.transforms.preprocess.CarriedAnnotation;
 import io.maskbeam.core.FailureReason;
 import io.maskbeam.dataset.DeepLabExample;
 import io.maskbeam.dataset.ExamplePreparer;
@@ -152,7 +152,8 @@ public final class Observer implements Serializable {
         ImageLoader.Photo photo = loader().load(read(item.imageUri(), FailureReason.MISSING_IMAGE));
         image = photo.image();
         truth = item.annotation() != null
-            ? groundTruthReader.groundTruthFor(ImageAnnotation.fromJson(item.annotation()), photo)
+            ? groundTruthReader.groundTruthFor(CarriedAnnotation.resolve(item.annotation(), item.maskUri(),
+                groundTruthReader, FailureReason.MISSING_GROUND_TRUTH), photo)
             : groundTruthReader.groundTruthFor(read(item.maskUri(), FailureReason.MISSING_GROUND_TRUTH), photo);
       } else {
         truth = groundTruthReader.groundTruth(read(item.maskUri(), FailureReason.MISSING_GROUND_TRUTH));

@@ -1,8 +1,5 @@
 package io.maskbeam.transforms.preprocess;
 
-import io.maskbeam.annotations.CityscapesFormat;
-import io.maskbeam.annotations.ImageAnnotation;
-import io.maskbeam.annotations.InvalidAnnotationException;
 import io.maskbeam.core.Failure;
 import io.maskbeam.core.FailureReason;
 import io.maskbeam.core.Stage;
@@ -90,9 +87,8 @@ public final class PrepareExamples extends PTransform<PCollection<SampleRef>, PC
         if (ref.annotation() == null) {
           p = preparer.prepare(ref.id(), image, read(ref.maskUri(), FailureReason.MISSING_MASK, "mask"));
         } else {
-          ImageAnnotation a = annotationOf(ref);
-          p = preparer.prepareAnnotated(ref.id(), image, a,
-              a.needsMask() ? read(ref.maskUri(), FailureReason.MISSING_MASK, "mask") : null);
+          p = preparer.prepareAnnotated(ref.id(), image,
+              CarriedAnnotation.resolve(ref.annotation(), ref.maskUri(), preparer, FailureReason.MISSING_MASK));
         }
         written.inc();
         if (p.allIgnore()) {
@@ -111,18 +107,6 @@ public final class PrepareExamples extends PTransform<PCollection<SampleRef>, PC
         Failure f = new Failure(Stage.PREPROCESS, ref.id(), ref.imageUri(), ref.files(), e.reason(), e.getMessage(),
             null);
         out.get(REJECTED).output(e.getCause() == null ? f : f.withException(e.getCause()));
-      }
-    }
-
-    /** The example's regions: carried with it, or read now from its annotation file (Cityscapes polygons). */
-    private ImageAnnotation annotationOf(SampleRef ref) throws RejectedInputException {
-      if (!ref.annotation().equals(SampleRef.READ_CITYSCAPES_POLYGONS)) {
-        return ImageAnnotation.fromJson(ref.annotation());
-      }
-      try {
-        return CityscapesFormat.read(read(ref.maskUri(), FailureReason.MISSING_MASK, "annotations"));
-      } catch (InvalidAnnotationException e) {
-        throw new RejectedInputException(FailureReason.INVALID_ANNOTATION, e.getMessage());
       }
     }
 
