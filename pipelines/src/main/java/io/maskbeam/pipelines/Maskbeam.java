@@ -1,5 +1,6 @@
 package io.maskbeam.pipelines;
 
+import io.maskbeam.pipelines.cli.Console;
 import io.maskbeam.pipelines.bench.BenchCommand;
 import io.maskbeam.pipelines.cli.OptionsCommand;
 import io.maskbeam.pipelines.cli.PipelineArgs;
@@ -147,6 +148,9 @@ public final class Maskbeam {
         return OK;
       }
       Object command = sub.commandSpec().userObject();
+      if (command instanceof Console console) {
+        console.printTo(out);
+      }
       if (command instanceof Callable<?> callable) {
         Object code = callable.call();
         return code instanceof Integer i ? i : OK;

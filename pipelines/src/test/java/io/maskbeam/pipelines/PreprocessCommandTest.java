@@ -231,7 +231,7 @@ class PreprocessCommandTest {
   }
 
   @Test
-  void demoRunsEndToEnd() throws IOException {
+  void demoRunsEndToEnd() throws Exception {
     TestData.Run run = TestData.cli("demo", "--output=" + dir.resolve("demo"), "--count=12", "--trainEpochs=2");
     assertThat(run.exitCode()).as(run.err()).isZero();
     assertThat(dir.resolve("demo/training/model/saved_model.pb")).exists();
@@ -240,5 +240,12 @@ class PreprocessCommandTest {
     assertThat(counts.path("inputs").asLong()).isEqualTo(14);
     assertThat(counts.path("written").asLong()).isEqualTo(12);
     assertThat(counts.path("rejected").asLong()).isEqualTo(2);
+    // The first run ends at a page that opens: the training curves, and the unseen images beside their overlays.
+    Path page = dir.resolve("demo/index.html");
+    assertThat(run.out()).contains("open " + page);
+    String html = Files.readString(page);
+    assertThat(html).contains("training/training-curves.png").contains("segmented/overlays/shape_0000.jpg")
+        .contains("val mIoU").contains("corrupt_0000: not segmented");
+    EvaluateCommandTest.openReportInChromium(page, 1 + 2 * 4, dir);
   }
 }

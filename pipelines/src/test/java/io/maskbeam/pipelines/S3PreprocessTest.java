@@ -68,7 +68,8 @@ class S3PreprocessTest {
 
   @Test
   void trainReadsShardsFromS3AndUploadsTheModel() throws Exception {
-    TestData.Run demo = TestData.cli("demo", "--output=" + work.resolve("demo"), "--count=16", "--trainEpochs=0");
+    TestData.Run demo = TestData.cli("demo", "--output=" + work.resolve("demo"), "--count=16", "--trainEpochs=0",
+        "--width=128", "--height=96", "--style=textured");
     assertThat(demo.exitCode()).as(demo.err()).isZero();
     try (var files = java.nio.file.Files.list(work.resolve("demo/dataset"))) {
       for (Path f : files.filter(java.nio.file.Files::isRegularFile).toList()) {
@@ -88,7 +89,8 @@ class S3PreprocessTest {
 
   @Test
   void segmentReadsModelAndImagesFromS3AndWritesResultsBack() throws Exception {
-    TestData.Run demo = TestData.cli("demo", "--output=" + work.resolve("seg-demo"), "--count=16", "--trainEpochs=1");
+    TestData.Run demo = TestData.cli("demo", "--output=" + work.resolve("seg-demo"), "--count=16", "--trainEpochs=1",
+        "--width=128", "--height=96", "--style=textured");
     assertThat(demo.exitCode()).as(demo.err()).isZero();
     Path modelDir = work.resolve("seg-demo/training/model");
     try (var files = java.nio.file.Files.walk(modelDir)) {

@@ -17,7 +17,8 @@ class TrainCommandTest {
 
   @BeforeAll
   static void preprocess() {
-    TestData.Run demo = TestData.cli("demo", "--output=" + work.resolve("demo"), "--count=24", "--trainEpochs=0");
+    TestData.Run demo = TestData.cli("demo", "--output=" + work.resolve("demo"), "--count=24", "--trainEpochs=0",
+        "--width=128", "--height=96", "--style=textured");
     assertThat(demo.exitCode()).as(demo.err()).isZero();
     dataset = work.resolve("demo/dataset");
   }

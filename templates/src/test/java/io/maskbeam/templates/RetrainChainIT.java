@@ -53,7 +53,8 @@ class RetrainChainIT {
     Path work = Shipped.freshWork("retrain");
     Path data = work.resolve("data");
     Shipped.Finished generated = Shipped.run(List.of(Shipped.java().toString(), "-jar", Shipped.jar().toString(),
-        "demo", "--output=" + data, "--count=40", "--trainEpochs=0"), Map.of(), work.resolve("data.log"), 300);
+        "demo", "--output=" + data, "--count=40", "--trainEpochs=0", "--width=128", "--height=96", "--style=textured"),
+        Map.of(), work.resolve("data.log"), 300);
     assertThat(generated.exitCode()).as(generated.output()).isZero();
     Path production = work.resolve("production");
     Files.createDirectories(production);

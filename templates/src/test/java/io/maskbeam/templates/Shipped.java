@@ -145,7 +145,7 @@ final class Shipped {
       Path dir = freshWork("demo");
       Files.delete(dir); // the demo makes its own output folder
       Finished f = run(List.of(java().toString(), "-jar", jar().toString(), "demo", "--output=" + dir, "--count=12",
-          "--trainEpochs=1"), Map.of(), dir.resolveSibling("demo.log"), 300);
+          "--trainEpochs=1", "--width=128", "--height=96", "--style=textured"), Map.of(), dir.resolveSibling("demo.log"), 300);
       assertThat(f.exitCode()).as(f.output()).isZero();
       demo = dir;
     }

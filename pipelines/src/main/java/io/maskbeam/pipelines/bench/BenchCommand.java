@@ -1,5 +1,6 @@
 package io.maskbeam.pipelines.bench;
 
+import io.maskbeam.pipelines.cli.Console;
 import io.maskbeam.dataset.ExamplePreparer;
 import io.maskbeam.dataset.PreparedExample;
 import io.maskbeam.dataset.RejectedInputException;
@@ -51,7 +52,7 @@ import picocli.CommandLine.Unmatched;
         + " images/s, then peak RSS at --rssCounts images. 'bench serve --model=DIR': serve under load from this"
         + " process at --concurrency clients, next to the raw Session. 'bench coders [--runner=...]': explicit coders"
         + " vs SerializableCoder, bytes and time in process and through a shuffle on the runner given.")
-public final class BenchCommand implements Callable<Integer> {
+public final class BenchCommand implements Callable<Integer>, Console {
   @Parameters(index = "0", description = "What to benchmark: preprocess, train, segment, serve or coders.")
   String target;
 
@@ -134,6 +135,11 @@ public final class BenchCommand implements Callable<Integer> {
   List<String> beamArgs = new ArrayList<>();
 
   PrintStream out = System.out;
+
+  @Override
+  public void printTo(PrintStream stream) {
+    this.out = stream;
+  }
 
   @Override
   public Integer call() throws Exception {

@@ -1,5 +1,6 @@
 package io.maskbeam.pipelines.demo;
 
+import io.maskbeam.pipelines.cli.Console;
 import io.maskbeam.dataset.SyntheticShapes;
 import io.maskbeam.pipelines.cli.PipelineArgs;
 import io.maskbeam.pipelines.preprocess.PreprocessOptions;
@@ -29,25 +30,31 @@ import picocli.CommandLine.Unmatched;
  */
 @Command(name = "demo", mixinStandardHelpOptions = true,
     description = "Generates a synthetic shapes dataset (with one corrupt and one unpaired file, to show the"
-        + " dead-letter output), preprocesses it into TFRecords on the DirectRunner, trains a small U-Net on it, and"
-        + " segments unseen images with it (masks, colour masks, overlays, stats, summary).")
-public final class DemoCommand implements Callable<Integer> {
+        + " dead-letter output), preprocesses it into TFRecords on the DirectRunner, trains a small U-Net on it"
+        + " (about a minute and a half on 2 cores, val mIoU about 0.85), segments unseen images with it (masks, colour"
+        + " masks, overlays, stats, summary), and writes index.html: the training curves and the unseen images beside"
+        + " their overlays.")
+public final class DemoCommand implements Callable<Integer>, Console {
   @Option(names = "--output", defaultValue = "maskbeam-demo", description = "Working folder. Default: ${DEFAULT-VALUE}.")
   Path output;
 
-  @Option(names = "--count", defaultValue = "64", description = "Synthetic pairs to generate. Default: ${DEFAULT-VALUE}.")
+  @Option(names = "--count", defaultValue = "640", description = "Synthetic pairs to generate. Default: ${DEFAULT-VALUE}.")
   int count;
 
-  @Option(names = "--width", defaultValue = "128", description = "Image width. Default: ${DEFAULT-VALUE}.")
+  @Option(names = "--width", defaultValue = "64", description = "Image width. Default: ${DEFAULT-VALUE}.")
   int width;
 
-  @Option(names = "--height", defaultValue = "96", description = "Image height. Default: ${DEFAULT-VALUE}.")
+  @Option(names = "--height", defaultValue = "48", description = "Image height. Default: ${DEFAULT-VALUE}.")
   int height;
+
+  @Option(names = "--style", defaultValue = "plain", description = "plain (gradient backgrounds, 1-2 shapes) or"
+      + " textured (striped, noisy backgrounds, 1-4 overlapping shapes: a harder set). Default: ${DEFAULT-VALUE}.")
+  String style;
 
   @Option(names = "--seed", defaultValue = "7", description = "Generator seed. Default: ${DEFAULT-VALUE}.")
   long seed;
 
-  @Option(names = "--trainEpochs", defaultValue = "8",
+  @Option(names = "--trainEpochs", defaultValue = "40",
       description = "Epochs of the demo training (0 skips training). Default: ${DEFAULT-VALUE}.")
   int trainEpochs;
 
@@ -57,13 +64,19 @@ public final class DemoCommand implements Callable<Integer> {
   PrintStream out = System.out;
 
   @Override
+  public void printTo(PrintStream stream) {
+    this.out = stream;
+  }
+
+  @Override
   public Integer call() throws IOException, InterruptedException {
+    SyntheticShapes.Style look = SyntheticShapes.Style.valueOf(style.trim().toUpperCase(java.util.Locale.ROOT));
     Path root = output.toAbsolutePath().normalize();
     Path data = root.resolve("synthetic");
     deleteRecursively(data);
     int stages = trainEpochs > 0 ? 4 : 2;
     out.printf("1/" + stages + " generating %d synthetic %dx%d image/mask pairs in %s%n", count, width, height, data);
-    SyntheticShapes.writePairedDataset(data, count, width, height, seed);
+    SyntheticShapes.writePairedDataset(data, count, width, height, seed, look);
     // Faults a real dataset has: a truncated image and an image whose mask is missing.
     byte[] good = Files.readAllBytes(data.resolve("images/shape_0000.png"));
     Files.write(data.resolve("images/broken_0000.png"), Arrays.copyOf(good, good.length / 2));
@@ -93,16 +106,18 @@ public final class DemoCommand implements Callable<Integer> {
       Path training = root.resolve("training");
       deleteRecursively(training);
       out.printf("3/4 train -> %s%n", training);
+      // Measured on 2 cores (README): many small steps learn the shapes fastest; depth 3 sees a whole 64x48 scene.
       String[] trainArgs = {
-        "--data=" + dataset, "--output=" + training, "--epochs=" + trainEpochs, "--unetWidth=16",
-        "--cropSize=" + (Math.min(width, height) / 16 * 16), "--miniBatchSize=8", "--optimizer=adam",
-        "--learningRate=0.005", "--minScale=0.75", "--maxScale=1.25"};
+        "--data=" + dataset, "--output=" + training, "--epochs=" + trainEpochs, "--unetWidth=16", "--unetDepth=3",
+        "--cropSize=" + (Math.min(width, height) / 8 * 8), "--miniBatchSize=8", "--optimizer=adam",
+        "--learningRate=0.002", "--minScale=1", "--maxScale=1", "--jitter=0", "--precision=auto"};
       TrainCommand.execute(PipelineArgs.parse(trainArgs, TrainOptions.class), out);
 
       // Images the model never saw, plus one corrupt file for the dead-letter output.
       Path unseen = root.resolve("unseen");
       deleteRecursively(unseen);
-      SyntheticShapes.writePairedDataset(unseen, Math.max(4, count / 4), width, height, seed + 1_000_003);
+      SyntheticShapes.writePairedDataset(unseen, Math.max(4, Math.min(count / 4, 32)), width, height,
+          seed + 1_000_003, look);
       Files.write(unseen.resolve("images/corrupt_0000.png"), Arrays.copyOf(good, good.length / 3));
       Path segmented = root.resolve("segmented");
       deleteRecursively(segmented);
@@ -116,6 +131,9 @@ public final class DemoCommand implements Callable<Integer> {
         return code;
       }
       out.println("(the corrupt image among the unseen ones is there on purpose: it is the error)");
+      Path page = DemoPage.write(root, training, unseen.resolve("images"), segmented);
+      out.println("open " + page + " in a browser: the training curves, and the unseen images beside their"
+          + " overlays");
     }
     return 0;
   }

@@ -1,5 +1,6 @@
 package io.maskbeam.pipelines.serve;
 
+import io.maskbeam.pipelines.cli.Console;
 import io.maskbeam.models.infer.InferenceSettings;
 import io.maskbeam.models.infer.ModelRuntime;
 import io.maskbeam.models.infer.SegmentationModel;
@@ -30,7 +31,7 @@ import picocli.CommandLine.Unmatched;
         + " POST /invocations (an image; Accept: image/png mask, application/json class statistics,"
         + " application/x-npy or application/x-recordio-protobuf probabilities; or Vertex AI JSON instances),"
         + " GET /execution-parameters, GET /metadata.")
-public final class ServeCommand implements Callable<Integer> {
+public final class ServeCommand implements Callable<Integer>, Console {
   @Option(names = "--model", description = "Model: a folder written by 'maskbeam train', an ONNX folder or an .onnx file (local,"
       + " gs:// or s3://)."
       + " Default: $AIP_STORAGE_URI (Vertex AI), else /opt/ml/model (SageMaker).")
@@ -87,6 +88,11 @@ public final class ServeCommand implements Callable<Integer> {
   List<String> storageArgs = new ArrayList<>();
 
   PrintStream out = System.out;
+
+  @Override
+  public void printTo(PrintStream stream) {
+    this.out = stream;
+  }
   Map<String, String> env = System.getenv();
 
   @Override

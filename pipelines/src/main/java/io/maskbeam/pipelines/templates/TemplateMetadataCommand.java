@@ -1,5 +1,6 @@
 package io.maskbeam.pipelines.templates;
 
+import io.maskbeam.pipelines.cli.Console;
 import java.io.PrintStream;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -9,11 +10,16 @@ import picocli.CommandLine.Parameters;
 @Command(name = "template-metadata", mixinStandardHelpOptions = true,
     description = "Prints the Dataflow Flex Template metadata.json of a pipeline (preprocess, train, segment,"
         + " evaluate), generated from its options.")
-public final class TemplateMetadataCommand implements Callable<Integer> {
+public final class TemplateMetadataCommand implements Callable<Integer>, Console {
   @Parameters(index = "0", description = "preprocess, train, segment or evaluate.")
   String pipeline;
 
   PrintStream out = System.out;
+
+  @Override
+  public void printTo(PrintStream stream) {
+    this.out = stream;
+  }
 
   @Override
   public Integer call() {

@@ -1,5 +1,6 @@
 package io.maskbeam.pipelines.train;
 
+import io.maskbeam.pipelines.cli.Console;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
@@ -44,7 +45,7 @@ import picocli.CommandLine.Command;
     description = "Trains as SageMaker's training containers do: /opt/ml/input (hyperparameters.json, channels)"
         + " to /opt/ml/model, metric lines in the log, /opt/ml/output/failure on failure. $SAGEMAKER_BASE_DIR"
         + " replaces /opt/ml.")
-public final class SageMakerTraining implements Callable<Integer> {
+public final class SageMakerTraining implements Callable<Integer>, Console {
   private static final ObjectMapper JSON = new ObjectMapper();
 
   /** SageMaker's name to Maskbeam's flag, where the meaning is the same. */
@@ -62,6 +63,11 @@ public final class SageMakerTraining implements Callable<Integer> {
       "gamma1", "gamma2");
 
   PrintStream out = System.out;
+
+  @Override
+  public void printTo(PrintStream stream) {
+    this.out = stream;
+  }
   Map<String, String> env = System.getenv();
 
   @Override
