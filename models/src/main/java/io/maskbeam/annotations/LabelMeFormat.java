@@ -40,7 +40,8 @@ public final class LabelMeFormat {
     if (shapes == null || !shapes.isArray()) {
       throw new InvalidAnnotationException("no \"shapes\" list: not a LabelMe file");
     }
-    String imagePath = root.path("imagePath").asText("");
+    // LabelMe on Windows writes ..\images\a.jpg.
+    String imagePath = root.path("imagePath").asText("").replace('\\', '/');
     if (imagePath.isBlank()) {
       throw new InvalidAnnotationException("no \"imagePath\": the image this file annotates is not named");
     }

@@ -120,7 +120,7 @@ class ImageAnnotationTest {
         + "{\"label\": \"cat\", \"points\": [[2,2],[4,5]], \"shape_type\": \"rectangle\"},"
         + "{\"label\": \"cat\", \"points\": [[15,5],[15,8]], \"shape_type\": \"circle\"},"
         + "{\"label\": \"dog\", \"points\": [[0,0],[5,5]], \"shape_type\": \"line\"}],"
-        + " \"imagePath\": \"../images/a.jpg\", \"imageWidth\": 20, \"imageHeight\": 12}";
+        + " \"imagePath\": \"..\\\\images\\\\a.jpg\", \"imageWidth\": 20, \"imageHeight\": 12}";
     LabelMeFormat.Document d = LabelMeFormat.read(doc.getBytes(StandardCharsets.UTF_8));
     assertThat(d.imagePath()).isEqualTo("../images/a.jpg");
     assertThat(d.skippedShapes()).isEqualTo(1);

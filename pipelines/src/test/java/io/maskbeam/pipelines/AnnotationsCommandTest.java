@@ -107,6 +107,16 @@ class AnnotationsCommandTest {
     assertThat(counts.path("written").asLong()).isEqualTo(2);
     assertThat(counts.path("rejected").asLong()).isEqualTo(5);
     assertThat(run.out()).contains("inputs 7 = written 2 + rejected 5");
+
+    // A file cut off part-way: no image goes on with only some of its annotations.
+    put("coco/cut.json", coco.substring(0, coco.indexOf("{\"id\": 14")));
+    Path cutOut = dir.resolve("out-cut");
+    TestData.Run cut = TestData.cli("preprocess", "--layout=coco", "--annotations=" + dir.resolve("coco/cut.json"),
+        "--images=" + dir.resolve("images"), "--labelMap=" + LABEL_MAP, "--output=" + cutOut);
+    assertThat(reasons(cutOut)).hasSize(1);
+    assertThat(reasons(cutOut).get("cut")).startsWith("INVALID_ANNOTATION").contains("not valid JSON at line")
+        .contains("no image of the file is read");
+    assertThat(cut.out() + cut.err()).contains("written 0");
   }
 
   @Test

@@ -56,8 +56,8 @@ import org.apache.beam.sdk.values.TupleTagList;
  * background: COCO lists such images on purpose); annotations whose image id is not listed are one
  * {@code MISSING_IMAGE} failure per id; an image any of whose annotations is malformed is an
  * {@code INVALID_ANNOTATION} failure naming the annotation; an image id listed twice is {@code DUPLICATE_ID}. A file
- * that stops being JSON part-way is one {@code INVALID_ANNOTATION} failure saying where; what was read before that
- * point goes on.
+ * that is not JSON throughout is one {@code INVALID_ANNOTATION} failure saying where, and none of its images is
+ * read (a first pass checks it, so no image goes on with part of its annotations).
  */
 final class CocoPairs extends LayoutPairing {
   CocoPairs(DatasetSource source, SplitPolicy splitPolicy, int buckets, Stage stage) {
@@ -113,6 +113,36 @@ final class CocoPairs extends LayoutPairing {
     @ProcessElement
     public void process(@Element String uri, MultiOutputReceiver out) {
       Map<Integer, String> categories = new TreeMap<>();
+      try {
+        // A first pass checks the whole file is JSON: an error part-way would otherwise leave images already sent
+        // on with some of their annotations missing, a silent change of their masks.
+        try (InputStream in = Channels.newInputStream(FileSystems.open(Storage.resource(uri)));
+            JsonParser check = JSON.getFactory().createParser(in)) {
+          while (check.nextToken() != null) {
+            check.skipChildren();
+          }
+        }
+        stream(uri, categories, out);
+      } catch (JsonProcessingException e) {
+        categories.clear();
+        out.get(FAILURES).output(failure(uri, Storage.stem(uri), "not valid JSON at line "
+            + e.getLocation().getLineNr() + ", column " + e.getLocation().getColumnNr() + ": "
+            + e.getOriginalMessage() + " (no image of the file is read)"));
+      } catch (InvalidAnnotationException e) {
+        out.get(FAILURES).output(failure(uri, Storage.stem(uri), e.getMessage()));
+      } catch (IOException e) {
+        out.get(FAILURES).output(new Failure(stage, Storage.stem(uri), uri, Map.of("annotations", uri),
+            Storage.reasonFor(e, FailureReason.NOT_FOUND), "annotations: " + e.getMessage(), null));
+      }
+      try {
+        out.get(CATEGORIES).output(JSON.writeValueAsString(categories));
+      } catch (JsonProcessingException e) {
+        throw new IllegalStateException(e);
+      }
+    }
+
+    private void stream(String uri, Map<Integer, String> categories, MultiOutputReceiver out)
+        throws IOException, InvalidAnnotationException {
       try (InputStream in = Channels.newInputStream(FileSystems.open(Storage.resource(uri)));
           JsonParser parser = JSON.getFactory().createParser(in)) {
         if (parser.nextToken() != JsonToken.START_OBJECT) {
@@ -156,20 +186,6 @@ final class CocoPairs extends LayoutPairing {
             }
           }
         }
-      } catch (JsonProcessingException e) {
-        out.get(FAILURES).output(failure(uri, Storage.stem(uri), "not valid JSON at line "
-            + e.getLocation().getLineNr() + ", column " + e.getLocation().getColumnNr() + ": "
-            + e.getOriginalMessage() + " (entries after this point are not read)"));
-      } catch (InvalidAnnotationException e) {
-        out.get(FAILURES).output(failure(uri, Storage.stem(uri), e.getMessage()));
-      } catch (IOException e) {
-        out.get(FAILURES).output(new Failure(stage, Storage.stem(uri), uri, Map.of("annotations", uri),
-            Storage.reasonFor(e, FailureReason.NOT_FOUND), "annotations: " + e.getMessage(), null));
-      }
-      try {
-        out.get(CATEGORIES).output(JSON.writeValueAsString(categories));
-      } catch (JsonProcessingException e) {
-        throw new IllegalStateException(e);
       }
     }
 
