@@ -24,11 +24,15 @@ import io.maskbeam.transforms.model.SharedResources;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.TreeMap;
 import org.apache.beam.sdk.coders.StringUtf8Coder;
 import org.apache.beam.sdk.io.FileSystems;
@@ -210,6 +214,15 @@ public final class SegmentImages extends PTransform<PCollection<SegmentInput>, P
     private transient Segmenter segmenter;
     private transient ImageLoader loader;
     private transient long pendingLoadMillis;
+    /**
+     * Reads and decodes the next inputs, and encodes and writes finished images, while the model runs on the
+     * current batch: the model call uses the cores, and the one-threaded PNG/JPEG work would otherwise leave all
+     * but one idle between calls. Outputs and metrics stay on the DoFn's thread (Beam's receivers and metric
+     * containers belong to it); the helpers only compute and write files.
+     */
+    private transient ExecutorService io;
+    /** Encodes and writes of this element not yet reported, oldest first. */
+    private transient ArrayDeque<Future<Outcome>> pendingWrites;
 
     SegmentFn(ModelReference model, SegmentOutputs outputs, InferenceSettings inference, boolean skipExisting) {
       this.modelRef = model;
@@ -238,10 +251,20 @@ public final class SegmentImages extends PTransform<PCollection<SegmentInput>, P
       model = lease.resource();
       pendingLoadMillis = lease.loadMillis();
       loader = ImageLoader.withPixelLimit(inference.maxPixels());
+      io = Executors.newFixedThreadPool(IO_THREADS, r -> {
+        Thread t = new Thread(r, "maskbeam-segment-io");
+        t.setDaemon(true);
+        return t;
+      });
+      pendingWrites = new ArrayDeque<>();
     }
 
     @Teardown
     public void teardown() {
+      if (io != null) {
+        io.shutdownNow();
+        io = null;
+      }
       if (model != null) {
         model = null;
         SharedModels.release(modelRef, inference.runtime());
@@ -265,16 +288,30 @@ public final class SegmentImages extends PTransform<PCollection<SegmentInput>, P
         fail(repeat, FailureReason.DUPLICATE_INPUT, "listed more than once (by two patterns or manifest lines);"
             + " segmented once", null, out);
       }
+      List<SegmentInput> todo = new ArrayList<>();
       for (SegmentInput input : resolved.unique()) {
         if (skipExisting && outputsExist(input.key())) {
           skipped.inc();
           out.get(SKIPPED).output(input.key());
+        } else {
+          todo.add(input);
+        }
+      }
+      // Decoding runs a bounded window ahead of the model, in input order.
+      int window = Math.max(2, inference.maxBatchSize() * 2);
+      ArrayDeque<Future<Outcome>> decoding = new ArrayDeque<>();
+      int next = 0;
+      while (next < todo.size() || !decoding.isEmpty()) {
+        while (next < todo.size() && decoding.size() < window) {
+          SegmentInput input = todo.get(next++);
+          decoding.add(io.submit(() -> decode(input)));
+        }
+        Outcome o = await(decoding.poll());
+        if (o.failure() != null) {
+          report(o, out);
           continue;
         }
-        Decoded decoded = decode(input, out);
-        if (decoded == null) {
-          continue;
-        }
+        Decoded decoded = o.decoded();
         RgbImage image = decoded.image();
         if (!segmenter.runsWhole(image.width(), image.height())) {
           segmentTiled(decoded, out);
@@ -284,6 +321,46 @@ public final class SegmentImages extends PTransform<PCollection<SegmentInput>, P
         batches.add(size[0] + "x" + size[1], decoded, image.pixels().length);
       }
       batches.flushAll();
+      while (!pendingWrites.isEmpty()) {
+        report(await(pendingWrites.poll()), out);
+      }
+    }
+
+    /** Helper threads for reading, decoding, encoding and writing beside the model call. */
+    static final int IO_THREADS = 2;
+
+    /**
+     * What became of an input off the DoFn's thread: decoded (for the model), written (its statistics), or failed;
+     * reported on the DoFn's thread by {@link #report}.
+     */
+    private record Outcome(Decoded decoded, ImageStats stats, SegmentInput input, FailureReason reason,
+        String failure, Throwable cause) {
+      static Outcome failed(SegmentInput input, FailureReason reason, String message, Throwable cause) {
+        return new Outcome(null, null, input, reason, message, cause);
+      }
+    }
+
+    private static Outcome await(Future<Outcome> f) {
+      try {
+        return f.get();
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new IllegalStateException("interrupted while segmenting", e);
+      } catch (java.util.concurrent.ExecutionException e) {
+        // Tasks turn every fault of an input into an Outcome; what arrives here is a bug: fail the bundle.
+        throw new IllegalStateException("segment helper failed", e.getCause());
+      }
+    }
+
+    /** Emits an outcome from the DoFn's thread: outputs and metrics belong to it. */
+    private void report(Outcome o, MultiOutputReceiver out) {
+      if (o.failure() != null) {
+        fail(o.input(), o.reason(), o.failure(), o.cause(), out);
+      } else if (o.stats() != null) {
+        segmented.inc();
+        out.get(PROCESSED).output(o.input());
+        out.get(STATS).output(o.stats());
+      }
     }
 
     private boolean outputsExist(String key) {
@@ -300,23 +377,21 @@ public final class SegmentImages extends PTransform<PCollection<SegmentInput>, P
       }
     }
 
-    private Decoded decode(SegmentInput input, MultiOutputReceiver out) {
+    /** Reads and decodes an input (on a helper thread). */
+    private Outcome decode(SegmentInput input) {
       byte[] bytes;
       try {
         bytes = Storage.readAll(input.uri());
       } catch (IOException e) {
-        fail(input, Storage.reasonFor(e, FailureReason.NOT_FOUND), e.getMessage(), e, out);
-        return null;
+        return Outcome.failed(input, Storage.reasonFor(e, FailureReason.NOT_FOUND), e.getMessage(), e);
       }
       try {
         ImageLoader.Photo photo = loader.load(bytes);
-        return new Decoded(input, photo.image(), photo.orientation());
+        return new Outcome(new Decoded(input, photo.image(), photo.orientation()), null, input, null, null, null);
       } catch (InvalidImageException e) {
-        fail(input, FailureReason.of(e.kind(), FailureReason.Part.IMAGE), e.getMessage(), e, out);
-        return null;
+        return Outcome.failed(input, FailureReason.of(e.kind(), FailureReason.Part.IMAGE), e.getMessage(), e);
       } catch (RuntimeException | OutOfMemoryError e) {
-        fail(input, FailureReason.IMAGE_UNREADABLE, "cannot decode image: " + e, e, out);
-        return null;
+        return Outcome.failed(input, FailureReason.IMAGE_UNREADABLE, "cannot decode image: " + e, e);
       }
     }
 
@@ -400,9 +475,22 @@ public final class SegmentImages extends PTransform<PCollection<SegmentInput>, P
       return confidence(labels.width(), labels.height());
     }
 
-    /** Writes every output of one image; the mask last, so an existing mask means a complete set. */
+    /**
+     * Hands an image's outputs to a helper thread, reporting finished ones first so that at most a few batches of
+     * outputs wait in memory.
+     */
     private void write(Decoded d, LabelImage labels, float[] probabilities, Confidence.Accumulator confidence,
         MultiOutputReceiver out) {
+      pendingWrites.add(io.submit(() -> writeFiles(d, labels, probabilities, confidence)));
+      int bound = Math.max(2, inference.maxBatchSize() * 2);
+      while (pendingWrites.size() > bound || (!pendingWrites.isEmpty() && pendingWrites.peek().isDone())) {
+        report(await(pendingWrites.poll()), out);
+      }
+    }
+
+    /** Writes an image's outputs (on a helper thread); the mask last, so an existing mask means a complete set. */
+    private Outcome writeFiles(Decoded d, LabelImage labels, float[] probabilities,
+        Confidence.Accumulator confidence) {
       String key = d.input().key();
       // On gs:// each output records where it came from (object metadata); other stores ignore it.
       Map<String, String> provenance = Map.of("maskbeam-input", d.input().uri(), "maskbeam-model", modelRef.uri(),
@@ -449,14 +537,12 @@ public final class SegmentImages extends PTransform<PCollection<SegmentInput>, P
         current = outputs.maskUri(key);
         Storage.write(current, ImageCodec.encodePng(labels), "image/png", provenance);
       } catch (IOException | RuntimeException e) {
-        fail(d.input(), FailureReason.WRITE_FAILED, "cannot write " + current + ": " + e.getMessage(), e, out);
-        return;
+        return Outcome.failed(d.input(), FailureReason.WRITE_FAILED, "cannot write " + current + ": "
+            + e.getMessage(), e);
       }
-      segmented.inc();
-      out.get(PROCESSED).output(d.input());
-      out.get(STATS).output(new ImageStats(key, d.input().uri(), outputs.run(), labels.width(), labels.height(),
+      return new Outcome(null, new ImageStats(key, d.input().uri(), outputs.run(), labels.width(), labels.height(),
           d.orientation(), MaskRendering.classPixels(labels, model.numClasses()),
-          confidence == null ? null : confidence.result()));
+          confidence == null ? null : confidence.result()), d.input(), null, null, null);
     }
 
     private void fail(SegmentInput input, FailureReason reason, String message, Throwable cause,
