@@ -45,7 +45,8 @@ class DataflowJobSpecTest {
   static void demoAndJar() throws Exception {
     demo = work.resolve("demo");
     ByteArrayOutputStream err = new ByteArrayOutputStream();
-    int code = Maskbeam.run(new String[] {"demo", "--output=" + demo, "--count=8", "--trainEpochs=1"},
+    int code = Maskbeam.run(new String[] {"demo", "--output=" + demo, "--count=8", "--trainEpochs=1",
+        "--width=128", "--height=96", "--style=textured"},
         new PrintStream(new ByteArrayOutputStream()), new PrintStream(err));
     assertThat(code).as(err.toString()).isZero();
     stagedJar = work.resolve("app.jar");

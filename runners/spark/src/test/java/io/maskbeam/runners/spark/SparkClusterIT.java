@@ -50,7 +50,8 @@ class SparkClusterIT {
     cluster.waitForWorkers(2);
 
     demo = work.resolve("demo");
-    SparkRunnerTest.Run run = SparkRunnerTest.cli("demo", "--output=" + demo, "--count=16", "--trainEpochs=1");
+    SparkRunnerTest.Run run = SparkRunnerTest.cli("demo", "--output=" + demo, "--count=16", "--trainEpochs=1",
+        "--width=128", "--height=96", "--style=textured");
     assertThat(run.exitCode()).as(run.out() + run.err()).isZero();
     // Enough images for the job to be in full swing when a worker dies.
     images = Files.createDirectories(work.resolve("images"));

@@ -49,7 +49,8 @@ class SparkRunnerTest {
   static void demoDataAndModel() {
     // The demo on the DirectRunner makes synthetic data and a small model; Spark then runs the pipelines on them.
     demo = work.resolve("demo");
-    Run run = cli("demo", "--output=" + demo, "--count=24", "--trainEpochs=2");
+    Run run = cli("demo", "--output=" + demo, "--count=24", "--trainEpochs=2", "--width=128", "--height=96",
+        "--style=textured");
     assertThat(run.exitCode()).as(run.out() + run.err()).isZero();
   }
 
