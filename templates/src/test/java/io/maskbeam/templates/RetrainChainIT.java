@@ -66,7 +66,7 @@ class RetrainChainIT {
 
     // The demo's model had one epoch; six more from its weights are better on the same classes.
     Shipped.Finished good = chain(work, data, production, "run-1", Map.of(
-        "TRAIN_ARGS", "--epochs=6 --unetWidth=16 --cropSize=96 --miniBatchSize=4 --optimizer=adam"
+        "TRAIN_ARGS", "--epochs=6 --unetWidth=16 --unetDepth=3 --cropSize=96 --miniBatchSize=4 --optimizer=adam"
             + " --learningRate=0.005",
         "THRESHOLDS", "meanIou.delta>=0"));
     assertThat(good.exitCode()).as(good.output()).isZero();
@@ -83,7 +83,7 @@ class RetrainChainIT {
 
     // A candidate that learned nothing fails the gate: production stays exactly as it was.
     Shipped.Finished bad = chain(work, data, production, "run-2", Map.of(
-        "TRAIN_ARGS", "--epochs=1 --unetWidth=16 --cropSize=96 --miniBatchSize=4 --learningRate=0.00001",
+        "TRAIN_ARGS", "--epochs=1 --unetWidth=16 --unetDepth=3 --cropSize=96 --miniBatchSize=4 --learningRate=0.00001",
         "INIT_FROM_PRODUCTION", "false",
         "THRESHOLDS", "meanIou.delta>=-0.01"));
     assertThat(bad.exitCode()).as(bad.output()).isEqualTo(3);
