@@ -13,7 +13,6 @@ import io.maskbeam.core.Failure;
 import io.maskbeam.core.FailureReason;
 import io.maskbeam.core.Stage;
 import io.maskbeam.dataset.Manifest;
-import io.maskbeam.transforms.common.FailureCoder;
 import io.maskbeam.transforms.io.Storage;
 import java.io.IOException;
 import java.io.InputStream;
@@ -31,7 +30,6 @@ import org.apache.beam.sdk.metrics.Counter;
 import org.apache.beam.sdk.metrics.Metrics;
 import org.apache.beam.sdk.transforms.Create;
 import org.apache.beam.sdk.transforms.DoFn;
-import org.apache.beam.sdk.transforms.Flatten;
 import org.apache.beam.sdk.transforms.ParDo;
 import org.apache.beam.sdk.transforms.View;
 import org.apache.beam.sdk.transforms.join.CoGbkResult;
@@ -40,7 +38,6 @@ import org.apache.beam.sdk.transforms.join.KeyedPCollectionTuple;
 import org.apache.beam.sdk.values.KV;
 import org.apache.beam.sdk.values.PBegin;
 import org.apache.beam.sdk.values.PCollection;
-import org.apache.beam.sdk.values.PCollectionList;
 import org.apache.beam.sdk.values.PCollectionTuple;
 import org.apache.beam.sdk.values.PCollectionView;
 import org.apache.beam.sdk.values.TupleTag;
@@ -91,14 +88,7 @@ final class CocoPairs extends LayoutPairing {
         .apply("ToExamples", ParDo.of(new ToExampleFn(source, splitPolicy, stage, categories, imageTag,
                 annotationTag, refs, unusable)).withSideInputs(categories)
             .withOutputTags(refs, TupleTagList.of(unusable)));
-    PCollectionTuple unique = paired.get(refs).setCoder(SampleRef.Coder.of())
-        .apply("UniqueIds", new UniqueIds(buckets, stage));
-    PCollection<Failure> rejected = PCollectionList.of(read.get(FAILURES).setCoder(FailureCoder.of()))
-        .and(paired.get(unusable).setCoder(FailureCoder.of()))
-        .and(unique.get(MatchDatasetPairs.REJECTED))
-        .apply("AllRejected", Flatten.pCollections());
-    return PCollectionTuple.of(MatchDatasetPairs.PAIRS, unique.get(MatchDatasetPairs.PAIRS))
-        .and(MatchDatasetPairs.REJECTED, rejected);
+    return uniqueWithFailures(paired.get(refs), read.get(FAILURES), paired.get(unusable));
   }
 
   /** Streams one COCO file's arrays out as elements; categories leave as one JSON object {id: name}. */
@@ -268,13 +258,8 @@ final class CocoPairs extends LayoutPairing {
       regions.inc(found.size());
       ImageAnnotation annotation = new ImageAnnotation(image.width(), image.height(), found,
           ImageAnnotation.Overlap.SMALLER_ON_TOP);
-      SampleRef ref = new SampleRef(id, imageUri, file, null, annotation.toJson());
-      try {
-        out.get(refs).output(ref.withSplit(splitPolicy.splitOf(id, null)));
-      } catch (IllegalArgumentException bad) {
-        out.get(unusable).output(new Failure(stage, id, imageUri, ref.files(), FailureReason.UNKNOWN_SPLIT,
-            bad.getMessage(), null));
-      }
+      emitInSplit(new SampleRef(id, imageUri, file, null, annotation.toJson()), null, splitPolicy, stage, out, refs,
+          unusable);
     }
 
     private String imageUri(String fileName) {

@@ -6,7 +6,6 @@ import io.maskbeam.core.Failure;
 import io.maskbeam.core.FailureReason;
 import io.maskbeam.core.Stage;
 import io.maskbeam.dataset.Manifest;
-import io.maskbeam.transforms.common.FailureCoder;
 import io.maskbeam.transforms.io.Storage;
 import java.io.IOException;
 import java.io.InputStream;
@@ -17,11 +16,8 @@ import org.apache.beam.sdk.metrics.Counter;
 import org.apache.beam.sdk.metrics.Metrics;
 import org.apache.beam.sdk.transforms.Create;
 import org.apache.beam.sdk.transforms.DoFn;
-import org.apache.beam.sdk.transforms.Flatten;
 import org.apache.beam.sdk.transforms.ParDo;
 import org.apache.beam.sdk.values.PBegin;
-import org.apache.beam.sdk.values.PCollection;
-import org.apache.beam.sdk.values.PCollectionList;
 import org.apache.beam.sdk.values.PCollectionTuple;
 import org.apache.beam.sdk.values.TupleTag;
 import org.apache.beam.sdk.values.TupleTagList;
@@ -44,13 +40,7 @@ final class CvatPairs extends LayoutPairing {
     PCollectionTuple read = input.apply("AnnotationFile", Create.of(source.annotations()))
         .apply("StreamCvat", ParDo.of(new StreamCvatFn(source, splitPolicy, stage, refs, unusable))
             .withOutputTags(refs, TupleTagList.of(unusable)));
-    PCollectionTuple unique = read.get(refs).setCoder(SampleRef.Coder.of())
-        .apply("UniqueIds", new UniqueIds(buckets, stage));
-    PCollection<Failure> rejected = PCollectionList.of(read.get(unusable).setCoder(FailureCoder.of()))
-        .and(unique.get(MatchDatasetPairs.REJECTED))
-        .apply("AllRejected", Flatten.pCollections());
-    return PCollectionTuple.of(MatchDatasetPairs.PAIRS, unique.get(MatchDatasetPairs.PAIRS))
-        .and(MatchDatasetPairs.REJECTED, rejected);
+    return uniqueWithFailures(read.get(refs), read.get(unusable));
   }
 
   static final class StreamCvatFn extends DoFn<String, SampleRef> {
@@ -81,13 +71,8 @@ final class CvatPairs extends LayoutPairing {
             String uri = imageUri(file, image.name());
             regions.inc(image.annotation().regions().size());
             skippedShapes.inc(image.skippedShapes());
-            SampleRef ref = new SampleRef(id, uri, file, null, image.annotation().toJson());
-            try {
-              out.get(refs).output(ref.withSplit(splitPolicy.splitOf(id, null)));
-            } catch (IllegalArgumentException bad) {
-              out.get(unusable).output(new Failure(stage, id, uri, ref.files(), FailureReason.UNKNOWN_SPLIT,
-                  bad.getMessage(), null));
-            }
+            emitInSplit(new SampleRef(id, uri, file, null, image.annotation().toJson()), null, splitPolicy, stage,
+                out, refs, unusable);
           }
 
           @Override

@@ -6,7 +6,6 @@ import io.maskbeam.core.Failure;
 import io.maskbeam.core.FailureReason;
 import io.maskbeam.core.Stage;
 import io.maskbeam.dataset.Manifest;
-import io.maskbeam.transforms.common.FailureCoder;
 import io.maskbeam.transforms.io.FileListing;
 import io.maskbeam.transforms.io.Storage;
 import java.io.IOException;
@@ -16,12 +15,9 @@ import org.apache.beam.sdk.metrics.Counter;
 import org.apache.beam.sdk.metrics.Metrics;
 import org.apache.beam.sdk.transforms.Create;
 import org.apache.beam.sdk.transforms.DoFn;
-import org.apache.beam.sdk.transforms.Flatten;
 import org.apache.beam.sdk.transforms.ParDo;
 import org.apache.beam.sdk.transforms.Reshuffle;
 import org.apache.beam.sdk.values.PBegin;
-import org.apache.beam.sdk.values.PCollection;
-import org.apache.beam.sdk.values.PCollectionList;
 import org.apache.beam.sdk.values.PCollectionTuple;
 import org.apache.beam.sdk.values.TupleTag;
 import org.apache.beam.sdk.values.TupleTagList;
@@ -51,14 +47,7 @@ final class LabelMePairs extends LayoutPairing {
         .apply("Spread", Reshuffle.viaRandomKey())
         .apply("Read", ParDo.of(new ReadLabelMeFn(splitPolicy, stage, refs, unusable))
             .withOutputTags(refs, TupleTagList.of(unusable)));
-    PCollectionTuple unique = read.get(refs).setCoder(SampleRef.Coder.of())
-        .apply("UniqueIds", new UniqueIds(buckets, stage));
-    PCollection<Failure> rejected = PCollectionList.of(listed.get(unlisted).setCoder(FailureCoder.of()))
-        .and(read.get(unusable).setCoder(FailureCoder.of()))
-        .and(unique.get(MatchDatasetPairs.REJECTED))
-        .apply("AllRejected", Flatten.pCollections());
-    return PCollectionTuple.of(MatchDatasetPairs.PAIRS, unique.get(MatchDatasetPairs.PAIRS))
-        .and(MatchDatasetPairs.REJECTED, rejected);
+    return uniqueWithFailures(read.get(refs), listed.get(unlisted), read.get(unusable));
   }
 
   static final class ListJsonFn extends DoFn<String, String> {
@@ -124,12 +113,7 @@ final class LabelMePairs extends LayoutPairing {
       regions.inc(doc.annotation().regions().size());
       skippedShapes.inc(doc.skippedShapes());
       SampleRef ref = new SampleRef(id, Manifest.resolve(doc.imagePath(), uri), uri, null, doc.annotation().toJson());
-      try {
-        out.get(refs).output(ref.withSplit(splitPolicy.splitOf(id, null)));
-      } catch (IllegalArgumentException bad) {
-        out.get(unusable).output(new Failure(stage, id, ref.imageUri(), ref.files(), FailureReason.UNKNOWN_SPLIT,
-            bad.getMessage(), null));
-      }
+      emitInSplit(ref, null, splitPolicy, stage, out, refs, unusable);
     }
   }
 }

@@ -8,7 +8,6 @@ import io.maskbeam.core.Failure;
 import io.maskbeam.core.FailureReason;
 import io.maskbeam.core.Stage;
 import io.maskbeam.dataset.Manifest;
-import io.maskbeam.transforms.common.FailureCoder;
 import io.maskbeam.transforms.io.Storage;
 import java.io.IOException;
 import java.util.Map;
@@ -17,11 +16,8 @@ import org.apache.beam.sdk.io.fs.EmptyMatchTreatment;
 import org.apache.beam.sdk.metrics.Counter;
 import org.apache.beam.sdk.metrics.Metrics;
 import org.apache.beam.sdk.transforms.DoFn;
-import org.apache.beam.sdk.transforms.Flatten;
 import org.apache.beam.sdk.transforms.ParDo;
 import org.apache.beam.sdk.values.PBegin;
-import org.apache.beam.sdk.values.PCollection;
-import org.apache.beam.sdk.values.PCollectionList;
 import org.apache.beam.sdk.values.PCollectionTuple;
 import org.apache.beam.sdk.values.TupleTag;
 import org.apache.beam.sdk.values.TupleTagList;
@@ -46,13 +42,7 @@ final class VertexPairs extends LayoutPairing {
             .withEmptyMatchTreatment(EmptyMatchTreatment.DISALLOW))
         .apply("ParseLines", ParDo.of(new ParseLineFn(source.annotations(), splitPolicy, stage, refs, unusable))
             .withOutputTags(refs, TupleTagList.of(unusable)));
-    PCollectionTuple unique = read.get(refs).setCoder(SampleRef.Coder.of())
-        .apply("UniqueIds", new UniqueIds(buckets, stage));
-    PCollection<Failure> rejected = PCollectionList.of(read.get(unusable).setCoder(FailureCoder.of()))
-        .and(unique.get(MatchDatasetPairs.REJECTED))
-        .apply("AllRejected", Flatten.pCollections());
-    return PCollectionTuple.of(MatchDatasetPairs.PAIRS, unique.get(MatchDatasetPairs.PAIRS))
-        .and(MatchDatasetPairs.REJECTED, rejected);
+    return uniqueWithFailures(read.get(refs), read.get(unusable));
   }
 
   static final class ParseLineFn extends DoFn<String, SampleRef> {
@@ -97,12 +87,7 @@ final class VertexPairs extends LayoutPairing {
       regions.inc(parsed.annotation().regions().size() + parsed.annotation().maskColors().size());
       SampleRef ref = new SampleRef(id, image, parsed.maskUri() == null ? file : Manifest.resolve(parsed.maskUri(),
           file), null, parsed.annotation().toJson());
-      try {
-        out.get(refs).output(ref.withSplit(splitPolicy.splitOf(id, parsed.split())));
-      } catch (IllegalArgumentException bad) {
-        out.get(unusable).output(new Failure(stage, id, image, ref.files(), FailureReason.UNKNOWN_SPLIT,
-            bad.getMessage(), null));
-      }
+      emitInSplit(ref, parsed.split(), splitPolicy, stage, out, refs, unusable);
     }
   }
 }
