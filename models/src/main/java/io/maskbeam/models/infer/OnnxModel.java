@@ -413,15 +413,21 @@ public final class OnnxModel implements SegmentationModel {
   public float[] probabilities(byte[] rgb, int n, int h, int w) {
     float[] out = new float[n * h * w * numClasses];
     run(rgb, n, h, w, (image, scores, oh, ow, ih, iw) -> {
-      float[] full = toImageSize(scores, oh, ow, ih, iw, h, w);
-      System.arraycopy(full, 0, out, image * h * w * numClasses, h * w * numClasses);
+      int base = image * h * w * numClasses;
+      if (fullResolution(oh, ow, ih, iw, h, w)) {
+        // Straight from the output buffer into place: no transposed copy, no second array for the softmax.
+        scores.probabilitiesInto(out, base, h, w, conv.outputKind().equals("logits"));
+      } else {
+        float[] full = toImageSize(softmaxed(scores.hwc()), oh, ow, ih, iw, h, w);
+        System.arraycopy(full, 0, out, base, h * w * numClasses);
+      }
     }, (image, classes, oh, ow, ih, iw) -> {
       byte[] labels = classesToImageSize(classes, oh, ow, ih, iw, h, w);
       int base = image * h * w * numClasses;
       for (int p = 0; p < labels.length; p++) {
         out[base + p * numClasses + (labels[p] & 0xff)] = 1f;
       }
-    }, true);
+    });
     return out;
   }
 
@@ -429,15 +435,23 @@ public final class OnnxModel implements SegmentationModel {
   public byte[] labels(byte[] rgb, int n, int h, int w) {
     byte[] out = new byte[n * h * w];
     run(rgb, n, h, w, (image, scores, oh, ow, ih, iw) -> {
-      // At full resolution the arg-max of logits is that of their softmax; otherwise the probabilities are
-      // upsampled first, as everywhere else.
-      byte[] labels = oh == ih && ow == iw && !resized(h, w)
-          ? ProbabilityMaps.argMax(crop(scores, ow, numClasses, h, w), 0, h * w, numClasses)
-          : ProbabilityMaps.argMax(toImageSize(softmaxed(scores), oh, ow, ih, iw, h, w), 0, h * w, numClasses);
-      System.arraycopy(labels, 0, out, image * h * w, h * w);
+      if (fullResolution(oh, ow, ih, iw, h, w)) {
+        // At full resolution the arg-max of logits is that of their softmax.
+        scores.argMaxInto(out, image * h * w, h, w);
+      } else {
+        // Otherwise the probabilities are upsampled first, as everywhere else.
+        byte[] labels = ProbabilityMaps.argMax(toImageSize(softmaxed(scores.hwc()), oh, ow, ih, iw, h, w), 0,
+            h * w, numClasses);
+        System.arraycopy(labels, 0, out, image * h * w, h * w);
+      }
     }, (image, classes, oh, ow, ih, iw) -> System.arraycopy(classesToImageSize(classes, oh, ow, ih, iw, h, w), 0,
-        out, image * h * w, h * w), false);
+        out, image * h * w, h * w));
     return out;
+  }
+
+  /** Whether an output of oh x ow for an input of ih x iw maps pixel for pixel onto the image's top-left h x w. */
+  private boolean fullResolution(int oh, int ow, int ih, int iw, int h, int w) {
+    return oh == ih && ow == iw && !resized(h, w);
   }
 
   @Override
@@ -445,9 +459,9 @@ public final class OnnxModel implements SegmentationModel {
     return new LabelImage(image.width(), image.height(), labels(image.pixels(), 1, image.height(), image.width()));
   }
 
-  /** Scores of one image [oh, ow, C] as the model gave them, for input of size ih x iw. */
+  /** Scores of one image, at output resolution oh x ow, for input of size ih x iw. */
   private interface ScoresSink {
-    void accept(int image, float[] scores, int oh, int ow, int ih, int iw);
+    void accept(int image, Scores scores, int oh, int ow, int ih, int iw);
   }
 
   /** Class ids of one image [oh, ow], for input of size ih x iw. */
@@ -455,16 +469,114 @@ public final class OnnxModel implements SegmentationModel {
     void accept(int image, int[] classes, int oh, int ow, int ih, int iw);
   }
 
+  /**
+   * One image's scores read in place from the output tensor's buffer, in the layout the model wrote them
+   * ({@code [C, oh, ow]} planes or {@code [oh, ow, C]}), so the common full-resolution cases cost one pass and no copy.
+   */
+  private record Scores(FloatBuffer buffer, int base, boolean planar, int c, int oh, int ow) {
+    private int index(int y, int x, int k) {
+      return planar ? base + (k * oh + y) * ow + x : base + (y * ow + x) * c + k;
+    }
+
+    /** The scores as an [oh, ow, C] array, for the paths that resample them. */
+    float[] hwc() {
+      float[] out = new float[oh * ow * c];
+      if (planar) {
+        for (int k = 0; k < c; k++) {
+          int plane = base + k * oh * ow;
+          for (int p = 0; p < oh * ow; p++) {
+            out[p * c + k] = buffer.get(plane + p);
+          }
+        }
+      } else {
+        buffer.get(base, out);
+      }
+      return out;
+    }
+
+    /** Arg-max of the top-left h x w, written at {@code out[offset..]}; ties go to the lower class, as elsewhere. */
+    void argMaxInto(byte[] out, int offset, int h, int w) {
+      if (planar) {
+        // Plane by plane within a row: every read is sequential and the running maximum stays in cache.
+        float[] best = new float[w];
+        for (int y = 0; y < h; y++) {
+          int row = offset + y * w;
+          int first = base + y * ow;
+          for (int x = 0; x < w; x++) {
+            best[x] = buffer.get(first + x);
+            out[row + x] = 0;
+          }
+          for (int k = 1; k < c; k++) {
+            int plane = base + (k * oh + y) * ow;
+            for (int x = 0; x < w; x++) {
+              float v = buffer.get(plane + x);
+              if (v > best[x]) {
+                best[x] = v;
+                out[row + x] = (byte) k;
+              }
+            }
+          }
+        }
+        return;
+      }
+      for (int y = 0; y < h; y++) {
+        for (int x = 0; x < w; x++) {
+          int o = base + (y * ow + x) * c;
+          int bestClass = 0;
+          float bestScore = buffer.get(o);
+          for (int k = 1; k < c; k++) {
+            float v = buffer.get(o + k);
+            if (v > bestScore) {
+              bestScore = v;
+              bestClass = k;
+            }
+          }
+          out[offset + y * w + x] = (byte) bestClass;
+        }
+      }
+    }
+
+    /**
+     * The top-left h x w as [h, w, C] probabilities at {@code out[offset..]}: a softmax when the scores are logits,
+     * else a copy.
+     */
+    void probabilitiesInto(float[] out, int offset, int h, int w, boolean logits) {
+      for (int y = 0; y < h; y++) {
+        for (int x = 0; x < w; x++) {
+          int o = offset + (y * w + x) * c;
+          float max = Float.NEGATIVE_INFINITY;
+          for (int k = 0; k < c; k++) {
+            float v = buffer.get(index(y, x, k));
+            out[o + k] = v;
+            max = Math.max(max, v);
+          }
+          if (!logits) {
+            continue;
+          }
+          float sum = 0;
+          for (int k = 0; k < c; k++) {
+            float e = (float) Math.exp(out[o + k] - max);
+            out[o + k] = e;
+            sum += e;
+          }
+          float inverse = 1f / sum;
+          for (int k = 0; k < c; k++) {
+            out[o + k] *= inverse;
+          }
+        }
+      }
+    }
+  }
+
   private boolean resized(int h, int w) {
     return conv.fixedSize() && (h != conv.fixedHeight() || w != conv.fixedWidth());
   }
 
   /**
-   * Feeds n images of h x w in batches the graph accepts and hands each image's output to a sink.
-   *
-   * @param softmax whether logits are turned into probabilities before the scores sink
+   * Feeds n images of h x w in batches the graph accepts and hands each image's output to a sink, while the output
+   * tensor is still open.
    */
-  private void run(byte[] rgb, int n, int h, int w, ScoresSink scores, ClassesSink classes, boolean softmax) {
+  private void run(byte[] rgb, int n, int h, int w, ScoresSink scores, ClassesSink classes) {
     if (rgb.length != n * h * w * 3) {
       throw new IllegalArgumentException(rgb.length + " bytes for " + n + " RGB images of " + w + "x" + h);
     }
@@ -505,19 +617,7 @@ public final class OnnxModel implements SegmentationModel {
           }
           FloatBuffer fb = y.getFloatBuffer();
           for (int i = 0; i < count; i++) {
-            float[] hwc = new float[oh * ow * c];
-            int base = i * oh * ow * c;
-            if (nchwOut) {
-              for (int k = 0; k < c; k++) {
-                int plane = base + k * oh * ow;
-                for (int p = 0; p < oh * ow; p++) {
-                  hwc[p * c + k] = fb.get(plane + p);
-                }
-              }
-            } else {
-              fb.get(base, hwc);
-            }
-            scores.accept(first + i, softmax ? softmaxed(hwc) : hwc, oh, ow, ih, iw);
+            scores.accept(first + i, new Scores(fb, i * oh * ow * c, nchwOut, c, oh, ow), oh, ow, ih, iw);
           }
         }
       } catch (OrtException e) {
@@ -540,12 +640,12 @@ public final class OnnxModel implements SegmentationModel {
     return (v + stride - 1) / stride * stride;
   }
 
-  /** Probabilities from logits (in place on a copy), or the scores as they are for a probabilities output. */
+  /** Probabilities from logits (in place: callers pass a fresh array), or the scores as they are. */
   private float[] softmaxed(float[] scores) {
     if (!conv.outputKind().equals("logits")) {
       return scores;
     }
-    float[] p = scores.clone();
+    float[] p = scores;
     int c = numClasses;
     for (int o = 0; o < p.length; o += c) {
       float max = Float.NEGATIVE_INFINITY;
