@@ -18,6 +18,7 @@ Written here:
                                the graph, so it needs a sidecar
   rank2.onnx                   a classifier taking [N, 3]: not an image model
   opset99.onnx                 nchw_float.onnx stamped with an opset no runtime has
+  nhwc_logits.onnx             nchw_float's network with its logits permuted to [N, H, W, C]
   expected/<model>.<image>.png PyTorch's class ids (8-bit grey PNG)
   expected/nchw_float.a.npy    PyTorch's softmax probabilities [H, W, C] for image a
 For downsampled.onnx the reference is what Maskbeam documents: softmax, bilinear resize of the probabilities to the
@@ -171,4 +172,19 @@ export(torch.nn.Linear(3, 2).eval(), torch.zeros(1, 3), "rank2.onnx", {"images":
 m = onnx.load("nchw_float.onnx")
 m.opset_import[0].version = 99
 onnx.save(m, "opset99.onnx")
+
+
+# 6. Logits laid out NHWC ([N, H, W, C], as TensorFlow-converted models give them): the same network as 1 with its
+# output permuted, so its answers are nchw_float's.
+class ChannelsLast(torch.nn.Module):
+    def __init__(self, inner):
+        super().__init__()
+        self.inner = inner
+
+    def forward(self, x):
+        return self.inner(x).permute(0, 2, 3, 1)
+
+
+export(ChannelsLast(net).eval(), (nchw(images["a"]) - MEAN) / STD, "nhwc_logits.onnx",
+       {"images": {0: "n", 2: "h", 3: "w"}, "logits": {0: "n", 1: "h", 2: "w"}})
 print("fixtures written:", sorted(os.listdir(".")))

@@ -90,6 +90,29 @@ class OnnxModelTest {
     }
   }
 
+  /** Logits laid out [N, H, W, C]: the layout is inferred from the graph, answers are the NCHW network's. */
+  @Test
+  void nhwcLogitsGiveTheSameLabelsAndProbabilitiesAsTheirNchwNetwork() throws IOException {
+    try (SegmentationModel model = SegmentationModel.load(fixture("nhwc_logits.onnx"), 1)) {
+      assertThat(model.numClasses()).isEqualTo(4);
+      assertThat(model.metadata().onnx().path("outputLayout").asText()).isEqualTo("NHWC");
+      RgbImage a = image("a");
+      RgbImage b = image("b");
+      byte[] both = new byte[a.pixels().length * 2];
+      System.arraycopy(a.pixels(), 0, both, 0, a.pixels().length);
+      System.arraycopy(b.pixels(), 0, both, a.pixels().length, b.pixels().length);
+      byte[] labels = model.labels(both, 2, a.height(), a.width());
+      int n = a.width() * a.height();
+      assertThat(java.util.Arrays.copyOfRange(labels, 0, n)).isEqualTo(expected("nchw_float", "a"));
+      assertThat(java.util.Arrays.copyOfRange(labels, n, 2 * n)).isEqualTo(expected("nchw_float", "b"));
+      float[] probabilities = model.probabilities(a.pixels(), 1, a.height(), a.width());
+      Npy.Float32Array torch = Npy.readFloat32(Files.readAllBytes(fixture("expected/nchw_float.a.npy")));
+      for (int i = 0; i < probabilities.length; i++) {
+        assertThat(probabilities[i]).as("probability %d", i).isCloseTo(torch.data()[i], within(2e-5f));
+      }
+    }
+  }
+
   @Test
   void nhwcUint8FixedSizeModelMatchesPyTorchAndIsResizedOrTiled() throws IOException {
     try (SegmentationModel model = SegmentationModel.load(fixture("nhwc_uint8"), 1)) {

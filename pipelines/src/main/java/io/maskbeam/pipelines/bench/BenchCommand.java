@@ -49,11 +49,14 @@ import picocli.CommandLine.Unmatched;
     description = "Benchmarks. 'bench preprocess': pipeline vs raw ceiling images/s on a paired dataset"
         + " (default: CamVid train from ../shared/datasets/camvid). 'bench train': training images/s of U-Net at"
         + " --size with batch --batch. 'bench segment --model=DIR': segment pipeline vs the model's raw Session"
-        + " images/s, then peak RSS at --rssCounts images. 'bench serve --model=DIR': serve under load from this"
+        + " images/s, then peak RSS at --rssCounts images. 'bench raster --model=DIR': a --rasterSize GeoTIFF segmented"
+        + " window by window in a separate process, wall time and peak RSS. 'bench serve --model=DIR': serve under"
+        + " load from this"
         + " process at --concurrency clients, next to the raw Session. 'bench coders [--runner=...]': explicit coders"
         + " vs SerializableCoder, bytes and time in process and through a shuffle on the runner given.")
 public final class BenchCommand implements Callable<Integer>, Console {
-  @Parameters(index = "0", description = "What to benchmark: preprocess, train, segment, serve or coders.")
+  @Parameters(index = "0", description = "What to benchmark: preprocess, train, segment, raster, serve or"
+      + " coders.")
   String target;
 
   @Option(names = "--size", defaultValue = "256", description = "train: crop size. Default: ${DEFAULT-VALUE}.")
@@ -115,6 +118,11 @@ public final class BenchCommand implements Callable<Integer>, Console {
       + " (repeatable), e.g. --rssJvmArg=-Xmx2g.")
   List<String> rssJvmArgs = new ArrayList<>();
 
+  @Option(names = "--rasterSize", defaultValue = "20000", description = "raster: width and height of the synthetic"
+      + " 4-band uint16 GeoTIFF segmented by a separate process (--rssJvmArg sets its JVM, default -Xmx2g)."
+      + " Default: ${DEFAULT-VALUE}.")
+  int rasterSize;
+
   @Option(names = "--seconds", defaultValue = "20", description = "serve: seconds per concurrency level."
       + " Default: ${DEFAULT-VALUE}.")
   int seconds;
@@ -160,8 +168,12 @@ public final class BenchCommand implements Callable<Integer>, Console {
       List<Integer> sizes = rssCounts.stream().filter(n -> n > 0).toList();
       return new SegmentBench(out, segmentArgs, rssJvmArgs, precisions).run(model, images, count, batch, repeats, sizes, work.resolve("segment"));
     }
+    if (target.equals("raster")) {
+      return new RasterBench(out, rssJvmArgs, segmentArgs).run(model, rasterSize, work.resolve("raster"));
+    }
     if (!target.equals("preprocess")) {
-      throw new IllegalArgumentException("unknown benchmark '" + target + "'; available: preprocess, train, segment, serve, coders");
+      throw new IllegalArgumentException("unknown benchmark '" + target + "'; available: preprocess, train, segment, raster, serve,"
+          + " coders");
     }
     List<Path[]> distinct = listPairs(images, masks);
     if (distinct.isEmpty()) {

@@ -216,19 +216,29 @@ final class SegmentBench {
   /** Runs {@code java -jar maskbeam.jar segment} on a folder and returns its peak resident set size in KB. */
   long peakRssOfSegmentProcess(String model, Path inputs, Path output, int batch) throws Exception {
     BenchCommand.deleteTree(output);
+    String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+    List<String> command = new ArrayList<>(List.of(java));
+    command.addAll(jvmArgs);
+    command.addAll(List.of("-jar", jar().toString(), "segment", "--model=" + model,
+        "--input=" + inputs.toAbsolutePath() + "/*", "--output=" + output, "--maxBatchSize=" + batch));
+    command.addAll(extraArgs);
+    return peakRss(command, work(output));
+  }
+
+  /** The packaged jar this bench runs from: peak RSS is measured on what users run. */
+  static Path jar() throws java.net.URISyntaxException {
     Path jar = Path.of(SegmentBench.class.getProtectionDomain().getCodeSource().getLocation().toURI());
     if (!jar.toString().endsWith(".jar")) {
       throw new IllegalStateException("peak RSS is measured on the packaged jar; run bench from maskbeam.jar");
     }
-    String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-    List<String> command = new ArrayList<>(List.of(java));
-    command.addAll(jvmArgs);
-    command.addAll(List.of("-jar", jar.toString(), "segment", "--model=" + model,
-        "--input=" + inputs.toAbsolutePath() + "/*", "--output=" + output, "--maxBatchSize=" + batch));
-    command.addAll(extraArgs);
+    return jar;
+  }
+
+  /** Runs a command to its end, its output to {@code log}, and returns its peak resident set size in KB. */
+  static long peakRss(List<String> command, Path log) throws Exception {
     ProcessBuilder pb = new ProcessBuilder(command);
     pb.redirectErrorStream(true);
-    pb.redirectOutput(work(output).toFile());
+    pb.redirectOutput(log.toFile());
     Process p = pb.start();
     long peak = 0;
     Path status = Path.of("/proc", Long.toString(p.pid()), "status");
@@ -237,7 +247,7 @@ final class SegmentBench {
       Thread.sleep(100);
     }
     if (p.exitValue() != 0) {
-      throw new IllegalStateException("segment process failed (exit " + p.exitValue() + "); see " + work(output));
+      throw new IllegalStateException("segment process failed (exit " + p.exitValue() + "); see " + log);
     }
     return peak;
   }

@@ -23,8 +23,12 @@ public final class ProgressReporter {
   private final String totalCounter;
   private final String[] doneCounters;
 
+  /** A third element of a {@code shown} entry: print the counter only once it is above zero. */
+  public static final String WHEN_NONZERO = "when-nonzero";
+
   /**
-   * @param shown pairs of {counter name, label} to print, in order
+   * @param shown pairs of {counter name, label} to print, in order (a third element {@link #WHEN_NONZERO} hides a
+   *     counter while it is zero)
    * @param rateCounter the counter whose rate (per second) is shown
    */
   public ProgressReporter(PrintStream out, String namespace, String[][] shown, String rateCounter) {
@@ -75,7 +79,10 @@ public final class ProgressReporter {
     double seconds = elapsedNanos / 1e9;
     sb.append(String.format(Locale.ROOT, "[%5.1fs]", seconds));
     for (String[] s : shown) {
-      sb.append(' ').append(s[1]).append(' ').append(counters.getOrDefault(s[0], 0L));
+      long value = counters.getOrDefault(s[0], 0L);
+      if (value > 0 || s.length < 3 || !WHEN_NONZERO.equals(s[2])) {
+        sb.append(' ').append(s[1]).append(' ').append(value);
+      }
     }
     long done = counters.getOrDefault(rateCounter, 0L);
     if (seconds > 0 && done > 0) {

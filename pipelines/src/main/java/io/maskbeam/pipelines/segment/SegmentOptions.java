@@ -103,6 +103,26 @@ public interface SegmentOptions extends LaunchOptions, io.maskbeam.pipelines.cli
 
   void setMaxPixels(Long value);
 
+  @Description("Rasters (GeoTIFFs): the bands fed to the model's three channels, 1-based as GDAL numbers them, such"
+      + " as 4,3,2, or 1,1,1 for a grey band. Default: 1,2,3. Setting it sends every TIFF the raster way (read window"
+      + " by window, written as tiled GeoTIFFs with its georeferencing).")
+  String getBands();
+
+  void setBands(String value);
+
+  @Description("Rasters with samples wider than 8 bits: the value range mapped linearly onto 0..255, LOW,HIGH for"
+      + " every band or three LOW,HIGH pairs (such as 0,3000 for reflectance x 10000). Required for 16-bit and float"
+      + " rasters: Maskbeam does not guess a stretch.")
+  String getBandRange();
+
+  void setBandRange(String value);
+
+  @Description("Rasters: the sample value meaning 'no data' (a number or nan), overriding the file's GDAL_NODATA."
+      + " Pixels whose bands all hold it get label 255 in masks (the masks' nodata) and count in no class.")
+  String getNodata();
+
+  void setNodata(String value);
+
   @Description("Write color/<name>.png, the mask in class colours.")
   @Default.Boolean(true)
   Boolean getWriteColor();
@@ -143,8 +163,9 @@ public interface SegmentOptions extends LaunchOptions, io.maskbeam.pipelines.cli
 
   @Description("Annotation files for labelling tools (comma-separated): coco (annotations.coco.json, one COCO"
       + " dataset for the collection, compressed RLE per class and image; CVAT and Label Studio import it),"
-      + " labelme (labelme/<name>.json per image, polygons). Background pixels (a class named background) are left"
-      + " unannotated.")
+      + " labelme (labelme/<name>.json per image, polygons), geojson (polygons/<name>.geojson: every class's regions"
+      + " with their holes, class and area; rasters in their CRS with areas in map units, images in pixel"
+      + " coordinates). Background pixels (a class named background) are left out of coco and labelme.")
   @Default.String("")
   String getWriteAnnotations();
 

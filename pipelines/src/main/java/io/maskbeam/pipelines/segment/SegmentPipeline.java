@@ -17,6 +17,7 @@ import io.maskbeam.transforms.segment.ImageStats;
 import io.maskbeam.transforms.segment.IncrementalState;
 import io.maskbeam.transforms.segment.ListImages;
 import io.maskbeam.transforms.segment.OutputNames;
+import io.maskbeam.raster.BandMapping;
 import io.maskbeam.transforms.segment.SegmentImages;
 import io.maskbeam.transforms.segment.SegmentInput;
 import io.maskbeam.transforms.segment.SegmentMetrics;
@@ -89,7 +90,9 @@ public final class SegmentPipeline {
     Launch launch = launch(options);
     String[][] shown = {
       {SegmentMetrics.INPUTS_MATCHED, "matched"}, {SegmentMetrics.IMAGES_SEGMENTED, "segmented"},
-      {SegmentMetrics.IMAGES_SKIPPED, "skipped"}, {SegmentMetrics.IMAGES_FAILED, "failed"}};
+      {SegmentMetrics.IMAGES_SKIPPED, "skipped"}, {SegmentMetrics.IMAGES_FAILED, "failed"},
+      // Progress inside rasters, which take minutes each; shown once there is any.
+      {SegmentMetrics.RASTER_WINDOWS, "raster windows", ProgressReporter.WHEN_NONZERO}};
     ProgressReporter progress = new ProgressReporter(out, SegmentMetrics.NAMESPACE, shown,
         SegmentMetrics.IMAGES_SEGMENTED, SegmentMetrics.INPUTS_MATCHED, SegmentMetrics.IMAGES_SEGMENTED,
         SegmentMetrics.IMAGES_SKIPPED, SegmentMetrics.IMAGES_FAILED);
@@ -238,7 +241,8 @@ public final class SegmentPipeline {
         .withInference(inference)
         .skippingExisting(o.getSkipExisting())
         .withParallelism(Parallelism.groups(o, o.getParallelism(), launch.listedFiles(), IMAGES_PER_GROUP))
-        .withAccelerator(o.getAcceleratorType()));
+        .withAccelerator(o.getAcceleratorType())
+        .withBandMapping(BandMapping.parse(o.getBands(), o.getBandRange(), o.getNodata())));
     // Every run records what it processed, so a later --incremental run can build on any run.
     segmented.get(SegmentImages.PROCESSED).apply("RecordState",
         IncrementalState.write(o.getOutput(), launch.runId()));
@@ -295,6 +299,9 @@ public final class SegmentPipeline {
     n.put("writeAnnotations", o.getWriteAnnotations());
     n.put("cocoPolygons", o.getCocoPolygons());
     n.put("polygonTolerance", o.getPolygonTolerance());
+    n.put("bands", o.getBands());
+    n.put("bandRange", o.getBandRange());
+    n.put("nodata", o.getNodata());
     n.put("precision", s.runtime().precision());
     n.put("strictPrecision", s.runtime().strictPrecision());
     // As settled on the launching machine; workers on other hardware settle 'auto' on theirs (their logs say).
@@ -330,6 +337,10 @@ public final class SegmentPipeline {
     if (annotations.coco()) {
       out.println("coco:     " + Storage.join(output, SegmentOutputs.COCO_DATASET)
           + " (import into CVAT or Label Studio as pre-annotations)");
+    }
+    if (annotations.geoJson()) {
+      out.println("polygons: " + Storage.join(output, SegmentOutputs.POLYGONS + "/")
+          + " (GeoJSON per image, in each raster's CRS)");
     }
     if (annotations.labelMe()) {
       out.println("labelme:  " + Storage.join(output, SegmentOutputs.LABELME + "/") + " (one LabelMe file per image)");

@@ -124,6 +124,30 @@ public final class Storage {
     throw new IOException("failed to read " + uri + " after " + ATTEMPTS + " attempts: " + last.getMessage(), last);
   }
 
+  /**
+   * Opens an object for random access (local files, {@code gs://} and {@code s3://} objects all give it), for readers
+   * that fetch only the parts they need, such as the tiles of a raster's window.
+   */
+  public static java.nio.channels.SeekableByteChannel openSeekable(String uri) throws IOException {
+    ReadableByteChannel channel;
+    try {
+      channel = FileSystems.open(resource(uri));
+    } catch (IOException | RuntimeException e) {
+      switch (classify(e)) {
+        case NOT_FOUND -> throw new NotFoundException("not found: " + uri, e);
+        case ACCESS_DENIED -> throw new AccessDeniedException("access denied: " + uri + " (" + e.getMessage() + ")",
+            e);
+        default -> throw new IOException("cannot open " + uri + ": " + e.getMessage(), e);
+      }
+    }
+    if (channel instanceof java.nio.channels.SeekableByteChannel seekable) {
+      return seekable;
+    }
+    channel.close();
+    throw new IOException("the file system of " + uri + " gives no random access (" + channel.getClass().getName()
+        + ")");
+  }
+
   public static void write(String uri, byte[] content, String mimeType) throws IOException {
     try (OutputStream out = create(uri, mimeType)) {
       out.write(content);

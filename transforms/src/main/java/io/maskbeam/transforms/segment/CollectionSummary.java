@@ -34,14 +34,14 @@ public final class CollectionSummary implements java.io.Serializable {
 
   public void add(ImageStats s) {
     images++;
-    pixels += s.pixels();
+    pixels += s.validPixels(); // a raster's nodata pixels are in no class
     for (int c = 0; c < classPixels.length; c++) {
       long n = c < s.classPixels().length ? s.classPixels()[c] : 0;
       classPixels[c] += n;
       if (n > 0) {
         imagesWithClass[c]++;
       }
-      fractionSumNanos[c] += s.pixels() == 0 ? 0 : Math.round(n * 1e9 / s.pixels());
+      fractionSumNanos[c] += s.validPixels() == 0 ? 0 : Math.round(n * 1e9 / s.validPixels());
     }
   }
 

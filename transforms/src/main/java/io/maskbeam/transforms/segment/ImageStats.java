@@ -18,14 +18,33 @@ import org.apache.beam.sdk.coders.DefaultCoder;
  * Per-image class statistics of one segmentation: pixels per class id (the arrays index class ids), as written to
  * {@code stats/} JSON Lines with class names as keys so pandas' {@code read_json(lines=True)} reads them directly.
  * {@code run} names the run that produced them; the summary keeps the newest entry per key. {@code confidence} is
- * null when it was not computed.
+ * null when it was not computed. {@code raster} is set for rasters (GeoTIFFs segmented window by window): pixels
+ * without data, which no class counts, and the area of a pixel in the CRS's units.
  */
 @DefaultCoder(ImageStats.Coder.class)
 public record ImageStats(String key, String input, String run, int width, int height, int orientation,
-    long[] classPixels, Confidence confidence) {
+    long[] classPixels, Confidence confidence, RasterArea raster) {
   public ImageStats(String key, String input, String run, int width, int height, int orientation,
       long[] classPixels) {
-    this(key, input, run, width, height, orientation, classPixels, null);
+    this(key, input, run, width, height, orientation, classPixels, null, null);
+  }
+
+  public ImageStats(String key, String input, String run, int width, int height, int orientation,
+      long[] classPixels, Confidence confidence) {
+    this(key, input, run, width, height, orientation, classPixels, confidence, null);
+  }
+
+  /**
+   * What a raster adds to its statistics.
+   *
+   * @param pixelArea the area of one pixel in {@code areaUnit} (1 "pixel" for a raster that is not georeferenced)
+   * @param crs "EPSG:32633", or a description when the raster has no EPSG code
+   */
+  public record RasterArea(long noDataPixels, double pixelArea, String areaUnit, String crs) {}
+
+  /** Pixels that hold data: those the classes count. */
+  public long validPixels() {
+    return pixels() - (raster == null ? 0 : raster.noDataPixels());
   }
 
   private static final ObjectMapper JSON = new ObjectMapper();
@@ -47,7 +66,17 @@ public record ImageStats(String key, String input, String run, int width, int he
     ObjectNode fractions = node.putObject("classFractions");
     for (int c = 0; c < classPixels.length; c++) {
       counts.put(classNames.get(c), classPixels[c]);
-      fractions.put(classNames.get(c), pixels() == 0 ? 0 : (double) classPixels[c] / pixels());
+      fractions.put(classNames.get(c), validPixels() == 0 ? 0 : (double) classPixels[c] / validPixels());
+    }
+    if (raster != null) {
+      node.put("noDataPixels", raster.noDataPixels());
+      node.put("crs", raster.crs());
+      node.put("areaUnit", raster.areaUnit());
+      node.put("pixelArea", raster.pixelArea());
+      ObjectNode areas = node.putObject("classAreas");
+      for (int c = 0; c < classPixels.length; c++) {
+        areas.put(classNames.get(c), classPixels[c] * raster.pixelArea());
+      }
     }
     if (confidence != null) {
       node.putObject("confidence").put("meanMaxProbability", confidence.meanMaxProbability())
@@ -75,23 +104,26 @@ public record ImageStats(String key, String input, String run, int width, int he
       counts[i] = c.path(classNames.get(i)).asLong(0);
     }
     JsonNode conf = node.path("confidence");
+    RasterArea raster = node.has("areaUnit") ? new RasterArea(node.path("noDataPixels").asLong(),
+        node.path("pixelArea").asDouble(), node.path("areaUnit").asText(), node.path("crs").asText()) : null;
     return new ImageStats(node.path("key").asText(), node.path("input").asText(), node.path("run").asText(),
         node.path("width").asInt(), node.path("height").asInt(), node.path("orientation").asInt(1), counts,
         conf.isObject() ? new Confidence(conf.path("meanMaxProbability").asDouble(),
-            conf.path("meanEntropy").asDouble(), conf.path("lowConfidenceFraction").asDouble()) : null);
+            conf.path("meanEntropy").asDouble(), conf.path("lowConfidenceFraction").asDouble()) : null, raster);
   }
 
   @Override
   public boolean equals(Object o) {
     return o instanceof ImageStats s && s.key.equals(key) && s.input.equals(input) && s.run.equals(run)
         && s.width == width && s.height == height && s.orientation == orientation
-        && Arrays.equals(s.classPixels, classPixels) && java.util.Objects.equals(s.confidence, confidence);
+        && Arrays.equals(s.classPixels, classPixels) && java.util.Objects.equals(s.confidence, confidence)
+        && java.util.Objects.equals(s.raster, raster);
   }
 
   @Override
   public int hashCode() {
     return java.util.Objects.hash(key, input, run, width, height, orientation, Arrays.hashCode(classPixels),
-        confidence);
+        confidence, raster);
   }
 
   /** The explicit coder of {@link ImageStats}. */
@@ -123,6 +155,13 @@ public record ImageStats(String key, String input, String run, int width, int he
         CoderFields.putLong(out, Double.doubleToLongBits(s.confidence().meanEntropy()));
         CoderFields.putLong(out, Double.doubleToLongBits(s.confidence().lowConfidenceFraction()));
       }
+      CoderFields.putBoolean(out, s.raster() != null);
+      if (s.raster() != null) {
+        CoderFields.putLong(out, s.raster().noDataPixels());
+        CoderFields.putLong(out, Double.doubleToLongBits(s.raster().pixelArea()));
+        CoderFields.putString(out, s.raster().areaUnit());
+        CoderFields.putString(out, s.raster().crs());
+      }
     }
 
     @Override
@@ -137,7 +176,10 @@ public record ImageStats(String key, String input, String run, int width, int he
       Confidence confidence = CoderFields.getBoolean(in) ? new Confidence(
           Double.longBitsToDouble(CoderFields.getLong(in)), Double.longBitsToDouble(CoderFields.getLong(in)),
           Double.longBitsToDouble(CoderFields.getLong(in))) : null;
-      return new ImageStats(key, input, run, width, height, orientation, pixels, confidence);
+      RasterArea raster = CoderFields.getBoolean(in) ? new RasterArea(CoderFields.getLong(in),
+          Double.longBitsToDouble(CoderFields.getLong(in)), CoderFields.getString(in), CoderFields.getString(in))
+          : null;
+      return new ImageStats(key, input, run, width, height, orientation, pixels, confidence, raster);
     }
 
   }

@@ -14,6 +14,15 @@ import io.maskbeam.models.infer.InferenceSettings;
 import io.maskbeam.models.infer.MaskRendering;
 import io.maskbeam.models.infer.Npy;
 import io.maskbeam.models.infer.ProbabilitySink;
+import io.maskbeam.models.infer.RasterSegmenter;
+import io.maskbeam.raster.BandMapping;
+import io.maskbeam.raster.GeoTiffWriter;
+import io.maskbeam.labels.LabelClass;
+import io.maskbeam.raster.GeoReference;
+import io.maskbeam.raster.RasterInfo;
+import io.maskbeam.raster.RasterPolygons;
+import io.maskbeam.raster.RasterSource;
+import io.maskbeam.raster.SampleType;
 import io.maskbeam.models.infer.SegmentationModel;
 import io.maskbeam.models.infer.Segmenter;
 import io.maskbeam.transforms.common.FailureCoder;
@@ -72,6 +81,10 @@ import org.slf4j.LoggerFactory;
  * group, images of one inference size are batched; larger images run in tiles. A batch whose model call fails is
  * retried image by image, so only the image that makes the model fail is lost. The model is the JVM's shared
  * instance of the {@link ModelReference} pinned at launch, released at teardown.
+ *
+ * <p>Rasters (georeferenced, multi-band or wide-sample TIFFs; see {@link #withBandMapping}) are read and segmented
+ * window by window by a {@link RasterSegmenter} and written as tiled GeoTIFFs carrying their georeferencing; one
+ * raster is one unit of work.
  */
 public final class SegmentImages extends PTransform<PCollection<SegmentInput>, PCollectionTuple> {
   public static final TupleTag<ImageStats> STATS = new TupleTag<>() {};
@@ -86,29 +99,31 @@ public final class SegmentImages extends PTransform<PCollection<SegmentInput>, P
   private final boolean skipExisting;
   private final int parallelism;
   private final String accelerator;
+  private final BandMapping bands;
 
   private SegmentImages(ModelReference model, SegmentOutputs outputs, InferenceSettings inference,
-      boolean skipExisting, int parallelism, String accelerator) {
+      boolean skipExisting, int parallelism, String accelerator, BandMapping bands) {
     this.model = model;
     this.outputs = outputs;
     this.inference = inference;
     this.skipExisting = skipExisting;
     this.parallelism = parallelism;
     this.accelerator = accelerator;
+    this.bands = bands;
   }
 
   /** Segments with this model, writing these outputs; default inference settings, 64 groups, no hint. */
   public static SegmentImages with(ModelReference model, SegmentOutputs outputs) {
-    return new SegmentImages(model, outputs, InferenceSettings.defaults(), false, 64, null);
+    return new SegmentImages(model, outputs, InferenceSettings.defaults(), false, 64, null, BandMapping.DEFAULT);
   }
 
   public SegmentImages withInference(InferenceSettings settings) {
-    return new SegmentImages(model, outputs, settings, skipExisting, parallelism, accelerator);
+    return new SegmentImages(model, outputs, settings, skipExisting, parallelism, accelerator, bands);
   }
 
   /** Skips inputs whose outputs all exist (a rerun after a failure). */
   public SegmentImages skippingExisting(boolean skip) {
-    return new SegmentImages(model, outputs, inference, skip, parallelism, accelerator);
+    return new SegmentImages(model, outputs, inference, skip, parallelism, accelerator, bands);
   }
 
   /** How many groups the inputs are spread over (units of work). */
@@ -116,20 +131,31 @@ public final class SegmentImages extends PTransform<PCollection<SegmentInput>, P
     if (groups < 1) {
       throw new IllegalArgumentException("parallelism must be >= 1, got " + groups);
     }
-    return new SegmentImages(model, outputs, inference, skipExisting, groups, accelerator);
+    return new SegmentImages(model, outputs, inference, skipExisting, groups, accelerator, bands);
   }
 
   /** An accelerator resource hint for the inference step alone (e.g. a GPU worker pool on Dataflow). */
   public SegmentImages withAccelerator(String hint) {
     return new SegmentImages(model, outputs, inference, skipExisting, parallelism,
-        hint == null || hint.isBlank() ? null : hint);
+        hint == null || hint.isBlank() ? null : hint, bands);
+  }
+
+  /**
+   * How rasters' bands feed the model (band order, range of wider samples, nodata). A TIFF goes the raster way
+   * (read window by window, written as tiled GeoTIFFs with its georeferencing) when it is georeferenced, declares
+   * nodata, has samples wider than 8 bits or more than 4 bands, exceeds the pixel limit, or when a mapping other than
+   * the default is given; other TIFFs are images like any other.
+   */
+  public SegmentImages withBandMapping(BandMapping mapping) {
+    return new SegmentImages(model, outputs, inference, skipExisting, parallelism, accelerator,
+        mapping == null ? BandMapping.DEFAULT : mapping);
   }
 
   @Override
   public PCollectionTuple expand(PCollection<SegmentInput> inputs) {
     int groups = parallelism;
     PTransform<PCollection<? extends KV<Integer, Iterable<SegmentInput>>>, PCollectionTuple> segment =
-        ParDo.of(new SegmentFn(model, outputs, inference, skipExisting))
+        ParDo.of(new SegmentFn(model, outputs, inference, skipExisting, bands))
             .withOutputTags(STATS, TupleTagList.of(FAILURES).and(SKIPPED).and(PROCESSED));
     if (accelerator != null) {
       segment = segment.setResourceHints(ResourceHints.create().withAccelerator(accelerator));
@@ -151,6 +177,7 @@ public final class SegmentImages extends PTransform<PCollection<SegmentInput>, P
         .add(DisplayData.item("output", outputs.output()).withLabel("Output prefix"))
         .add(DisplayData.item("inference", inference.describe()).withLabel("Inference"))
         .add(DisplayData.item("skipExisting", skipExisting).withLabel("Skip existing outputs"))
+        .add(DisplayData.item("bands", bands.describe()).withLabel("Raster bands"))
         .add(DisplayData.item("parallelism", parallelism).withLabel("Groups"))
         .addIfNotNull(DisplayData.item("accelerator", accelerator).withLabel("Accelerator hint"));
   }
@@ -201,12 +228,15 @@ public final class SegmentImages extends PTransform<PCollection<SegmentInput>, P
     private final SegmentOutputs outputs;
     private final InferenceSettings inference;
     private final boolean skipExisting;
+    private final BandMapping bands;
     private final Counter segmented = counter(SegmentMetrics.IMAGES_SEGMENTED);
     private final Counter failed = counter(SegmentMetrics.IMAGES_FAILED);
     private final Counter skipped = counter(SegmentMetrics.IMAGES_SKIPPED);
     private final Counter inferences = counter(SegmentMetrics.INFERENCES);
     private final Counter tiled = counter(SegmentMetrics.IMAGES_TILED);
     private final Counter retriedSingly = counter(SegmentMetrics.BATCHES_RETRIED_SINGLY);
+    private final Counter rasters = counter(SegmentMetrics.RASTERS_SEGMENTED);
+    private final Counter rasterWindows = counter(SegmentMetrics.RASTER_WINDOWS);
     private final Distribution batchSize = distribution(SegmentMetrics.BATCH_SIZE);
     private final Distribution batchMillis = distribution(SegmentMetrics.BATCH_LATENCY_MS);
     private final Distribution modelLoadMillis = distribution(SegmentMetrics.MODEL_LOAD_MS);
@@ -224,11 +254,13 @@ public final class SegmentImages extends PTransform<PCollection<SegmentInput>, P
     /** Encodes and writes of this element not yet reported, oldest first. */
     private transient ArrayDeque<Future<Outcome>> pendingWrites;
 
-    SegmentFn(ModelReference model, SegmentOutputs outputs, InferenceSettings inference, boolean skipExisting) {
+    SegmentFn(ModelReference model, SegmentOutputs outputs, InferenceSettings inference, boolean skipExisting,
+        BandMapping bands) {
       this.modelRef = model;
       this.outputs = outputs;
       this.inference = inference;
       this.skipExisting = skipExisting;
+      this.bands = bands;
     }
 
     private static Counter counter(String name) {
@@ -271,8 +303,8 @@ public final class SegmentImages extends PTransform<PCollection<SegmentInput>, P
       }
     }
 
-    /** A decoded input waiting for its batch. */
-    private record Decoded(SegmentInput input, RgbImage image, int orientation) {}
+    /** A decoded input waiting for its batch, or a raster opened for reading window by window. */
+    private record Decoded(SegmentInput input, RgbImage image, int orientation, RasterSource raster) {}
 
     @ProcessElement
     public void process(@Element KV<Integer, Iterable<SegmentInput>> group, MultiOutputReceiver out) {
@@ -290,7 +322,8 @@ public final class SegmentImages extends PTransform<PCollection<SegmentInput>, P
       }
       List<SegmentInput> todo = new ArrayList<>();
       for (SegmentInput input : resolved.unique()) {
-        if (skipExisting && outputsExist(input.key())) {
+        if (skipExisting && (outputsExist(outputs.outputsOf(input.key()))
+            || outputsExist(outputs.rasterOutputsOf(input.key())))) {
           skipped.inc();
           out.get(SKIPPED).output(input.key());
         } else {
@@ -312,6 +345,10 @@ public final class SegmentImages extends PTransform<PCollection<SegmentInput>, P
           continue;
         }
         Decoded decoded = o.decoded();
+        if (decoded.raster() != null) {
+          segmentRaster(decoded, out);
+          continue;
+        }
         RgbImage image = decoded.image();
         if (!segmenter.runsWhole(image.width(), image.height())) {
           segmentTiled(decoded, out);
@@ -363,9 +400,9 @@ public final class SegmentImages extends PTransform<PCollection<SegmentInput>, P
       }
     }
 
-    private boolean outputsExist(String key) {
+    private static boolean outputsExist(List<String> uris) {
       try {
-        List<MatchResult> results = FileSystems.match(outputs.outputsOf(key));
+        List<MatchResult> results = FileSystems.match(uris);
         for (MatchResult r : results) {
           if (r.status() != MatchResult.Status.OK || r.metadata().isEmpty()) {
             return false;
@@ -377,8 +414,14 @@ public final class SegmentImages extends PTransform<PCollection<SegmentInput>, P
       }
     }
 
-    /** Reads and decodes an input (on a helper thread). */
+    /** Reads and decodes an input, or opens it as a raster (on a helper thread). */
     private Outcome decode(SegmentInput input) {
+      if (RasterSource.handles(input.uri())) {
+        Outcome raster = openRaster(input);
+        if (raster != null) {
+          return raster;
+        }
+      }
       byte[] bytes;
       try {
         bytes = Storage.readAll(input.uri());
@@ -387,12 +430,188 @@ public final class SegmentImages extends PTransform<PCollection<SegmentInput>, P
       }
       try {
         ImageLoader.Photo photo = loader.load(bytes);
-        return new Outcome(new Decoded(input, photo.image(), photo.orientation()), null, input, null, null, null);
+        return new Outcome(new Decoded(input, photo.image(), photo.orientation(), null), null, input, null, null,
+            null);
       } catch (InvalidImageException e) {
         return Outcome.failed(input, FailureReason.of(e.kind(), FailureReason.Part.IMAGE), e.getMessage(), e);
       } catch (RuntimeException | OutOfMemoryError e) {
         return Outcome.failed(input, FailureReason.IMAGE_UNREADABLE, "cannot decode image: " + e, e);
       }
+    }
+
+    /**
+     * Opens a TIFF as a raster when it needs the raster way (see {@link SegmentImages#withBandMapping}); null when it
+     * is an ordinary image, or a TIFF the raster reader does not take, which then goes the image way and fails
+     * there with the image reader's reason if it must.
+     */
+    private Outcome openRaster(SegmentInput input) {
+      RasterSource source;
+      try {
+        source = RasterSource.open(Storage.openSeekable(input.uri()), input.uri());
+      } catch (IOException e) {
+        return Outcome.failed(input, Storage.reasonFor(e, FailureReason.NOT_FOUND), e.getMessage(), e);
+      } catch (InvalidImageException e) {
+        // A TIFF cut short or empty is that, whichever reader looks; others may still be images (1-bit, JPEG-in-TIFF).
+        return e.kind() == InvalidImageException.Kind.UNREADABLE ? null
+            : Outcome.failed(input, FailureReason.of(e.kind(), FailureReason.Part.IMAGE), e.getMessage(), e);
+      }
+      RasterInfo info = source.info();
+      boolean raster = info.geo().georeferenced() || info.noData() != null || info.type() != SampleType.UINT8
+          || info.bands() > 4 || info.pixels() > inference.maxPixels() || !bands.isDefault();
+      if (!raster) {
+        closeQuietly(source);
+        return null;
+      }
+      String why = bands.mismatch(info);
+      if (why != null) {
+        closeQuietly(source);
+        return Outcome.failed(input, FailureReason.BAND_MISMATCH, why + " (" + info.describe() + ")", null);
+      }
+      return new Outcome(new Decoded(input, null, 1, source), null, input, null, null, null);
+    }
+
+    private static void closeQuietly(RasterSource source) {
+      try {
+        source.close();
+      } catch (IOException ignored) {
+        // read-only: nothing to lose
+      }
+    }
+
+    /** Tile size of the GeoTIFFs written for rasters (GDAL's and COG's default). */
+    static final int RASTER_TILE = 256;
+
+    /**
+     * Segments a raster window by window on this thread (the model's), compressing finished tiles on the helper
+     * threads, then writes its GeoTIFFs (mask last) and reports its statistics with areas in map units.
+     */
+    private void segmentRaster(Decoded d, MultiOutputReceiver out) {
+      SegmentInput input = d.input();
+      RasterInfo info = d.raster().info();
+      long start = System.nanoTime();
+      boolean noData = bands.noDataFor(info) != null;
+      int[] palette = model.classes().stream().mapToInt(c -> (c.red() << 16) | (c.green() << 8) | c.blue())
+          .toArray();
+      GeoTiffWriter mask = new GeoTiffWriter(info.width(), info.height(), 1, SampleType.UINT8, RASTER_TILE)
+          .withGeoReference(info.geo()).withPalette(palette)
+          .withNoData(noData ? String.valueOf(BandMapping.NO_DATA_LABEL) : null);
+      GeoTiffWriter colour = outputs.writeColor()
+          ? new GeoTiffWriter(info.width(), info.height(), 3, SampleType.UINT8, RASTER_TILE).asRgb()
+              .withGeoReference(info.geo()).withNoData(noData ? "0" : null)
+          : null;
+      int core = RasterSegmenter.coreFor(inference.tileSize(), inference.tileOverlap(), RASTER_TILE);
+      RasterSegmenter windows = new RasterSegmenter(segmenter, core, inference.tileOverlap());
+      SegmentOutputs.Annotations a = outputs.annotations();
+      RasterPolygons polygons = a.geoJson() ? new RasterPolygons(info.width(), info.height(),
+          (POLYGON_BLOCK + core - 1) / core * core, info.geo(), classNames(), a.tolerance(),
+          noData ? BandMapping.NO_DATA_LABEL : -1) : null;
+      ArrayDeque<Future<?>> compressing = new ArrayDeque<>();
+      RasterSegmenter.Summary summary;
+      int total = ((info.width() + core - 1) / core) * ((info.height() + core - 1) / core);
+      int[] done = {0};
+      boolean large = total >= 20; // progress for rasters that take a while; small ones would flood the log
+      if (large) {
+        LOG.info("{}: {}, {} windows of {} pixels ({})", input.uri(), info.describe(), total, core,
+            bands.describe());
+      }
+      try (RasterSource source = d.raster()) {
+        summary = windows.segment(source, bands, (x, y, w, h, labels) -> {
+          rasterWindows.inc();
+          // Runners commit counters per bundle, and a raster is one: the log shows progress inside it.
+          if (++done[0] * 10 / total > (done[0] - 1) * 10 / total && large) {
+            LOG.info("{}: {} of {} windows ({}%)", input.uri(), done[0], total, done[0] * 100 / total);
+          }
+          if (polygons != null) {
+            polygons.accept(x, y, w, h, labels);
+          }
+          compressing.add(io.submit(() -> putTiles(mask, colour, x, y, w, h, labels)));
+          while (compressing.size() > IO_THREADS * 2) {
+            awaitQuietly(compressing.poll());
+          }
+        });
+        while (!compressing.isEmpty()) {
+          awaitQuietly(compressing.poll());
+        }
+      } catch (InvalidImageException e) {
+        fail(input, FailureReason.of(e.kind(), FailureReason.Part.IMAGE), e.getMessage(), e, out);
+        return;
+      } catch (IOException e) {
+        fail(input, FailureReason.READ_FAILED, "cannot read " + input.uri() + ": " + e.getMessage(), e, out);
+        return;
+      } catch (RuntimeException e) {
+        fail(input, FailureReason.INFERENCE_FAILED, "raster inference failed: " + e.getMessage(), e, out);
+        return;
+      }
+      rasters.inc();
+      inferences.inc(summary.windows());
+      batchMillis.update((System.nanoTime() - start) / 1_000_000);
+      String key = input.key();
+      Map<String, String> provenance = provenance(input);
+      String current = "";
+      try {
+        if (colour != null) {
+          current = outputs.rasterColorUri(key);
+          Storage.write(current, colour.toByteArray(), "image/tiff", provenance);
+        }
+        if (polygons != null) {
+          current = outputs.geoJsonUri(key);
+          Storage.write(current, polygons.toGeoJson(), "application/geo+json", provenance);
+        }
+        current = outputs.rasterMaskUri(key);
+        Storage.write(current, mask.toByteArray(), "image/tiff", provenance);
+      } catch (IOException | RuntimeException e) {
+        fail(input, FailureReason.WRITE_FAILED, "cannot write " + current + ": " + e.getMessage(), e, out);
+        return;
+      }
+      segmented.inc();
+      out.get(PROCESSED).output(input);
+      out.get(STATS).output(new ImageStats(key, input.uri(), outputs.run(), info.width(), info.height(), 1,
+          summary.classPixels(), null, new ImageStats.RasterArea(summary.noDataPixels(), info.geo().pixelArea(),
+          info.geo().areaUnit(), info.geo().epsg().isPresent() ? "EPSG:" + info.geo().epsg().getAsInt()
+          : info.geo().describe())));
+    }
+
+    /**
+     * Side of the blocks a raster's polygons are traced in (rounded up to whole windows): bounds the labels held for
+     * tracing to one row of blocks; regions crossing a block border are split there.
+     */
+    static final int POLYGON_BLOCK = 4096;
+
+    private List<String> classNames() {
+      return model.classes().stream().map(LabelClass::name).toList();
+    }
+
+    /** Cuts a window's core into the output tiles it covers (whole tiles: cores are multiples of the tile size). */
+    private Void putTiles(GeoTiffWriter mask, GeoTiffWriter colour, int x, int y, int w, int h, byte[] labels) {
+      byte[] rgb = colour == null ? null : MaskRendering.colorize(new LabelImage(w, h, labels), model.classes())
+          .pixels();
+      for (int row = y / RASTER_TILE; row * RASTER_TILE < y + h; row++) {
+        for (int column = x / RASTER_TILE; column * RASTER_TILE < x + w; column++) {
+          mask.putTileFrom(column, row, labels, x, y, w, h);
+          if (colour != null) {
+            colour.putTileFrom(column, row, rgb, x, y, w, h);
+          }
+        }
+      }
+      return null;
+    }
+
+    /** Waits for a helper's task; its failure becomes this thread's (a bug or out of memory: fail the bundle). */
+    private static void awaitQuietly(Future<?> f) {
+      try {
+        f.get();
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new IllegalStateException("interrupted while segmenting", e);
+      } catch (java.util.concurrent.ExecutionException e) {
+        throw new IllegalStateException("compressing tiles failed: " + e.getCause(), e.getCause());
+      }
+    }
+
+    /** On gs:// each output records where it came from (object metadata); other stores ignore it. */
+    private Map<String, String> provenance(SegmentInput input) {
+      return Map.of("maskbeam-input", input.uri(), "maskbeam-model", modelRef.uri(),
+          "maskbeam-model-version", modelRef.fingerprint(), "maskbeam-run", outputs.run());
     }
 
     /**
@@ -492,9 +711,7 @@ public final class SegmentImages extends PTransform<PCollection<SegmentInput>, P
     private Outcome writeFiles(Decoded d, LabelImage labels, float[] probabilities,
         Confidence.Accumulator confidence) {
       String key = d.input().key();
-      // On gs:// each output records where it came from (object metadata); other stores ignore it.
-      Map<String, String> provenance = Map.of("maskbeam-input", d.input().uri(), "maskbeam-model", modelRef.uri(),
-          "maskbeam-model-version", modelRef.fingerprint(), "maskbeam-run", outputs.run());
+      Map<String, String> provenance = provenance(d.input());
       String current = "";
       try {
         if (outputs.writeColor() || outputs.writeOverlays()) {
@@ -527,6 +744,14 @@ public final class SegmentImages extends PTransform<PCollection<SegmentInput>, P
           current = outputs.labelMeUri(key);
           Storage.write(current, AnnotationExport.labelMe(labels, model.classes(), d.input().uri(), a.tolerance()),
               "application/json", provenance);
+        }
+        if (a.geoJson()) {
+          current = outputs.geoJsonUri(key);
+          RasterPolygons polygons = new RasterPolygons(labels.width(), labels.height(),
+              Math.max(labels.width(), labels.height()), GeoReference.NONE, classNames(),
+              a.tolerance(), -1);
+          polygons.accept(0, 0, labels.width(), labels.height(), labels.labels());
+          Storage.write(current, polygons.toGeoJson(), "application/geo+json", provenance);
         }
         if (a.coco()) {
           current = outputs.cocoUri(key);

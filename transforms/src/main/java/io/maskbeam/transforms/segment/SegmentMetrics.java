@@ -13,6 +13,9 @@ public final class SegmentMetrics {
   public static final String IMAGES_FAILED = "images_failed";
   public static final String IMAGES_TILED = "images_tiled";
   public static final String INFERENCES = "inferences";
+  /** Rasters segmented window by window (also counted in images_segmented). */
+  public static final String RASTERS_SEGMENTED = "rasters_segmented";
+  public static final String RASTER_WINDOWS = "raster_windows";
   public static final String BATCHES_RETRIED_SINGLY = "batches_retried_singly";
   public static final String BATCH_SIZE = "batch_size";
   public static final String BATCH_LATENCY_MS = "batch_latency_ms";

@@ -30,17 +30,18 @@ public record SegmentOutputs(String output, String run, boolean writeColor, bool
   public static final String UNCERTAIN_CSV = "uncertain.csv";
   public static final String LABELME = "labelme";
   public static final String COCO = "coco";
+  public static final String POLYGONS = "polygons";
   /** The run-level COCO dataset assembled from {@code coco/<key>.json}: what CVAT or Label Studio imports. */
   public static final String COCO_DATASET = "annotations.coco.json";
 
   /**
    * Annotation files for labelling tools: {@code labelme/<key>.json} (LabelMe polygons), and {@code coco/<key>.json}
-   * per image assembled into {@link #COCO_DATASET} (compressed RLE, or polygons), polygons simplified by
-   * {@code tolerance} pixels.
+   * per image assembled into {@link #COCO_DATASET} (compressed RLE, or polygons), and {@code polygons/<key>.geojson}
+   * (every class's regions as GeoJSON polygons, in a raster's CRS), polygons simplified by {@code tolerance} pixels.
    */
-  public record Annotations(boolean labelMe, boolean coco, boolean cocoPolygons, double tolerance)
+  public record Annotations(boolean labelMe, boolean coco, boolean cocoPolygons, double tolerance, boolean geoJson)
       implements Serializable {
-    public static final Annotations NONE = new Annotations(false, false, false, 0.5);
+    public static final Annotations NONE = new Annotations(false, false, false, 0.5, false);
 
     public Annotations {
       if (!(tolerance >= 0)) {
@@ -52,20 +53,22 @@ public record SegmentOutputs(String output, String run, boolean writeColor, bool
     public static Annotations parse(String formats, boolean cocoPolygons, double tolerance) {
       boolean labelMe = false;
       boolean coco = false;
+      boolean geoJson = false;
       for (String f : formats == null ? new String[0] : formats.split(",")) {
         switch (f.trim().toLowerCase(java.util.Locale.ROOT)) {
           case "", "none" -> { }
           case "labelme" -> labelMe = true;
           case "coco" -> coco = true;
-          default -> throw new IllegalArgumentException("--writeAnnotations takes coco, labelme or both"
+          case "geojson" -> geoJson = true;
+          default -> throw new IllegalArgumentException("--writeAnnotations takes coco, labelme, geojson or several"
               + " (comma-separated); got '" + f.trim() + "'");
         }
       }
-      return new Annotations(labelMe, coco, cocoPolygons, tolerance);
+      return new Annotations(labelMe, coco, cocoPolygons, tolerance, geoJson);
     }
 
     public boolean any() {
-      return labelMe || coco;
+      return labelMe || coco || geoJson;
     }
   }
 
@@ -136,6 +139,11 @@ public record SegmentOutputs(String output, String run, boolean writeColor, bool
     return Storage.join(output, COCO + "/" + key + ".json");
   }
 
+  /** Every class's regions as a GeoJSON FeatureCollection (in the raster's CRS; pixel coordinates for images). */
+  public String geoJsonUri(String key) {
+    return Storage.join(output, POLYGONS + "/" + key + ".geojson");
+  }
+
   public String maskUri(String key) {
     return Storage.join(output, MASKS + "/" + key + ".png");
   }
@@ -144,12 +152,39 @@ public record SegmentOutputs(String output, String run, boolean writeColor, bool
     return Storage.join(output, COLOR + "/" + key + ".png");
   }
 
+  /** A raster's mask: a tiled GeoTIFF of class ids with the class colours as its palette and the input's georeferencing. */
+  public String rasterMaskUri(String key) {
+    return Storage.join(output, MASKS + "/" + key + ".tif");
+  }
+
+  /** A raster's colour mask: a tiled RGB GeoTIFF with the input's georeferencing. */
+  public String rasterColorUri(String key) {
+    return Storage.join(output, COLOR + "/" + key + ".tif");
+  }
+
   public String overlayUri(String key) {
     return Storage.join(output, OVERLAYS + "/" + key + ".jpg");
   }
 
   public String probabilitiesUri(String key) {
     return Storage.join(output, PROBABILITIES + "/" + key + ".npy");
+  }
+
+  /**
+   * Every file this run writes for a raster input (a GeoTIFF read window by window): its mask, colour mask and GeoJSON
+   * polygons. Images' other outputs (overlays, probabilities, uncertainty maps, COCO and LabelMe files) are not
+   * written for rasters.
+   */
+  public List<String> rasterOutputsOf(String key) {
+    List<String> uris = new ArrayList<>();
+    uris.add(rasterMaskUri(key));
+    if (writeColor) {
+      uris.add(rasterColorUri(key));
+    }
+    if (annotations.geoJson()) {
+      uris.add(geoJsonUri(key));
+    }
+    return uris;
   }
 
   /** Every file this run writes for one input; --skipExisting skips an input when all of them exist. */
@@ -173,6 +208,9 @@ public record SegmentOutputs(String output, String run, boolean writeColor, bool
     }
     if (annotations.coco()) {
       uris.add(cocoUri(key));
+    }
+    if (annotations.geoJson()) {
+      uris.add(geoJsonUri(key));
     }
     return uris;
   }

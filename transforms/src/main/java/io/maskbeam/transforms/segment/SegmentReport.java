@@ -110,6 +110,13 @@ final class SegmentReport {
     for (int i = 0; i < images.size(); i++) {
       ImageStats s = images.get(i);
       String name = String.format(Locale.ROOT, "%s-%02d.jpg", prefix, i + 1);
+      if (s.raster() != null) {
+        // A raster is never read whole, not even for a thumbnail: its GeoTIFF mask is for a GIS.
+        h.append("<p>").append(escape(s.key())).append(": a raster, ").append(s.width()).append('x')
+            .append(s.height()).append(" (").append(escape(s.raster().crs())).append("); open ")
+            .append(escape(outputs.rasterMaskUri(s.key()))).append(" in a GIS</p>\n");
+        continue;
+      }
       try {
         byte[] thumb = thumbnail(s, outputs, classes);
         Storage.write(Storage.join(folder, name), thumb, "image/jpeg");

@@ -38,6 +38,8 @@ class CodersTest {
     roundTrips(Manifest.Entry.class, new Manifest.Entry("/a.png", null, "id", "val"));
     roundTrips(SegmentInput.class, new SegmentInput("gs://b/x.jpg", "x", -1, 1234567890123L));
     roundTrips(ImageStats.class, new ImageStats("k", "in", "run", 480, 360, 6, new long[] {1, 0, 172799}));
+    roundTrips(ImageStats.class, new ImageStats("tile", "gs://b/t.tif", "run", 20000, 20000, 1, new long[] {7, 9}, null,
+        new ImageStats.RasterArea(1200, 100.0, "square metre", "EPSG:32633")));
     roundTrips(SampleRef.class, new SampleRef("id", "a.png", "m.png", "train"));
     roundTrips(SampleRef.class, new SampleRef("id", "a.png", "coco.json", "val", "{\"width\":0}"));
     ExampleSummary summary = new ExampleSummary("val", 480, 360, 240, 180, new long[] {5, 7}, 3, 1, true, 999);
