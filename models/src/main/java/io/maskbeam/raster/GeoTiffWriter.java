@@ -162,6 +162,26 @@ public final class GeoTiffWriter {
     putTile(column, row, tile);
   }
 
+  /**
+   * Keeps a tile compressed elsewhere, by {@link #compressedTile} of a writer of the same raster and layout (another
+   * worker's share of a raster).
+   */
+  public void putCompressedTile(int column, int row, byte[] deflated) {
+    if (column < 0 || column >= columns || row < 0 || row >= rows) {
+      throw new IllegalArgumentException("tile (" + column + ", " + row + ") outside " + columns + "x" + rows);
+    }
+    synchronized (tiles) {
+      tiles[row * columns + column] = deflated;
+    }
+  }
+
+  /** A tile as kept (Deflate-compressed), or null when it has not been put. */
+  public byte[] compressedTile(int column, int row) {
+    synchronized (tiles) {
+      return tiles[row * columns + column];
+    }
+  }
+
   /** Puts every tile from the whole raster held as bytes in this raster's layout (small rasters, tests). */
   public GeoTiffWriter putAll(byte[] pixels) {
     if (pixels.length != (long) width * height * bands * type.bytes()) {

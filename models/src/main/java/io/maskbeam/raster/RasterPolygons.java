@@ -211,12 +211,39 @@ public final class RasterPolygons {
     return features.size();
   }
 
+  /** The features so far as a JSON array (one share of a raster, merged by {@link #collection}). */
+  public byte[] featuresJson() {
+    flush();
+    try {
+      return JSON.writeValueAsBytes(features);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  /** One FeatureCollection from the feature arrays of a raster's shares, in order. */
+  public static byte[] collection(GeoReference geo, List<byte[]> featureArrays) {
+    ArrayNode all = JSON.createArrayNode();
+    for (byte[] array : featureArrays) {
+      try {
+        JSON.readTree(array).forEach(all::add);
+      } catch (IOException e) {
+        throw new UncheckedIOException(e);
+      }
+    }
+    return collection(geo, all);
+  }
+
   /**
    * The FeatureCollection, with the legacy {@code crs} member GDAL and QGIS read when the CRS is not WGS 84 (RFC 7946
    * dropped it; without it readers assume longitude/latitude).
    */
   public byte[] toGeoJson() {
     flush();
+    return collection(geo, features);
+  }
+
+  private static byte[] collection(GeoReference geo, ArrayNode features) {
     ObjectNode fc = JSON.createObjectNode();
     fc.put("type", "FeatureCollection");
     OptionalInt epsg = geo.epsg();

@@ -181,6 +181,52 @@ class RasterSegmentTest {
     assertThat(settings.path("bands").asText()).isEqualTo("3,2,1");
   }
 
+  /** A raster cut into stripes (units of work) gives the same files as the raster in one piece. */
+  @Test
+  void stripesReassembleIntoTheSameGeoTiffsAsOneUnitOfWork() throws Exception {
+    Path in = Files.createDirectories(work.resolve("striped"));
+    Files.write(in.resolve("scene.tif"), fourBandRaster(SegmentCommandTest.camvidImage(2), UTM33));
+    String[] common = {"segment", "--model=" + model, "--input=" + in + "/*.tif", "--bands=3,2,1",
+        "--bandRange=0,65535", "--tileSize=256", "--tileOverlap=32", "--writeAnnotations=geojson",
+        "--polygonTolerance=0"};
+    Path whole = work.resolve("one-stripe");
+    TestData.Run one = TestData.cli(concat(common, "--output=" + whole, "--rasterStripeRows=100000"));
+    assertThat(one.exitCode()).as(one.out() + one.err()).isZero();
+    Path striped = work.resolve("two-stripes");
+    // 200 rows round up to one window row (256): two stripes.
+    TestData.Run two = TestData.cli(concat(common, "--output=" + striped, "--rasterStripeRows=200"));
+    assertThat(two.exitCode()).as(two.out() + two.err()).isZero();
+    assertThat(two.out()).contains("matched 1 = segmented 1 + skipped 0 + failed 0");
+    // Windows of 256 (a 320 window is tiled inside), 2x2 of them; two stripes of 256 rows.
+    assertThat(Files.readAllBytes(striped.resolve("masks/scene.tif")))
+        .isEqualTo(Files.readAllBytes(whole.resolve("masks/scene.tif")));
+    assertThat(Files.readAllBytes(striped.resolve("color/scene.tif")))
+        .isEqualTo(Files.readAllBytes(whole.resolve("color/scene.tif")));
+    JsonNode a = TestData.jsonLines(whole.resolve("stats")).get(0);
+    JsonNode b = TestData.jsonLines(striped.resolve("stats")).get(0);
+    assertThat(b.path("classPixels")).isEqualTo(a.path("classPixels"));
+    assertThat(b.path("noDataPixels")).isEqualTo(a.path("noDataPixels"));
+    // Polygons are traced per stripe (regions crossing row 256 are split there), covering the same pixels.
+    assertThat(pixelsByClass(striped)).isEqualTo(pixelsByClass(whole));
+    assertThat(TestData.json(striped.resolve("polygons/scene.geojson")).path("features").get(0).path("properties")
+        .has("blockRow")).isTrue();
+  }
+
+  private static String[] concat(String[] a, String... b) {
+    String[] out = java.util.Arrays.copyOf(a, a.length + b.length);
+    System.arraycopy(b, 0, out, a.length, b.length);
+    return out;
+  }
+
+  private static Map<String, Double> pixelsByClass(Path output) throws Exception {
+    Map<String, Double> pixels = new java.util.TreeMap<>();
+    for (JsonNode f : TestData.json(output.resolve("polygons/scene.geojson")).path("features")) {
+      pixels.merge(f.path("properties").path("class").asText(), f.path("properties").path("pixels").asDouble(),
+          Double::sum);
+    }
+    return pixels;
+  }
+
   @Test
   void rastersThatDoNotFitTheModelOrHoldACorruptTileAreDeadLetteredWithTheirReasons() throws Exception {
     Path in = Files.createDirectories(work.resolve("bad-rasters"));

@@ -64,7 +64,19 @@ public final class RasterSegmenter {
    */
   public Summary segment(RasterSource source, BandMapping mapping, LabelSink sink) throws InvalidImageException,
       IOException {
+    return segment(source, mapping, sink, 0, source.info().height());
+  }
+
+  /**
+   * Segments the windows whose cores start in rows [fromRow, toRow): a stripe of the raster, so that one raster's
+   * stripes can run on several workers. {@code fromRow} is a multiple of the window size.
+   */
+  public Summary segment(RasterSource source, BandMapping mapping, LabelSink sink, int fromRow, int toRow)
+      throws InvalidImageException, IOException {
     RasterInfo info = source.info();
+    if (fromRow % window != 0 || fromRow < 0 || toRow <= fromRow) {
+      throw new IllegalArgumentException("rows " + fromRow + ".." + toRow + " for windows of " + window);
+    }
     String why = mapping.mismatch(info);
     if (why != null) {
       throw new IllegalArgumentException(why);
@@ -73,7 +85,7 @@ public final class RasterSegmenter {
     long[] counts = new long[classes];
     long noData = 0;
     int windows = 0;
-    for (int y0 = 0; y0 < info.height(); y0 += window) {
+    for (int y0 = fromRow; y0 < Math.min(toRow, info.height()); y0 += window) {
       int ch = Math.min(window, info.height() - y0);
       for (int x0 = 0; x0 < info.width(); x0 += window) {
         int cw = Math.min(window, info.width() - x0);

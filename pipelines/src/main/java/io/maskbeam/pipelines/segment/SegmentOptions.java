@@ -123,6 +123,14 @@ public interface SegmentOptions extends LaunchOptions, io.maskbeam.pipelines.cli
 
   void setNodata(String value);
 
+  @Description("Rasters: rows per unit of work, rounded up to whole windows. A raster's stripes are segmented on"
+      + " whichever workers the runner picks and reassembled into its GeoTIFFs; its GeoJSON polygons are traced in"
+      + " blocks of this size (regions crossing a block border are split there).")
+  @Default.Integer(4096)
+  Integer getRasterStripeRows();
+
+  void setRasterStripeRows(Integer value);
+
   @Description("Write color/<name>.png, the mask in class colours.")
   @Default.Boolean(true)
   Boolean getWriteColor();

@@ -242,7 +242,8 @@ public final class SegmentPipeline {
         .skippingExisting(o.getSkipExisting())
         .withParallelism(Parallelism.groups(o, o.getParallelism(), launch.listedFiles(), IMAGES_PER_GROUP))
         .withAccelerator(o.getAcceleratorType())
-        .withBandMapping(BandMapping.parse(o.getBands(), o.getBandRange(), o.getNodata())));
+        .withBandMapping(BandMapping.parse(o.getBands(), o.getBandRange(), o.getNodata()))
+        .withRasterStripes(o.getRasterStripeRows()));
     // Every run records what it processed, so a later --incremental run can build on any run.
     segmented.get(SegmentImages.PROCESSED).apply("RecordState",
         IncrementalState.write(o.getOutput(), launch.runId()));
@@ -302,6 +303,7 @@ public final class SegmentPipeline {
     n.put("bands", o.getBands());
     n.put("bandRange", o.getBandRange());
     n.put("nodata", o.getNodata());
+    n.put("rasterStripeRows", o.getRasterStripeRows());
     n.put("precision", s.runtime().precision());
     n.put("strictPrecision", s.runtime().strictPrecision());
     // As settled on the launching machine; workers on other hardware settle 'auto' on theirs (their logs say).

@@ -9,6 +9,7 @@ import io.maskbeam.image.ImageLoader;
 import io.maskbeam.image.InvalidImageException;
 import io.maskbeam.image.LabelImage;
 import io.maskbeam.image.RgbImage;
+import io.maskbeam.labels.LabelClass;
 import io.maskbeam.models.infer.Confidence;
 import io.maskbeam.models.infer.InferenceSettings;
 import io.maskbeam.models.infer.MaskRendering;
@@ -16,8 +17,6 @@ import io.maskbeam.models.infer.Npy;
 import io.maskbeam.models.infer.ProbabilitySink;
 import io.maskbeam.models.infer.RasterSegmenter;
 import io.maskbeam.raster.BandMapping;
-import io.maskbeam.raster.GeoTiffWriter;
-import io.maskbeam.labels.LabelClass;
 import io.maskbeam.raster.GeoReference;
 import io.maskbeam.raster.RasterInfo;
 import io.maskbeam.raster.RasterPolygons;
@@ -43,6 +42,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.TreeMap;
+import org.apache.beam.sdk.coders.KvCoder;
 import org.apache.beam.sdk.coders.StringUtf8Coder;
 import org.apache.beam.sdk.io.FileSystems;
 import org.apache.beam.sdk.io.fs.MatchResult;
@@ -50,14 +50,17 @@ import org.apache.beam.sdk.metrics.Counter;
 import org.apache.beam.sdk.metrics.Distribution;
 import org.apache.beam.sdk.metrics.Metrics;
 import org.apache.beam.sdk.transforms.DoFn;
+import org.apache.beam.sdk.transforms.Flatten;
 import org.apache.beam.sdk.transforms.GroupByKey;
 import org.apache.beam.sdk.transforms.PTransform;
 import org.apache.beam.sdk.transforms.ParDo;
+import org.apache.beam.sdk.transforms.Reshuffle;
 import org.apache.beam.sdk.transforms.WithKeys;
 import org.apache.beam.sdk.transforms.display.DisplayData;
 import org.apache.beam.sdk.transforms.resourcehints.ResourceHints;
 import org.apache.beam.sdk.values.KV;
 import org.apache.beam.sdk.values.PCollection;
+import org.apache.beam.sdk.values.PCollectionList;
 import org.apache.beam.sdk.values.PCollectionTuple;
 import org.apache.beam.sdk.values.TupleTag;
 import org.apache.beam.sdk.values.TupleTagList;
@@ -83,8 +86,8 @@ import org.slf4j.LoggerFactory;
  * instance of the {@link ModelReference} pinned at launch, released at teardown.
  *
  * <p>Rasters (georeferenced, multi-band or wide-sample TIFFs; see {@link #withBandMapping}) are read and segmented
- * window by window by a {@link RasterSegmenter} and written as tiled GeoTIFFs carrying their georeferencing; one
- * raster is one unit of work.
+ * window by window by a {@link RasterSegmenter} and written as tiled GeoTIFFs carrying their georeferencing; a
+ * raster is cut into stripes of window rows that the runner spreads over workers ({@link RasterStripes}).
  */
 public final class SegmentImages extends PTransform<PCollection<SegmentInput>, PCollectionTuple> {
   public static final TupleTag<ImageStats> STATS = new TupleTag<>() {};
@@ -92,6 +95,8 @@ public final class SegmentImages extends PTransform<PCollection<SegmentInput>, P
   public static final TupleTag<String> SKIPPED = new TupleTag<>() {};
   /** The inputs whose outputs were all written (what an incremental run records in its state). */
   public static final TupleTag<SegmentInput> PROCESSED = new TupleTag<>() {};
+  /** Rasters cut into stripes of window rows, the units that spread a raster over workers. */
+  static final TupleTag<RasterStripes.Stripe> STRIPES = new TupleTag<>() {};
 
   private final ModelReference model;
   private final SegmentOutputs outputs;
@@ -100,9 +105,10 @@ public final class SegmentImages extends PTransform<PCollection<SegmentInput>, P
   private final int parallelism;
   private final String accelerator;
   private final BandMapping bands;
+  private final int stripeRows;
 
   private SegmentImages(ModelReference model, SegmentOutputs outputs, InferenceSettings inference,
-      boolean skipExisting, int parallelism, String accelerator, BandMapping bands) {
+      boolean skipExisting, int parallelism, String accelerator, BandMapping bands, int stripeRows) {
     this.model = model;
     this.outputs = outputs;
     this.inference = inference;
@@ -110,20 +116,25 @@ public final class SegmentImages extends PTransform<PCollection<SegmentInput>, P
     this.parallelism = parallelism;
     this.accelerator = accelerator;
     this.bands = bands;
+    this.stripeRows = stripeRows;
   }
+
+  /** Rows of a raster per unit of work (rounded up to whole windows) unless {@link #withRasterStripes} says. */
+  public static final int DEFAULT_STRIPE_ROWS = 4096;
 
   /** Segments with this model, writing these outputs; default inference settings, 64 groups, no hint. */
   public static SegmentImages with(ModelReference model, SegmentOutputs outputs) {
-    return new SegmentImages(model, outputs, InferenceSettings.defaults(), false, 64, null, BandMapping.DEFAULT);
+    return new SegmentImages(model, outputs, InferenceSettings.defaults(), false, 64, null, BandMapping.DEFAULT,
+        DEFAULT_STRIPE_ROWS);
   }
 
   public SegmentImages withInference(InferenceSettings settings) {
-    return new SegmentImages(model, outputs, settings, skipExisting, parallelism, accelerator, bands);
+    return new SegmentImages(model, outputs, settings, skipExisting, parallelism, accelerator, bands, stripeRows);
   }
 
   /** Skips inputs whose outputs all exist (a rerun after a failure). */
   public SegmentImages skippingExisting(boolean skip) {
-    return new SegmentImages(model, outputs, inference, skip, parallelism, accelerator, bands);
+    return new SegmentImages(model, outputs, inference, skip, parallelism, accelerator, bands, stripeRows);
   }
 
   /** How many groups the inputs are spread over (units of work). */
@@ -131,13 +142,13 @@ public final class SegmentImages extends PTransform<PCollection<SegmentInput>, P
     if (groups < 1) {
       throw new IllegalArgumentException("parallelism must be >= 1, got " + groups);
     }
-    return new SegmentImages(model, outputs, inference, skipExisting, groups, accelerator, bands);
+    return new SegmentImages(model, outputs, inference, skipExisting, groups, accelerator, bands, stripeRows);
   }
 
   /** An accelerator resource hint for the inference step alone (e.g. a GPU worker pool on Dataflow). */
   public SegmentImages withAccelerator(String hint) {
     return new SegmentImages(model, outputs, inference, skipExisting, parallelism,
-        hint == null || hint.isBlank() ? null : hint, bands);
+        hint == null || hint.isBlank() ? null : hint, bands, stripeRows);
   }
 
   /**
@@ -148,26 +159,58 @@ public final class SegmentImages extends PTransform<PCollection<SegmentInput>, P
    */
   public SegmentImages withBandMapping(BandMapping mapping) {
     return new SegmentImages(model, outputs, inference, skipExisting, parallelism, accelerator,
-        mapping == null ? BandMapping.DEFAULT : mapping);
+        mapping == null ? BandMapping.DEFAULT : mapping, stripeRows);
+  }
+
+  /**
+   * Rows of a raster per unit of work, rounded up to whole windows: a raster's stripes are segmented wherever the
+   * runner puts them and reassembled into its GeoTIFFs; its polygons are traced in blocks of this size.
+   */
+  public SegmentImages withRasterStripes(int rows) {
+    if (rows < 1) {
+      throw new IllegalArgumentException("--rasterStripeRows must be >= 1, got " + rows);
+    }
+    return new SegmentImages(model, outputs, inference, skipExisting, parallelism, accelerator, bands, rows);
   }
 
   @Override
   public PCollectionTuple expand(PCollection<SegmentInput> inputs) {
     int groups = parallelism;
     PTransform<PCollection<? extends KV<Integer, Iterable<SegmentInput>>>, PCollectionTuple> segment =
-        ParDo.of(new SegmentFn(model, outputs, inference, skipExisting, bands))
-            .withOutputTags(STATS, TupleTagList.of(FAILURES).and(SKIPPED).and(PROCESSED));
+        ParDo.of(new SegmentFn(model, outputs, inference, skipExisting, bands, stripeRows))
+            .withOutputTags(STATS, TupleTagList.of(FAILURES).and(SKIPPED).and(PROCESSED).and(STRIPES));
+    PTransform<PCollection<? extends RasterStripes.Stripe>, PCollection<KV<String, RasterStripes.Result>>> stripes =
+        ParDo.of(new RasterStripes.StripeFn(model, outputs, inference, bands, stripeRows));
     if (accelerator != null) {
       segment = segment.setResourceHints(ResourceHints.create().withAccelerator(accelerator));
+      stripes = stripes.setResourceHints(ResourceHints.create().withAccelerator(accelerator));
     }
     PCollectionTuple out = inputs
         .apply("GroupByOutputKey", WithKeys.<Integer, SegmentInput>of(in -> group(in.key(), groups))
             .withKeyType(TypeDescriptors.integers()))
         .apply("Spread", GroupByKey.create())
         .apply("Segment", segment);
+    // Rasters: stripes spread over workers, segmented, and met again by raster to be written.
+    out.get(STRIPES).setCoder(RasterStripes.Stripe.Coder.of());
+    PCollection<KV<String, RasterStripes.Result>> segmentedStripes = out.get(STRIPES)
+        .apply("SpreadRasterStripes", Reshuffle.viaRandomKey())
+        .apply("SegmentRasterStripes", stripes)
+        .setCoder(KvCoder.of(StringUtf8Coder.of(), RasterStripes.Result.Coder.of()));
+    PCollectionTuple rasters = segmentedStripes
+        .apply("GroupStripesByRaster", GroupByKey.create())
+        .apply("AssembleRasters", ParDo.of(new RasterStripes.AssembleFn(model, outputs, bands))
+            .withOutputTags(STATS, TupleTagList.of(FAILURES).and(PROCESSED)));
+    rasters.get(FAILURES).setCoder(FailureCoder.of());
     out.get(SKIPPED).setCoder(StringUtf8Coder.of());
     out.get(FAILURES).setCoder(FailureCoder.of());
-    return out;
+    return PCollectionTuple
+        .of(STATS, PCollectionList.of(out.get(STATS)).and(rasters.get(STATS))
+            .apply("AllStats", Flatten.pCollections()))
+        .and(FAILURES, PCollectionList.of(out.get(FAILURES)).and(rasters.get(FAILURES))
+            .apply("AllFailures", Flatten.pCollections()))
+        .and(PROCESSED, PCollectionList.of(out.get(PROCESSED)).and(rasters.get(PROCESSED))
+            .apply("AllProcessed", Flatten.pCollections()))
+        .and(SKIPPED, out.get(SKIPPED));
   }
 
   @Override
@@ -178,8 +221,28 @@ public final class SegmentImages extends PTransform<PCollection<SegmentInput>, P
         .add(DisplayData.item("inference", inference.describe()).withLabel("Inference"))
         .add(DisplayData.item("skipExisting", skipExisting).withLabel("Skip existing outputs"))
         .add(DisplayData.item("bands", bands.describe()).withLabel("Raster bands"))
+        .add(DisplayData.item("rasterStripeRows", stripeRows).withLabel("Raster rows per unit of work"))
         .add(DisplayData.item("parallelism", parallelism).withLabel("Groups"))
         .addIfNotNull(DisplayData.item("accelerator", accelerator).withLabel("Accelerator hint"));
+  }
+
+  /** The JVM's shared model with its segmenter, for a DoFn's {@code @Setup}; released by the DoFn's teardown. */
+  record Leased(SegmentationModel model, Segmenter segmenter, long loadMillis) {}
+
+  static Leased acquire(ModelReference model, InferenceSettings inference) {
+    SharedResources.Lease<SegmentationModel> lease = SharedModels.acquire(model, inference.runtime());
+    try {
+      return new Leased(lease.resource(), inference.segmenter(lease.resource()), lease.loadMillis());
+    } catch (RuntimeException e) {
+      SharedModels.release(model, inference.runtime()); // runners need not call @Teardown after this
+      throw e;
+    }
+  }
+
+  /** On gs:// each output records where it came from (object metadata); other stores ignore it. */
+  static Map<String, String> provenance(SegmentInput input, ModelReference model, SegmentOutputs outputs) {
+    return Map.of("maskbeam-input", input.uri(), "maskbeam-model", model.uri(), "maskbeam-model-version",
+        model.fingerprint(), "maskbeam-run", outputs.run());
   }
 
   static int group(String key, int groups) {
@@ -229,14 +292,13 @@ public final class SegmentImages extends PTransform<PCollection<SegmentInput>, P
     private final InferenceSettings inference;
     private final boolean skipExisting;
     private final BandMapping bands;
+    private final int stripeRows;
     private final Counter segmented = counter(SegmentMetrics.IMAGES_SEGMENTED);
     private final Counter failed = counter(SegmentMetrics.IMAGES_FAILED);
     private final Counter skipped = counter(SegmentMetrics.IMAGES_SKIPPED);
     private final Counter inferences = counter(SegmentMetrics.INFERENCES);
     private final Counter tiled = counter(SegmentMetrics.IMAGES_TILED);
     private final Counter retriedSingly = counter(SegmentMetrics.BATCHES_RETRIED_SINGLY);
-    private final Counter rasters = counter(SegmentMetrics.RASTERS_SEGMENTED);
-    private final Counter rasterWindows = counter(SegmentMetrics.RASTER_WINDOWS);
     private final Distribution batchSize = distribution(SegmentMetrics.BATCH_SIZE);
     private final Distribution batchMillis = distribution(SegmentMetrics.BATCH_LATENCY_MS);
     private final Distribution modelLoadMillis = distribution(SegmentMetrics.MODEL_LOAD_MS);
@@ -255,12 +317,13 @@ public final class SegmentImages extends PTransform<PCollection<SegmentInput>, P
     private transient ArrayDeque<Future<Outcome>> pendingWrites;
 
     SegmentFn(ModelReference model, SegmentOutputs outputs, InferenceSettings inference, boolean skipExisting,
-        BandMapping bands) {
+        BandMapping bands, int stripeRows) {
       this.modelRef = model;
       this.outputs = outputs;
       this.inference = inference;
       this.skipExisting = skipExisting;
       this.bands = bands;
+      this.stripeRows = stripeRows;
     }
 
     private static Counter counter(String name) {
@@ -273,15 +336,10 @@ public final class SegmentImages extends PTransform<PCollection<SegmentInput>, P
 
     @Setup
     public void setup() {
-      SharedResources.Lease<SegmentationModel> lease = SharedModels.acquire(modelRef, inference.runtime());
-      try {
-        segmenter = inference.segmenter(lease.resource());
-      } catch (RuntimeException e) {
-        SharedModels.release(modelRef, inference.runtime()); // runners need not call @Teardown after this
-        throw e;
-      }
-      model = lease.resource();
-      pendingLoadMillis = lease.loadMillis();
+      Leased leased = acquire(modelRef, inference);
+      segmenter = leased.segmenter();
+      model = leased.model();
+      pendingLoadMillis = leased.loadMillis();
       loader = ImageLoader.withPixelLimit(inference.maxPixels());
       io = Executors.newFixedThreadPool(IO_THREADS, r -> {
         Thread t = new Thread(r, "maskbeam-segment-io");
@@ -346,7 +404,7 @@ public final class SegmentImages extends PTransform<PCollection<SegmentInput>, P
         }
         Decoded decoded = o.decoded();
         if (decoded.raster() != null) {
-          segmentRaster(decoded, out);
+          emitStripes(decoded, out);
           continue;
         }
         RgbImage image = decoded.image();
@@ -470,6 +528,21 @@ public final class SegmentImages extends PTransform<PCollection<SegmentInput>, P
       return new Outcome(new Decoded(input, null, 1, source), null, input, null, null, null);
     }
 
+    /**
+     * Cuts a raster into stripes of whole window rows, the units the runner spreads over workers (a raster of one
+     * stripe is one unit); {@link RasterStripes} segments and reassembles them.
+     */
+    private void emitStripes(Decoded d, MultiOutputReceiver out) {
+      RasterInfo info = d.raster().info();
+      closeQuietly(d.raster());
+      int rows = RasterStripes.stripeRows(stripeRows, RasterStripes.core(inference));
+      int count = (info.height() + rows - 1) / rows;
+      for (int i = 0; i < count; i++) {
+        out.get(STRIPES).output(new RasterStripes.Stripe(d.input(), i, count, i * rows,
+            Math.min(info.height(), (i + 1) * rows)));
+      }
+    }
+
     private static void closeQuietly(RasterSource source) {
       try {
         source.close();
@@ -478,141 +551,10 @@ public final class SegmentImages extends PTransform<PCollection<SegmentInput>, P
       }
     }
 
-    /** Tile size of the GeoTIFFs written for rasters (GDAL's and COG's default). */
-    static final int RASTER_TILE = 256;
-
-    /**
-     * Segments a raster window by window on this thread (the model's), compressing finished tiles on the helper
-     * threads, then writes its GeoTIFFs (mask last) and reports its statistics with areas in map units.
-     */
-    private void segmentRaster(Decoded d, MultiOutputReceiver out) {
-      SegmentInput input = d.input();
-      RasterInfo info = d.raster().info();
-      long start = System.nanoTime();
-      boolean noData = bands.noDataFor(info) != null;
-      int[] palette = model.classes().stream().mapToInt(c -> (c.red() << 16) | (c.green() << 8) | c.blue())
-          .toArray();
-      GeoTiffWriter mask = new GeoTiffWriter(info.width(), info.height(), 1, SampleType.UINT8, RASTER_TILE)
-          .withGeoReference(info.geo()).withPalette(palette)
-          .withNoData(noData ? String.valueOf(BandMapping.NO_DATA_LABEL) : null);
-      GeoTiffWriter colour = outputs.writeColor()
-          ? new GeoTiffWriter(info.width(), info.height(), 3, SampleType.UINT8, RASTER_TILE).asRgb()
-              .withGeoReference(info.geo()).withNoData(noData ? "0" : null)
-          : null;
-      int core = RasterSegmenter.coreFor(inference.tileSize(), inference.tileOverlap(), RASTER_TILE);
-      RasterSegmenter windows = new RasterSegmenter(segmenter, core, inference.tileOverlap());
-      SegmentOutputs.Annotations a = outputs.annotations();
-      RasterPolygons polygons = a.geoJson() ? new RasterPolygons(info.width(), info.height(),
-          (POLYGON_BLOCK + core - 1) / core * core, info.geo(), classNames(), a.tolerance(),
-          noData ? BandMapping.NO_DATA_LABEL : -1) : null;
-      ArrayDeque<Future<?>> compressing = new ArrayDeque<>();
-      RasterSegmenter.Summary summary;
-      int total = ((info.width() + core - 1) / core) * ((info.height() + core - 1) / core);
-      int[] done = {0};
-      boolean large = total >= 20; // progress for rasters that take a while; small ones would flood the log
-      if (large) {
-        LOG.info("{}: {}, {} windows of {} pixels ({})", input.uri(), info.describe(), total, core,
-            bands.describe());
-      }
-      try (RasterSource source = d.raster()) {
-        summary = windows.segment(source, bands, (x, y, w, h, labels) -> {
-          rasterWindows.inc();
-          // Runners commit counters per bundle, and a raster is one: the log shows progress inside it.
-          if (++done[0] * 10 / total > (done[0] - 1) * 10 / total && large) {
-            LOG.info("{}: {} of {} windows ({}%)", input.uri(), done[0], total, done[0] * 100 / total);
-          }
-          if (polygons != null) {
-            polygons.accept(x, y, w, h, labels);
-          }
-          compressing.add(io.submit(() -> putTiles(mask, colour, x, y, w, h, labels)));
-          while (compressing.size() > IO_THREADS * 2) {
-            awaitQuietly(compressing.poll());
-          }
-        });
-        while (!compressing.isEmpty()) {
-          awaitQuietly(compressing.poll());
-        }
-      } catch (InvalidImageException e) {
-        fail(input, FailureReason.of(e.kind(), FailureReason.Part.IMAGE), e.getMessage(), e, out);
-        return;
-      } catch (IOException e) {
-        fail(input, FailureReason.READ_FAILED, "cannot read " + input.uri() + ": " + e.getMessage(), e, out);
-        return;
-      } catch (RuntimeException e) {
-        fail(input, FailureReason.INFERENCE_FAILED, "raster inference failed: " + e.getMessage(), e, out);
-        return;
-      }
-      rasters.inc();
-      inferences.inc(summary.windows());
-      batchMillis.update((System.nanoTime() - start) / 1_000_000);
-      String key = input.key();
-      Map<String, String> provenance = provenance(input);
-      String current = "";
-      try {
-        if (colour != null) {
-          current = outputs.rasterColorUri(key);
-          Storage.write(current, colour.toByteArray(), "image/tiff", provenance);
-        }
-        if (polygons != null) {
-          current = outputs.geoJsonUri(key);
-          Storage.write(current, polygons.toGeoJson(), "application/geo+json", provenance);
-        }
-        current = outputs.rasterMaskUri(key);
-        Storage.write(current, mask.toByteArray(), "image/tiff", provenance);
-      } catch (IOException | RuntimeException e) {
-        fail(input, FailureReason.WRITE_FAILED, "cannot write " + current + ": " + e.getMessage(), e, out);
-        return;
-      }
-      segmented.inc();
-      out.get(PROCESSED).output(input);
-      out.get(STATS).output(new ImageStats(key, input.uri(), outputs.run(), info.width(), info.height(), 1,
-          summary.classPixels(), null, new ImageStats.RasterArea(summary.noDataPixels(), info.geo().pixelArea(),
-          info.geo().areaUnit(), info.geo().epsg().isPresent() ? "EPSG:" + info.geo().epsg().getAsInt()
-          : info.geo().describe())));
-    }
-
-    /**
-     * Side of the blocks a raster's polygons are traced in (rounded up to whole windows): bounds the labels held for
-     * tracing to one row of blocks; regions crossing a block border are split there.
-     */
-    static final int POLYGON_BLOCK = 4096;
-
     private List<String> classNames() {
       return model.classes().stream().map(LabelClass::name).toList();
     }
 
-    /** Cuts a window's core into the output tiles it covers (whole tiles: cores are multiples of the tile size). */
-    private Void putTiles(GeoTiffWriter mask, GeoTiffWriter colour, int x, int y, int w, int h, byte[] labels) {
-      byte[] rgb = colour == null ? null : MaskRendering.colorize(new LabelImage(w, h, labels), model.classes())
-          .pixels();
-      for (int row = y / RASTER_TILE; row * RASTER_TILE < y + h; row++) {
-        for (int column = x / RASTER_TILE; column * RASTER_TILE < x + w; column++) {
-          mask.putTileFrom(column, row, labels, x, y, w, h);
-          if (colour != null) {
-            colour.putTileFrom(column, row, rgb, x, y, w, h);
-          }
-        }
-      }
-      return null;
-    }
-
-    /** Waits for a helper's task; its failure becomes this thread's (a bug or out of memory: fail the bundle). */
-    private static void awaitQuietly(Future<?> f) {
-      try {
-        f.get();
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        throw new IllegalStateException("interrupted while segmenting", e);
-      } catch (java.util.concurrent.ExecutionException e) {
-        throw new IllegalStateException("compressing tiles failed: " + e.getCause(), e.getCause());
-      }
-    }
-
-    /** On gs:// each output records where it came from (object metadata); other stores ignore it. */
-    private Map<String, String> provenance(SegmentInput input) {
-      return Map.of("maskbeam-input", input.uri(), "maskbeam-model", modelRef.uri(),
-          "maskbeam-model-version", modelRef.fingerprint(), "maskbeam-run", outputs.run());
-    }
 
     /**
      * Runs one batch. When the call fails, each image runs on its own, so one image that breaks the model (or a
@@ -711,7 +653,7 @@ public final class SegmentImages extends PTransform<PCollection<SegmentInput>, P
     private Outcome writeFiles(Decoded d, LabelImage labels, float[] probabilities,
         Confidence.Accumulator confidence) {
       String key = d.input().key();
-      Map<String, String> provenance = provenance(d.input());
+      Map<String, String> provenance = provenance(d.input(), modelRef, outputs);
       String current = "";
       try {
         if (outputs.writeColor() || outputs.writeOverlays()) {

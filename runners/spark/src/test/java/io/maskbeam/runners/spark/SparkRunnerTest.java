@@ -162,4 +162,67 @@ class SparkRunnerTest {
     assertThat(summary.path("classes")).isEqualTo(
         JSON.readTree(Files.readString(direct.resolve("summary.json"))).path("classes"));
   }
+
+  /**
+   * A georeferenced raster cut into stripes that Spark's executors segment separately: its GeoTIFFs are the
+   * DirectRunner's, byte for byte.
+   */
+  @Test
+  void rasterStripesSpreadOverSparkExecutorsReassembleToTheDirectRunnersGeoTiffs() throws Exception {
+    List<Path> images;
+    try (Stream<Path> s = Files.list(demo.resolve("synthetic/images"))) {
+      images = s.filter(p -> p.toString().endsWith(".png")).sorted().limit(32).toList();
+    }
+    // A 4x4 mosaic of the demo's 128x96 scenes: 512x384, 8-bit RGB, UTM 33N at 1 m.
+    int w = 512;
+    int h = 384;
+    byte[] rgb = new byte[w * h * 3];
+    int placed = 0;
+    for (Path p : images) {
+      io.maskbeam.image.RgbImage img;
+      try {
+        img = ImageCodec.toRgb(ImageCodec.decode(Files.readAllBytes(p), Long.MAX_VALUE));
+      } catch (io.maskbeam.image.InvalidImageException e) {
+        continue; // the demo's deliberately truncated image
+      }
+      int ox = (placed % 4) * 128;
+      int oy = (placed / 4) * 96;
+      for (int y = 0; y < 96; y++) {
+        System.arraycopy(img.pixels(), y * 128 * 3, rgb, ((oy + y) * w + ox) * 3, 128 * 3);
+      }
+      if (++placed == 16) {
+        break;
+      }
+    }
+    Path in = Files.createDirectories(work.resolve("rasters"));
+    io.maskbeam.raster.GeoReference utm = new io.maskbeam.raster.GeoReference(new double[] {1, 1, 0},
+        new double[] {0, 0, 0, 400000, 5000000, 0}, null,
+        new int[] {1, 1, 0, 3, 1024, 0, 1, 1, 1025, 0, 1, 1, 3072, 0, 1, 32633}, null, null);
+    Files.write(in.resolve("mosaic.tif"), new io.maskbeam.raster.GeoTiffWriter(w, h, 3,
+        io.maskbeam.raster.SampleType.UINT8, 64).asRgb().withGeoReference(utm).putAll(rgb).toByteArray());
+    String[] args = {"segment", "--model=" + demo.resolve("training/model"), "--input=" + in + "/*.tif",
+        "--tileSize=128", "--tileOverlap=16", "--rasterStripeRows=256", "--writeAnnotations=geojson"};
+    Path out = work.resolve("raster-spark");
+    List<String> sparkArgs = new ArrayList<>(List.of(args));
+    sparkArgs.add("--output=" + out);
+    Run run = spark(sparkArgs.toArray(String[]::new));
+    assertThat(run.exitCode()).as(run.out() + run.err()).isZero();
+    assertThat(run.out()).contains("matched 1 = segmented 1 + skipped 0 + failed 0");
+    Path direct = work.resolve("raster-direct");
+    List<String> directArgs = new ArrayList<>(List.of(args));
+    directArgs.add("--output=" + direct);
+    Run directRun = cli(directArgs.toArray(String[]::new));
+    assertThat(directRun.exitCode()).as(directRun.out() + directRun.err()).isZero();
+    for (String file : List.of("masks/mosaic.tif", "color/mosaic.tif", "polygons/mosaic.geojson")) {
+      assertThat(Files.readAllBytes(out.resolve(file))).as(file).isEqualTo(Files.readAllBytes(direct.resolve(file)));
+    }
+    JsonNode stats = JSON.readTree(Files.readAllLines(Files.list(out.resolve("stats")).findFirst().orElseThrow())
+        .get(0));
+    assertThat(stats.path("crs").asText()).isEqualTo("EPSG:32633");
+    long counted = 0;
+    for (JsonNode n : stats.path("classPixels")) {
+      counted += n.asLong();
+    }
+    assertThat(counted).isEqualTo((long) w * h);
+  }
 }
