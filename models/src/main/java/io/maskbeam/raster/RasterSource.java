@@ -19,8 +19,8 @@ import javax.imageio.stream.ImageInputStream;
 /**
  * A (Geo)TIFF opened for reading window by window: the header and the tags come from TwelveMonkeys' TIFF metadata
  * reader, pixels from the JDK's TIFF image reader with a source region, which decodes only the tiles or strips a
- * window touches (uncompressed, LZW, Deflate, PackBits; 8/16/32-bit integers and 32-bit floats; any number of bands). Not
- * thread-safe: one source per thread.
+ * window touches (uncompressed, LZW, Deflate, PackBits; 8/16/32-bit integers and 32-bit floats; any number of
+ * bands). Not thread-safe: one source per thread.
  */
 public final class RasterSource implements Closeable {
   private final ImageInputStream stream;
@@ -196,8 +196,8 @@ public final class RasterSource implements Closeable {
       long end = Integer.toUnsignedLong(offsets[i]) + Integer.toUnsignedLong(counts[i]);
       if (end > length) {
         throw new InvalidImageException(InvalidImageException.Kind.TRUNCATED, name + " is truncated: "
-            + (tiled ? "tile " : "strip ") + i + " of " + offsets.length + " runs to byte " + end + ", the file ends at "
-            + length);
+            + (tiled ? "tile " : "strip ") + i + " of " + offsets.length + " runs to byte " + end
+            + ", the file ends at " + length);
       }
     }
   }

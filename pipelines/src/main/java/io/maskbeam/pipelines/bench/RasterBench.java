@@ -77,7 +77,8 @@ final class RasterBench {
             double field = 0.5 + 0.25 * Math.sin(x / 97.0) + 0.25 * Math.cos(y / 61.0);
             boolean stripe = ((x + y) / 40) % 7 == 0;
             int v = (int) (1 + 60000 * (stripe ? 1 - field : field));
-            b.putShort((short) v).putShort((short) (v / 2)).putShort((short) (65535 - v)).putShort((short) ((x + y) / 8));
+            b.putShort((short) v).putShort((short) (v / 2)).putShort((short) (65535 - v))
+                .putShort((short) ((x + y) / 8));
           }
         }
         writer.putTile(column, row, b.array());

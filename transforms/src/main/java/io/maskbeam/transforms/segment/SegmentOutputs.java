@@ -152,7 +152,10 @@ public record SegmentOutputs(String output, String run, boolean writeColor, bool
     return Storage.join(output, COLOR + "/" + key + ".png");
   }
 
-  /** A raster's mask: a tiled GeoTIFF of class ids with the class colours as its palette and the input's georeferencing. */
+  /**
+   * A raster's mask: a tiled GeoTIFF of class ids with the class colours as its palette and the input's
+   * georeferencing.
+   */
   public String rasterMaskUri(String key) {
     return Storage.join(output, MASKS + "/" + key + ".tif");
   }
