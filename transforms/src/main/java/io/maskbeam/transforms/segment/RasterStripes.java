@@ -174,7 +174,7 @@ final class RasterStripes {
   /** A raster's writers, for its layout: mask (palette) and colour (RGB), with its georeferencing and nodata. */
   private record Writers(GeoTiffWriter mask, GeoTiffWriter colour) {
     static Writers of(RasterInfo info, boolean noData, List<LabelClass> classes, boolean colour) {
-      int[] palette = classes.stream().mapToInt(c -> (c.red() << 16) | (c.green() << 8) | c.blue()).toArray();
+      int[] palette = classes.stream().mapToInt(LabelClass::rgb).toArray();
       GeoTiffWriter mask = new GeoTiffWriter(info.width(), info.height(), 1, SampleType.UINT8, TILE)
           .withGeoReference(info.geo()).withPalette(palette)
           .withNoData(noData ? String.valueOf(BandMapping.NO_DATA_LABEL) : null);

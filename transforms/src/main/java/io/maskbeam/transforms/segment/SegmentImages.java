@@ -361,8 +361,8 @@ public final class SegmentImages extends PTransform<PCollection<SegmentInput>, P
       }
     }
 
-    /** A decoded input waiting for its batch, or a raster opened for reading window by window. */
-    private record Decoded(SegmentInput input, RgbImage image, int orientation, RasterSource raster) {}
+    /** A decoded input waiting for its batch, or a raster's header (its stripes open the file themselves). */
+    private record Decoded(SegmentInput input, RgbImage image, int orientation, RasterInfo raster) {}
 
     @ProcessElement
     public void process(@Element KV<Integer, Iterable<SegmentInput>> group, MultiOutputReceiver out) {
@@ -514,18 +514,17 @@ public final class SegmentImages extends PTransform<PCollection<SegmentInput>, P
             : Outcome.failed(input, FailureReason.of(e.kind(), FailureReason.Part.IMAGE), e.getMessage(), e);
       }
       RasterInfo info = source.info();
+      closeQuietly(source);
       boolean raster = info.geo().georeferenced() || info.noData() != null || info.type() != SampleType.UINT8
           || info.bands() > 4 || info.pixels() > inference.maxPixels() || !bands.isDefault();
       if (!raster) {
-        closeQuietly(source);
         return null;
       }
       String why = bands.mismatch(info);
       if (why != null) {
-        closeQuietly(source);
         return Outcome.failed(input, FailureReason.BAND_MISMATCH, why + " (" + info.describe() + ")", null);
       }
-      return new Outcome(new Decoded(input, null, 1, source), null, input, null, null, null);
+      return new Outcome(new Decoded(input, null, 1, info), null, input, null, null, null);
     }
 
     /**
@@ -533,8 +532,7 @@ public final class SegmentImages extends PTransform<PCollection<SegmentInput>, P
      * stripe is one unit); {@link RasterStripes} segments and reassembles them.
      */
     private void emitStripes(Decoded d, MultiOutputReceiver out) {
-      RasterInfo info = d.raster().info();
-      closeQuietly(d.raster());
+      RasterInfo info = d.raster();
       int rows = RasterStripes.stripeRows(stripeRows, RasterStripes.core(inference));
       int count = (info.height() + rows - 1) / rows;
       for (int i = 0; i < count; i++) {
