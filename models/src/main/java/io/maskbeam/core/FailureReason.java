@@ -43,6 +43,7 @@ public enum FailureReason {
   BAD_LABEL("the ground truth holds a class id outside the classes"),
   BAD_PREDICTION("the prediction holds a class id outside the classes"),
   BAD_RECORD("a record is not a DeepLab tf.train.Example"),
+  NO_DATA("every pixel of the raster is nodata: nothing to learn from"),
   BAND_MISMATCH("a raster's bands or sample type do not fit the model input (--bands, --bandRange)"),
   // Work.
   INFERENCE_FAILED("the model call failed for this input"),

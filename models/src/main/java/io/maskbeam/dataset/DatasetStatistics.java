@@ -33,6 +33,14 @@ public final class DatasetStatistics implements Serializable {
     long unknownPixels;
     /** Examples none of whose pixels count for a class: written, but they teach nothing. */
     long allIgnoreExamples;
+    /** Inputs (photos, rasters) the examples came from: a raster cut into chips is one input. */
+    long sources;
+    /** Chips of rasters dropped because none of their pixels held data. */
+    long noDataChips;
+    /** Raw band statistics by kind ({@link BandStatistics#kind}); empty for RGB datasets, one kind when usable. */
+    TreeMap<String, BandStatistics> bands = new TreeMap<>();
+    /** Examples of each kind ("rgb" for photos), to name the mix when a dataset has several. */
+    TreeMap<String, Long> kinds = new TreeMap<>();
 
     SplitStats(int numClasses) {
       classPixels = new long[numClasses];
@@ -46,6 +54,10 @@ public final class DatasetStatistics implements Serializable {
       ignorePixels += o.ignorePixels;
       unknownPixels += o.unknownPixels;
       allIgnoreExamples += o.allIgnoreExamples;
+      sources += o.sources;
+      noDataChips += o.noDataChips;
+      o.bands.forEach((k, v) -> bands.merge(k, copy(v), BandStatistics::merge));
+      o.kinds.forEach((k, v) -> kinds.merge(k, v, Long::sum));
       for (int c = 0; c < classPixels.length; c++) {
         classPixels[c] += o.classPixels[c];
         pixelsOfImagesWithClass[c] += o.pixelsOfImagesWithClass[c];
@@ -77,9 +89,10 @@ public final class DatasetStatistics implements Serializable {
     public boolean equals(Object o) {
       return o instanceof SplitStats s && examples == s.examples && reencoded == s.reencoded
           && ignorePixels == s.ignorePixels && unknownPixels == s.unknownPixels
-          && allIgnoreExamples == s.allIgnoreExamples && Arrays.equals(classPixels, s.classPixels)
+          && allIgnoreExamples == s.allIgnoreExamples && sources == s.sources && noDataChips == s.noDataChips
+          && Arrays.equals(classPixels, s.classPixels)
           && Arrays.equals(pixelsOfImagesWithClass, s.pixelsOfImagesWithClass)
-          && Arrays.equals(imagesWithClass, s.imagesWithClass);
+          && Arrays.equals(imagesWithClass, s.imagesWithClass) && bands.equals(s.bands) && kinds.equals(s.kinds);
     }
 
     @Override
@@ -87,6 +100,9 @@ public final class DatasetStatistics implements Serializable {
       return java.util.Objects.hash(examples, ignorePixels, Arrays.hashCode(classPixels));
     }
   }
+
+  /** The kind of photo examples. */
+  static final String RGB = "rgb (8-bit, 3 channels)";
 
   private final int numClasses;
   private final TreeMap<String, SplitStats> splits = new TreeMap<>();
@@ -106,14 +122,45 @@ public final class DatasetStatistics implements Serializable {
     return splits.values().stream().mapToLong(SplitStats::allIgnoreExamples).sum();
   }
 
-  /** Adds one written example. */
+  private static BandStatistics copy(BandStatistics b) {
+    return new BandStatistics(b.dtype(), b.bandNumbers()).merge(b);
+  }
+
+  /** Adds one written RGB example. */
   public void add(String split, int sourceWidth, int sourceHeight, int width, int height, long[] classPixels,
       long ignorePixels, long unknownPixels, boolean reencoded) {
+    add(split, sourceWidth, sourceHeight, width, height, classPixels, ignorePixels, unknownPixels, reencoded, null);
+  }
+
+  /** Adds one written example, of an input of its own; {@code bands}: the statistics of a raw band example. */
+  public void add(String split, int sourceWidth, int sourceHeight, int width, int height, long[] classPixels,
+      long ignorePixels, long unknownPixels, boolean reencoded, BandStatistics bands) {
+    addChip(split, sourceWidth, sourceHeight, width, height, classPixels, ignorePixels, unknownPixels, reencoded,
+        bands, true, 0);
+  }
+
+  /**
+   * Adds one written example cut from an input with others (a chip of a raster).
+   *
+   * @param firstOfSource whether the input is counted with this example (once per input)
+   * @param noDataChips chips of the input dropped for holding no data (counted with its first example)
+   */
+  public void addChip(String split, int sourceWidth, int sourceHeight, int width, int height, long[] classPixels,
+      long ignorePixels, long unknownPixels, boolean reencoded, BandStatistics bands, boolean firstOfSource,
+      int noDataChips) {
     if (classPixels.length != numClasses) {
       throw new IllegalArgumentException("histogram has " + classPixels.length + " classes, expected " + numClasses);
     }
     SplitStats s = splits.computeIfAbsent(split, k -> new SplitStats(numClasses));
     s.examples++;
+    if (firstOfSource) {
+      s.sources++;
+      s.noDataChips += noDataChips;
+    }
+    s.kinds.merge(bands == null ? RGB : bands.kind(), 1L, Long::sum);
+    if (bands != null) {
+      s.bands.merge(bands.kind(), copy(bands), BandStatistics::merge);
+    }
     if (reencoded) {
       s.reencoded++;
     }
@@ -139,7 +186,7 @@ public final class DatasetStatistics implements Serializable {
 
   public void add(String split, PreparedExample e) {
     add(split, e.sourceWidth(), e.sourceHeight(), e.width(), e.height(), e.classPixels(), e.ignorePixels(),
-        e.unknownPixels(), e.imageReencoded());
+        e.unknownPixels(), e.imageReencoded(), e.bands());
   }
 
   public DatasetStatistics merge(DatasetStatistics other) {
@@ -158,6 +205,16 @@ public final class DatasetStatistics implements Serializable {
 
   public long totalExamples() {
     return splits.values().stream().mapToLong(s -> s.examples).sum();
+  }
+
+  /** Inputs that became at least one example (each raster once, however many chips). */
+  public long totalSources() {
+    return splits.values().stream().mapToLong(s -> s.sources).sum();
+  }
+
+  /** Raster chips dropped for holding no data. */
+  public long totalNoDataChips() {
+    return splits.values().stream().mapToLong(s -> s.noDataChips).sum();
   }
 
   public Map<String, Long> sourceSizes() {
@@ -198,6 +255,32 @@ public final class DatasetStatistics implements Serializable {
     return weights;
   }
 
+  /**
+   * The raw band statistics training normalises with (train split, else all), or null for an RGB dataset.
+   *
+   * @throws IllegalArgumentException when the examples are of several kinds (sample types, bands, or rasters and
+   *     photos), naming each with its count: one model cannot take them all
+   */
+  public BandStatistics bandStatistics() {
+    TreeMap<String, Long> kinds = new TreeMap<>();
+    splits.values().forEach(s -> s.kinds.forEach((k, v) -> kinds.merge(k, v, Long::sum)));
+    if (kinds.size() > 1) {
+      StringBuilder text = new StringBuilder();
+      kinds.forEach((k, v) -> text.append(text.length() == 0 ? "" : "; ").append(k).append(": ").append(v)
+          .append(v == 1 ? " example" : " examples"));
+      throw new IllegalArgumentException("the examples are of " + kinds.size() + " kinds, which one model cannot"
+          + " take (" + text + "); preprocess them separately, or choose the bands with --bands");
+    }
+    SplitStats train = splits.get(SplitAssigner.TRAIN);
+    BandStatistics result = null;
+    for (SplitStats s : train != null ? List.of(train) : splits.values()) {
+      for (BandStatistics b : s.bands.values()) {
+        result = result == null ? copy(b) : result.merge(b);
+      }
+    }
+    return result;
+  }
+
   /** The statistics part of dataset.json. Weights come from {@code train}, or from all data if there is no train. */
   public ObjectNode toJson(ObjectMapper json, LabelMap labelMap) {
     ObjectNode root = json.createObjectNode();
@@ -208,6 +291,10 @@ public final class DatasetStatistics implements Serializable {
       all.splits.computeIfAbsent("all", k -> new SplitStats(numClasses)).merge(s);
       ObjectNode sn = splitsNode.putObject(e.getKey());
       sn.put("examples", s.examples);
+      if (s.sources != s.examples || s.noDataChips > 0) {
+        sn.put("inputs", s.sources);
+        sn.put("noDataChipsDropped", s.noDataChips);
+      }
       sn.put("reencodedImages", s.reencoded);
       long labelled = Arrays.stream(s.classPixels).sum();
       sn.put("labelledPixels", labelled);
@@ -232,6 +319,21 @@ public final class DatasetStatistics implements Serializable {
     ArrayNode wv = w.putArray("values");
     for (double v : weights) {
       wv.add(round(v));
+    }
+    BandStatistics bands = bandStatistics();
+    if (bands != null) {
+      ObjectNode b = root.putObject("bands");
+      b.put("format", DeepLabExample.RAW_FORMAT);
+      b.put("dtype", bands.dtype());
+      b.put("channels", bands.bands());
+      ArrayNode numbers = b.putArray("sourceBands");
+      for (int n : bands.bandNumbers()) {
+        numbers.add(n);
+      }
+      b.put("computedOn", splits.containsKey(SplitAssigner.TRAIN) ? SplitAssigner.TRAIN : "all splits");
+      b.put("decode", "tf.reshape(tf.io.decode_raw(image/encoded, tf." + bands.dtype() + ", little_endian=True),"
+          + " [image/height, image/width, image/channels])");
+      bands.toJson(b.putArray("statistics"));
     }
     ObjectNode sizes = root.putObject("imageSizes");
     ObjectNode src = sizes.putObject("source");

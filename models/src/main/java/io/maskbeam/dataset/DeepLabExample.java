@@ -23,17 +23,47 @@ public final class DeepLabExample {
   public static final String IMAGE_CHANNELS = "image/channels";
   public static final String LABEL_ENCODED = "image/segmentation/class/encoded";
   public static final String LABEL_FORMAT = "image/segmentation/class/format";
+  /**
+   * For {@code image/format = raw}: the sample type of {@code image/encoded}, which then holds height x width x
+   * channels samples, little-endian, channels last, exactly what
+   * {@code tf.reshape(tf.io.decode_raw(encoded, dtype, little_endian=True), [height, width, channels])} decodes.
+   * (TensorFlow has no TIFF decoder, so multi-band and 16-bit examples are not stored as TIFF.)
+   */
+  public static final String IMAGE_DTYPE = "image/dtype";
+  /** The {@code image/format} of raw sample examples. */
+  public static final String RAW_FORMAT = "raw";
 
   private DeepLabExample() {}
 
-  /** A decoded record: the encoded image and label PNG plus their metadata. */
+  /**
+   * A decoded record: the encoded image and label PNG plus their metadata.
+   *
+   * @param dtype for raw examples the sample type's name ({@code uint16}...), else null
+   */
   public record Record(
       String filename, String format, int height, int width, int channels, byte[] image, byte[] labelPng,
-      String labelFormat) {}
+      String labelFormat, String dtype) {
+    public boolean isRaw() {
+      return RAW_FORMAT.equals(format);
+    }
+  }
 
   public static byte[] build(String filename, String format, int height, int width, int channels, byte[] image,
       byte[] labelPng) {
-    Features features = Features.newBuilder()
+    return Example.newBuilder().setFeatures(features(filename, format, height, width, channels, image, labelPng))
+        .build().toByteArray();
+  }
+
+  /** A raw example: {@code samples} little-endian in {@code dtype}, [height, width, channels]. */
+  public static byte[] buildRaw(String filename, int height, int width, int channels, String dtype, byte[] samples,
+      byte[] labelPng) {
+    return Example.newBuilder().setFeatures(features(filename, RAW_FORMAT, height, width, channels, samples, labelPng)
+        .putFeature(IMAGE_DTYPE, bytes(dtype.getBytes(StandardCharsets.UTF_8)))).build().toByteArray();
+  }
+
+  private static Features.Builder features(String filename, String format, int height, int width, int channels,
+      byte[] image, byte[] labelPng) {
+    return Features.newBuilder()
         .putFeature(IMAGE_ENCODED, bytes(image))
         .putFeature(IMAGE_FILENAME, bytes(filename.getBytes(StandardCharsets.UTF_8)))
         .putFeature(IMAGE_FORMAT, bytes(format.getBytes(StandardCharsets.UTF_8)))
@@ -41,9 +71,7 @@ public final class DeepLabExample {
         .putFeature(IMAGE_WIDTH, int64(width))
         .putFeature(IMAGE_CHANNELS, int64(channels))
         .putFeature(LABEL_ENCODED, bytes(labelPng))
-        .putFeature(LABEL_FORMAT, bytes("png".getBytes(StandardCharsets.UTF_8)))
-        .build();
-    return Example.newBuilder().setFeatures(features).build().toByteArray();
+        .putFeature(LABEL_FORMAT, bytes("png".getBytes(StandardCharsets.UTF_8)));
   }
 
   /** Parses a serialized Example, failing with a message naming the first missing or mistyped key. */
@@ -55,9 +83,11 @@ public final class DeepLabExample {
       throw new IllegalArgumentException("record is not a tf.train.Example: " + e.getMessage(), e);
     }
     Map<String, Feature> f = example.getFeatures().getFeatureMap();
+    String format = string(f, IMAGE_FORMAT);
     return new Record(
-        string(f, IMAGE_FILENAME), string(f, IMAGE_FORMAT), (int) int64(f, IMAGE_HEIGHT), (int) int64(f, IMAGE_WIDTH),
-        (int) int64(f, IMAGE_CHANNELS), bytes(f, IMAGE_ENCODED), bytes(f, LABEL_ENCODED), string(f, LABEL_FORMAT));
+        string(f, IMAGE_FILENAME), format, (int) int64(f, IMAGE_HEIGHT), (int) int64(f, IMAGE_WIDTH),
+        (int) int64(f, IMAGE_CHANNELS), bytes(f, IMAGE_ENCODED), bytes(f, LABEL_ENCODED), string(f, LABEL_FORMAT),
+        RAW_FORMAT.equals(format) ? string(f, IMAGE_DTYPE) : null);
   }
 
   private static Feature bytes(byte[] value) {

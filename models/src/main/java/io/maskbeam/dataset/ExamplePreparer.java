@@ -184,7 +184,132 @@ public final class ExamplePreparer implements Serializable {
     }
     byte[] example = DeepLabExample.build(id, format, target[1], target[0], 3, encodedImage, labelPng);
     return new PreparedExample(id, example, format, target[0], target[1], w, h, classPixels, ignorePixels,
-        unknownPixels, reencoded, photo.orientation());
+        unknownPixels, reencoded, photo.orientation(), null);
+  }
+
+  /** How a raster is cut into training chips: squares of {@code size} overlapping by {@code overlap}; 0: whole. */
+  public record Chips(int size, int overlap) implements Serializable {
+    public static final Chips WHOLE = new Chips(0, 0);
+
+    public Chips {
+      if (size < 0 || overlap < 0 || (size > 0 && overlap >= size)) {
+        throw new IllegalArgumentException("--chipSize must be >= 0 and --chipOverlap in [0, chipSize), got "
+            + size + " and " + overlap);
+      }
+    }
+
+    /** Chip origins along an axis of {@code length}: every step, the last one flush with the end. */
+    int[] origins(int length) {
+      if (size == 0 || length <= size) {
+        return new int[] {0};
+      }
+      int step = size - overlap;
+      int n = (length - size + step - 1) / step + 1;
+      int[] o = new int[n];
+      for (int i = 0; i < n; i++) {
+        o[i] = Math.min(i * step, length - size);
+      }
+      return o;
+    }
+  }
+
+  /** The examples of one raster, and how many of its chips held no data at all (dropped). */
+  public record RasterExamples(java.util.List<PreparedExample> examples, int noDataChips) {}
+
+  /**
+   * Turns a raster and its mask into raw-band examples (see {@link DeepLabExample#IMAGE_DTYPE}): the chosen bands
+   * in the raster's own sample type, nothing stretched or resized; pixels with no data are the ignore value in the
+   * labels. Cut into chips when asked; chips without a pixel of data are dropped and counted. Windows are read one
+   * chip at a time; the mask is decoded whole, under the pixel limit.
+   */
+  public RasterExamples prepareRaster(String id, io.maskbeam.raster.RasterSource raster, byte[] maskBytes,
+      io.maskbeam.raster.BandMapping bands, Chips chips) throws RejectedInputException {
+    io.maskbeam.raster.RasterInfo info = raster.info();
+    int[] numbers = bands.bands() != null ? bands.bands()
+        : java.util.stream.IntStream.rangeClosed(1, info.bands()).toArray();
+    for (int b : numbers) {
+      if (b > info.bands()) {
+        throw new RejectedInputException(FailureReason.BAND_MISMATCH, "--bands asks for band " + b + " of a "
+            + info.bands() + "-band raster (" + info.describe() + ")");
+      }
+    }
+    if (!info.type().decodableByTensorFlow()) {
+      throw new RejectedInputException(FailureReason.BAND_MISMATCH, "image: " + info.type().label() + " samples"
+          + " have no TensorFlow decode_raw type; convert the raster to float32 or int32");
+    }
+    header(maskBytes, Part.MASK);
+    BufferedImage mask = decodeMask(maskBytes);
+    if (mask.getWidth() != info.width() || mask.getHeight() != info.height()) {
+      throw new RejectedInputException(FailureReason.SIZE_MISMATCH, String.format(Locale.ROOT,
+          "image is %dx%d but mask is %dx%d", info.width(), info.height(), mask.getWidth(), mask.getHeight()));
+    }
+    Remapped remapped = remapChecked(mask);
+    io.maskbeam.raster.BandMapping read = bands.withDefaultBands(numbers);
+    io.maskbeam.raster.SampleType type = info.type();
+    int n = numbers.length;
+    int ignore = labelMap.ignoreValue();
+    java.util.List<PreparedExample> out = new java.util.ArrayList<>();
+    int dropped = 0;
+    long unknownLeft = remapped.unknownPixels;
+    int[] ys = chips.origins(info.height());
+    int[] xs = chips.origins(info.width());
+    for (int y0 : ys) {
+      for (int x0 : xs) {
+        int w = Math.min(chips.size() == 0 ? info.width() : chips.size(), info.width() - x0);
+        int h = Math.min(chips.size() == 0 ? info.height() : chips.size(), info.height() - y0);
+        java.awt.image.Raster window;
+        try {
+          window = raster.read(x0, y0, w, h);
+        } catch (InvalidImageException e) {
+          throw rejection(e, Part.IMAGE);
+        }
+        io.maskbeam.raster.BandMapping.BandWindow bw = read.toBands(window, info);
+        if (bw.noDataPixels() == w * h) {
+          dropped++;
+          continue;
+        }
+        java.nio.ByteBuffer samples = java.nio.ByteBuffer.allocate(w * h * n * type.bytes())
+            .order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        double[] row = new double[w];
+        for (int c = 0; c < n; c++) {
+          for (int y = 0; y < h; y++) {
+            window.getSamples(window.getMinX(), window.getMinY() + y, w, 1, numbers[c] - 1, row);
+            for (int x = 0; x < w; x++) {
+              samples.position(((y * w + x) * n + c) * type.bytes());
+              type.put(samples, row[x]);
+            }
+          }
+        }
+        byte[] labels = new byte[w * h];
+        long[] classPixels = new long[labelMap.numClasses()];
+        long ignorePixels = 0;
+        for (int y = 0; y < h; y++) {
+          for (int x = 0; x < w; x++) {
+            int p = y * w + x;
+            int v = remapped.labels[(y0 + y) * info.width() + x0 + x] & 0xFF;
+            if (bw.noData() != null && bw.noData()[p]) {
+              v = ignore;
+            }
+            labels[p] = (byte) v;
+            if (v == ignore) {
+              ignorePixels++;
+            } else {
+              classPixels[v]++;
+            }
+          }
+        }
+        BandStatistics stats = new BandStatistics(type.label(), numbers);
+        stats.addAll(bw.image().samples(), bw.noData());
+        String chipId = chips.size() == 0 ? id : id + "_y" + y0 + "_x" + x0;
+        byte[] example = DeepLabExample.buildRaw(chipId, h, w, n, type.label(), samples.array(),
+            ImageCodec.encodePng(new LabelImage(w, h, labels)));
+        // The mask's unknown pixels are counted once, with the first chip written.
+        out.add(new PreparedExample(chipId, example, DeepLabExample.RAW_FORMAT, w, h, info.width(), info.height(),
+            classPixels, ignorePixels, unknownLeft, false, ExifOrientation.NORMAL, stats));
+        unknownLeft = 0;
+      }
+    }
+    return new RasterExamples(java.util.List.copyOf(out), dropped);
   }
 
   /**

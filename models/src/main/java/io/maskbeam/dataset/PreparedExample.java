@@ -7,6 +7,7 @@ package io.maskbeam.dataset;
  * @param ignorePixels pixels written as the ignore value (includes {@code unknownPixels} under the ignore policy)
  * @param unknownPixels pixels whose raw value or colour the label map did not cover
  * @param orientation the EXIF orientation the image was turned upright by (1: none)
+ * @param bands statistics of the raw bands of a raster example (pixels with data), null for RGB examples
  */
 public record PreparedExample(
     String id,
@@ -20,7 +21,8 @@ public record PreparedExample(
     long ignorePixels,
     long unknownPixels,
     boolean imageReencoded,
-    int orientation) {
+    int orientation,
+    BandStatistics bands) {
   /** Whether no pixel of the written mask counts for any class (every pixel is the ignore value). */
   public boolean allIgnore() {
     return ignorePixels == (long) width * height;

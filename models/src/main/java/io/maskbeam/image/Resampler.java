@@ -52,12 +52,17 @@ public final class Resampler {
     return new Kernel(start, count, weights, maxTaps);
   }
 
-  /** Smooth resize of an RGB image to {@code width x height}. */
-  public static RgbImage resize(RgbImage src, int width, int height) {
+  /** Whether a source already has the target size, refusing a target that is not positive. */
+  private static boolean sameSize(int sourceWidth, int sourceHeight, int width, int height) {
     if (width <= 0 || height <= 0) {
       throw new IllegalArgumentException("target size must be positive, got " + width + "x" + height);
     }
-    if (src.width() == width && src.height() == height) {
+    return sourceWidth == width && sourceHeight == height;
+  }
+
+  /** Smooth resize of an RGB image to {@code width x height}. */
+  public static RgbImage resize(RgbImage src, int width, int height) {
+    if (sameSize(src.width(), src.height(), width, height)) {
       return src;
     }
     int sw = src.width();
@@ -112,6 +117,52 @@ public final class Resampler {
     return new RgbImage(width, height, out);
   }
 
+  /** {@link #resize(RgbImage, int, int)} or {@link #resize(BandImage, int, int)}, as the image is. */
+  public static Pixels resize(Pixels src, int width, int height) {
+    return src instanceof BandImage b ? resize(b, width, height) : resize((RgbImage) src, width, height);
+  }
+
+  /**
+   * The same filter over N bands of raw samples (no clamping: the samples keep their scale). NaN (no data) spreads to
+   * the output pixels it touches, so a blended value never pretends to be data.
+   */
+  public static BandImage resize(BandImage src, int width, int height) {
+    if (sameSize(src.width(), src.height(), width, height)) {
+      return src;
+    }
+    int sw = src.width();
+    int sh = src.height();
+    int c = src.channels();
+    float[] in = src.samples();
+    Kernel kx = kernel(sw, width);
+    Kernel ky = kernel(sh, height);
+    float[] tmp = new float[sh * width * c];
+    for (int y = 0; y < sh; y++) {
+      for (int x = 0; x < width; x++) {
+        int o = (y * width + x) * c;
+        for (int k = 0; k < kx.count[x]; k++) {
+          float w = kx.weights[x * kx.maxTaps + k];
+          int p = (y * sw + kx.start[x] + k) * c;
+          for (int b = 0; b < c; b++) {
+            tmp[o + b] += w * in[p + b];
+          }
+        }
+      }
+    }
+    float[] out = new float[width * height * c];
+    for (int y = 0; y < height; y++) {
+      for (int k = 0; k < ky.count[y]; k++) {
+        float w = ky.weights[y * ky.maxTaps + k];
+        int row = (ky.start[y] + k) * width * c;
+        int o = y * width * c;
+        for (int i = 0; i < width * c; i++) {
+          out[o + i] += w * tmp[row + i];
+        }
+      }
+    }
+    return new BandImage(width, height, c, out);
+  }
+
   private static byte clamp(float v) {
     int i = Math.round(v);
     return (byte) (i < 0 ? 0 : Math.min(255, i));
@@ -119,10 +170,7 @@ public final class Resampler {
 
   /** Nearest-neighbour resize of a label image: every output value is a value of the input. */
   public static LabelImage resizeNearest(LabelImage src, int width, int height) {
-    if (width <= 0 || height <= 0) {
-      throw new IllegalArgumentException("target size must be positive, got " + width + "x" + height);
-    }
-    if (src.width() == width && src.height() == height) {
+    if (sameSize(src.width(), src.height(), width, height)) {
       return src;
     }
     int[] xs = nearestIndex(src.width(), width);

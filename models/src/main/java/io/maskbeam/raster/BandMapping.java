@@ -39,10 +39,6 @@ public record BandMapping(int[] bands, double[] low, double[] high, Double noDat
               + "'");
         }
       }).toArray();
-      if (bands.length != 3) {
-        throw new IllegalArgumentException("--bands needs three bands, one per channel of an RGB model (such as"
-            + " 4,3,2 or 1,1,1 for a grey band); got " + bands.length);
-      }
       for (int b : bands) {
         if (b < 1) {
           throw new IllegalArgumentException("--bands numbers bands from 1, as GDAL does; got " + b);
@@ -62,6 +58,10 @@ public record BandMapping(int[] bands, double[] low, double[] high, Double noDat
       if (v.length != 2 && v.length != 6) {
         throw new IllegalArgumentException("--bandRange takes LOW,HIGH or three LOW,HIGH pairs; got " + v.length
             + " numbers");
+      }
+      if (bands != null && bands.length != 3) {
+        throw new IllegalArgumentException("--bandRange maps bands onto the 8-bit channels of an RGB model, which"
+            + " takes 3 bands; --bands names " + bands.length + " (a model trained on raw bands needs no range)");
       }
       low = new double[3];
       high = new double[3];
@@ -85,9 +85,14 @@ public record BandMapping(int[] bands, double[] low, double[] high, Double noDat
     return bands == null && low == null && noData == null;
   }
 
-  /** The 1-based bands read, one per channel. */
+  /** The 1-based bands read, one per channel (for an RGB model: 1, 2, 3 unless named). */
   public int[] channels() {
     return bands == null ? new int[] {1, 2, 3} : bands.clone();
+  }
+
+  /** This mapping reading {@code defaults} when no {@code --bands} was given (a band model's training bands). */
+  public BandMapping withDefaultBands(int[] defaults) {
+    return bands != null || defaults == null ? this : new BandMapping(defaults.clone(), low, high, noData);
   }
 
   /**
@@ -95,6 +100,9 @@ public record BandMapping(int[] bands, double[] low, double[] high, Double noDat
    * or samples wider than 8 bits and no range.
    */
   public String mismatch(RasterInfo info) {
+    if (bands != null && bands.length != 3) {
+      return "--bands names " + bands.length + " bands, but the model takes 3 RGB channels";
+    }
     if (bands == null && info.bands() < 3) {
       return "a " + info.bands() + "-band raster and a 3-channel model: pass --bands (such as 1,1,1 to repeat a grey"
           + " band)";
@@ -109,6 +117,81 @@ public record BandMapping(int[] bands, double[] low, double[] high, Double noDat
           + " Maskbeam does not guess a stretch";
     }
     return null;
+  }
+
+  /**
+   * Why this mapping cannot feed a model trained on {@code modelBands} raw bands of {@code modelType} from a raster
+   * like {@code info}, or null when it can: another band count, a band the raster lacks, another sample type (the
+   * model's normalisation was measured on that type's scale).
+   */
+  public String bandMismatch(RasterInfo info, int modelBands, SampleType modelType) {
+    int[] c = bands == null ? null : bands;
+    if (c == null) {
+      if (info.bands() != modelBands) {
+        return "the model was trained on " + modelBands + " bands, the raster has " + info.bands()
+            + " (pass --bands to choose " + modelBands + ")";
+      }
+    } else if (c.length != modelBands) {
+      return "--bands names " + c.length + " bands, the model was trained on " + modelBands;
+    } else {
+      for (int b : c) {
+        if (b > info.bands()) {
+          return "--bands asks for band " + b + " of a " + info.bands() + "-band raster";
+        }
+      }
+    }
+    if (modelType != null && info.type() != modelType) {
+      return "the model was trained on " + modelType.label() + " samples, the raster holds " + info.type().label()
+          + " (its normalisation would not fit)";
+    }
+    return null;
+  }
+
+  /** One window as raw bands, NaN where a pixel holds no data, with which pixels those are. */
+  public record BandWindow(io.maskbeam.image.BandImage image, boolean[] noData, int noDataPixels) {}
+
+  /**
+   * Reads the mapping's bands (all of the raster's when none were named) of a window as they are, the input of a
+   * model trained on raw bands; no range applies.
+   */
+  public BandWindow toBands(Raster raster, RasterInfo info) {
+    int w = raster.getWidth();
+    int h = raster.getHeight();
+    int[] channels = bands != null ? bands : java.util.stream.IntStream.rangeClosed(1, info.bands()).toArray();
+    int n = channels.length;
+    Double nd = noDataFor(info);
+    float[] out = new float[w * h * n];
+    boolean[] mask = nd == null ? null : new boolean[w * h];
+    if (mask != null) {
+      Arrays.fill(mask, true);
+    }
+    double[] samples = new double[w];
+    for (int c = 0; c < n; c++) {
+      for (int y = 0; y < h; y++) {
+        raster.getSamples(raster.getMinX(), raster.getMinY() + y, w, 1, channels[c] - 1, samples);
+        for (int x = 0; x < w; x++) {
+          int p = y * w + x;
+          if (mask != null && mask[p] && !isNoData(samples[x], nd)) {
+            mask[p] = false;
+          }
+          out[p * n + c] = (float) samples[x];
+        }
+      }
+    }
+    int count = 0;
+    if (mask != null) {
+      for (int p = 0; p < mask.length; p++) {
+        if (mask[p]) {
+          count++;
+          Arrays.fill(out, p * n, (p + 1) * n, Float.NaN);
+        }
+      }
+    }
+    return new BandWindow(new io.maskbeam.image.BandImage(w, h, n, out), count == 0 ? null : mask, count);
+  }
+
+  private static boolean isNoData(double v, Double nd) {
+    return nd.isNaN() ? Double.isNaN(v) : v == nd;
   }
 
   /** The nodata value in effect for this raster: the flag's, else the file's, else none. */
@@ -132,7 +215,6 @@ public record BandMapping(int[] bands, double[] low, double[] high, Double noDat
     int h = raster.getHeight();
     int[] channels = channels();
     Double nd = noDataFor(info);
-    boolean ndNaN = nd != null && nd.isNaN();
     byte[] rgb = new byte[w * h * 3];
     boolean[] mask = nd == null ? null : new boolean[w * h];
     if (mask != null) {
@@ -148,7 +230,7 @@ public record BandMapping(int[] bands, double[] low, double[] high, Double noDat
         for (int x = 0; x < w; x++) {
           double v = samples[x];
           int p = y * w + x;
-          if (mask != null && mask[p] && !(ndNaN ? Double.isNaN(v) : v == nd)) {
+          if (mask != null && mask[p] && !isNoData(v, nd)) {
             mask[p] = false;
           }
           double mapped = (v - lo) * scale;
@@ -168,7 +250,8 @@ public record BandMapping(int[] bands, double[] low, double[] high, Double noDat
   /** "bands 4,3,2, 0..3000 to 0..255, nodata from the file" for logs and summaries. */
   public String describe() {
     int[] c = channels();
-    return String.format(Locale.ROOT, "bands %d,%d,%d%s%s", c[0], c[1], c[2],
+    return String.format(Locale.ROOT, "bands %s%s%s", Arrays.stream(c).mapToObj(Integer::toString)
+        .collect(java.util.stream.Collectors.joining(",")),
         low == null ? "" : String.format(Locale.ROOT, ", %s..%s (channel 1) to 0..255", low[0], high[0]),
         noData == null ? "" : ", nodata " + noData);
   }

@@ -16,6 +16,14 @@ public record RasterInfo(int width, int height, int bands, SampleType type, int 
     return (long) width * height;
   }
 
+  /**
+   * Whether this TIFF is more than a picture (georeferenced, nodata, samples other than 8-bit, more than 4 bands), so
+   * every stage reads it as a raster, band by band and window by window, rather than as an RGB photo.
+   */
+  public boolean beyondPicture() {
+    return geo.georeferenced() || noData != null || type != SampleType.UINT8 || bands > 4;
+  }
+
   /** The nodata value as a number (NaN for "nan"), or null when the file declares none or an unparsable one. */
   public Double noDataValue() {
     if (noData == null || noData.isBlank()) {

@@ -11,7 +11,13 @@ import org.junit.jupiter.api.Test;
 class BandMappingTest {
   @Test
   void flagsAreCheckedWithTheFixInTheMessage() {
-    assertThatThrownBy(() -> BandMapping.parse("4,3", null, null)).hasMessageContaining("--bands needs three bands");
+    // Two bands may feed a model trained on two raw bands, but not an RGB model, and never through a range.
+    RasterInfo four = new RasterInfo(8, 8, 4, SampleType.UINT8, 0, 8, 1, GeoReference.NONE, null);
+    assertThat(BandMapping.parse("4,3", null, null).mismatch(four)).contains("--bands names 2 bands", "3 RGB");
+    assertThat(BandMapping.parse("4,3", null, null).bandMismatch(four, 2, SampleType.UINT8)).isNull();
+    assertThat(BandMapping.parse("4,3", null, null).bandMismatch(four, 2, SampleType.UINT16)).contains(
+        "trained on uint16 samples");
+    assertThatThrownBy(() -> BandMapping.parse("4,3", "0,100", null)).hasMessageContaining("takes 3 bands");
     assertThatThrownBy(() -> BandMapping.parse("0,1,2", null, null)).hasMessageContaining("numbers bands from 1");
     assertThatThrownBy(() -> BandMapping.parse("a,b,c", null, null)).hasMessageContaining("1-based band numbers");
     assertThatThrownBy(() -> BandMapping.parse(null, "0,100,5", null)).hasMessageContaining("LOW,HIGH");

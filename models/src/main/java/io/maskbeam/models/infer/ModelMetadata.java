@@ -117,6 +117,28 @@ public final class ModelMetadata implements Serializable {
     return tree().path("onnx").deepCopy();
   }
 
+  /**
+   * What a model trained on raw bands takes ({@code training.config.input}), or null for an RGB model (every ONNX
+   * model and every model trained on photos).
+   */
+  public io.maskbeam.models.train.TrainConfig.InputSpec rawBands() {
+    JsonNode in = tree().path("training").path("config").path("input");
+    if (!in.path("mean").isArray() || in.path("mean").isEmpty()) {
+      return null;
+    }
+    int channels = in.path("channels").asInt();
+    float[] mean = new float[channels];
+    float[] std = new float[channels];
+    int[] bands = new int[channels];
+    for (int c = 0; c < channels; c++) {
+      mean[c] = (float) in.path("mean").path(c).asDouble();
+      std[c] = (float) in.path("std").path(c).asDouble();
+      bands[c] = in.path("sourceBands").path(c).asInt(c + 1);
+    }
+    return new io.maskbeam.models.train.TrainConfig.InputSpec(channels, in.path("dtype").asText("float32"), bands,
+        mean, std);
+  }
+
   /** The network's total stride (inputs are padded to multiples of it inside the graph), or 0 if unknown. */
   public int stride() {
     return tree().path("stride").asInt(0);

@@ -18,6 +18,30 @@ public interface ProbabilityModel {
     return ProbabilityMaps.argMax(probabilities(rgb, n, h, w), 0, n * h * w, numClasses());
   }
 
+  /**
+   * For a model trained on raw bands ({@code maskbeam train} on rasters), how many it takes per pixel; 0 for a model
+   * of 8-bit RGB images.
+   */
+  default int inputBands() {
+    return 0;
+  }
+
+  /** Class probabilities [n, h, w, C] for a batch of raw bands [n, h, w, {@link #inputBands()}] (NaN: no data). */
+  default float[] probabilities(float[] bands, int n, int h, int w) {
+    throw new UnsupportedOperationException("this model takes 8-bit RGB images, not raw bands");
+  }
+
+  /** {@link #probabilities(byte[], int, int, int)} or its raw-band form, as the batch's samples are. */
+  default float[] probabilitiesOf(Object batch, int n, int h, int w) {
+    return batch instanceof float[] f ? probabilities(f, n, h, w) : probabilities((byte[]) batch, n, h, w);
+  }
+
+  /** {@link #labels(byte[], int, int, int)} or, for raw bands, the arg-max of their probabilities. */
+  default byte[] labelsOf(Object batch, int n, int h, int w) {
+    return batch instanceof float[] f ? ProbabilityMaps.argMax(probabilities(f, n, h, w), 0, n * h * w, numClasses())
+        : labels((byte[]) batch, n, h, w);
+  }
+
   /** Class ids of one image run whole. */
   LabelImage segment(RgbImage image);
 }

@@ -77,7 +77,8 @@ public final class RasterSegmenter {
     if (fromRow % window != 0 || fromRow < 0 || toRow <= fromRow) {
       throw new IllegalArgumentException("rows " + fromRow + ".." + toRow + " for windows of " + window);
     }
-    String why = mapping.mismatch(info);
+    boolean raw = segmenter.inputBands() > 0;
+    String why = raw ? mapping.bandMismatch(info, segmenter.inputBands(), null) : mapping.mismatch(info);
     if (why != null) {
       throw new IllegalArgumentException(why);
     }
@@ -93,19 +94,23 @@ public final class RasterSegmenter {
         int ey = Math.max(0, y0 - margin);
         int ew = Math.min(info.width(), x0 + cw + margin) - ex;
         int eh = Math.min(info.height(), y0 + ch + margin) - ey;
-        BandMapping.Window in = mapping.toRgb(source.read(ex, ey, ew, eh), info);
+        java.awt.image.Raster window = source.read(ex, ey, ew, eh);
+        BandMapping.Window in = raw ? null : mapping.toRgb(window, info);
+        BandMapping.BandWindow bands = raw ? mapping.toBands(window, info) : null;
+        boolean[] noDataMask = raw ? bands.noData() : in.noData();
+        int noDataPixels = raw ? bands.noDataPixels() : in.noDataPixels();
         byte[] core = new byte[cw * ch];
-        if (in.noData() != null && in.noDataPixels() == ew * eh) {
+        if (noDataMask != null && noDataPixels == ew * eh) {
           // Nothing to see: no model call.
           java.util.Arrays.fill(core, (byte) BandMapping.NO_DATA_LABEL);
           noData += (long) cw * ch;
         } else {
-          LabelImage labels = segmenter.segment(in.image(), false, null).labels();
+          LabelImage labels = segmenter.segment(raw ? bands.image() : in.image(), false, null).labels();
           byte[] all = labels.labels();
           for (int y = 0; y < ch; y++) {
             int from = (y0 - ey + y) * ew + (x0 - ex);
             for (int x = 0; x < cw; x++) {
-              if (in.noData() != null && in.noData()[from + x]) {
+              if (noDataMask != null && noDataMask[from + x]) {
                 core[y * cw + x] = (byte) BandMapping.NO_DATA_LABEL;
                 noData++;
               } else {

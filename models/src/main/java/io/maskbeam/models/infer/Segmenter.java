@@ -1,6 +1,7 @@
 package io.maskbeam.models.infer;
 
 import io.maskbeam.image.LabelImage;
+import io.maskbeam.image.Pixels;
 import io.maskbeam.image.Resampler;
 import io.maskbeam.image.ResizePolicy;
 import io.maskbeam.image.RgbImage;
@@ -30,6 +31,11 @@ public final class Segmenter {
     return model.numClasses();
   }
 
+  /** Raw bands per pixel the model takes; 0 for an RGB model. */
+  public int inputBands() {
+    return model.inputBands();
+  }
+
   /** {width, height} the network sees for an input of this size. */
   public int[] inferenceSize(int width, int height) {
     return inferenceSize.targetSize(width, height);
@@ -46,7 +52,7 @@ public final class Segmenter {
    *
    * @param keepProbabilities whether each result carries its probability map
    */
-  public List<Result> segmentWhole(List<RgbImage> images, boolean keepProbabilities) {
+  public List<Result> segmentWhole(List<? extends Pixels> images, boolean keepProbabilities) {
     if (images.isEmpty()) {
       return List.of();
     }
@@ -54,31 +60,32 @@ public final class Segmenter {
     int iw = size[0];
     int ih = size[1];
     int c = model.numClasses();
-    byte[] batch = new byte[images.size() * ih * iw * 3];
+    int ch = images.get(0).channels();
+    Object batch = Pixels.allocate(images.get(0), images.size() * ih * iw * ch);
     for (int i = 0; i < images.size(); i++) {
-      RgbImage image = images.get(i);
+      Pixels image = images.get(i);
       int[] s = inferenceSize(image.width(), image.height());
       if (s[0] != iw || s[1] != ih || !tiler.fitsInOneTile(iw, ih)) {
         throw new IllegalArgumentException("a whole-image batch needs one inference size that fits a tile");
       }
-      RgbImage input = resized(image, iw, ih);
-      System.arraycopy(input.pixels(), 0, batch, i * ih * iw * 3, input.pixels().length);
+      Pixels input = resized(image, iw, ih);
+      System.arraycopy(input.samples(), 0, batch, i * ih * iw * ch, ih * iw * ch);
     }
     List<Result> results = new ArrayList<>(images.size());
     boolean sameSize = images.stream().allMatch(im -> im.width() == iw && im.height() == ih);
     if (!keepProbabilities && sameSize) {
       // Only labels wanted, at the network's own size: let the model skip the probabilities.
-      byte[] labels = model.labels(batch, images.size(), ih, iw);
+      byte[] labels = model.labelsOf(batch, images.size(), ih, iw);
       for (int i = 0; i < images.size(); i++) {
         results.add(new Result(new LabelImage(iw, ih,
             java.util.Arrays.copyOfRange(labels, i * ih * iw, (i + 1) * ih * iw)), null));
       }
       return results;
     }
-    float[] p = model.probabilities(batch, images.size(), ih, iw);
+    float[] p = model.probabilitiesOf(batch, images.size(), ih, iw);
     int frame = ih * iw * c;
     for (int i = 0; i < images.size(); i++) {
-      RgbImage image = images.get(i);
+      Pixels image = images.get(i);
       int w = image.width();
       int h = image.height();
       if (w == iw && h == ih) {
@@ -99,7 +106,7 @@ public final class Segmenter {
    * Segments one image, whole or in tiles as its size requires. Probabilities come back in the result for a whole
    * image; a tiled one streams them to {@code sink} (which may be null).
    */
-  public Result segment(RgbImage image, boolean keepProbabilities, ProbabilitySink sink) {
+  public Result segment(Pixels image, boolean keepProbabilities, ProbabilitySink sink) {
     if (runsWhole(image.width(), image.height())) {
       Result r = segmentWhole(List.of(image), keepProbabilities || sink != null).get(0);
       if (sink != null) {
@@ -115,13 +122,13 @@ public final class Segmenter {
    * Segments one image in tiles. Probabilities, when {@code sink} is given, stream to it in row order with
    * bounded memory, except when the image is resized for inference: those are resized back whole first.
    */
-  public Result segmentTiled(RgbImage image, ProbabilitySink sink) {
+  public Result segmentTiled(Pixels image, ProbabilitySink sink) {
     int[] s = inferenceSize(image.width(), image.height());
     if (s[0] == image.width() && s[1] == image.height()) {
       return new Result(tiler.segment(image, sink), null);
     }
     int c = model.numClasses();
-    RgbImage input = resized(image, s[0], s[1]);
+    Pixels input = resized(image, s[0], s[1]);
     float[] all = new float[s[0] * s[1] * c];
     int[] filled = {0};
     tiler.segment(input, (data, offset, count) -> {
@@ -137,7 +144,7 @@ public final class Segmenter {
   }
 
 
-  private static RgbImage resized(RgbImage image, int w, int h) {
+  private static Pixels resized(Pixels image, int w, int h) {
     return image.width() == w && image.height() == h ? image : Resampler.resize(image, w, h);
   }
 }

@@ -38,6 +38,8 @@ public final class TensorFlowModel implements SegmentationModel {
   private final ModelMetadata metadata;
   private final int numClasses;
   private final List<LabelClass> classes;
+  /** Bands per pixel of a model trained on raw bands; 0 for RGB. */
+  private final int inputBands;
   private Precision precision = Precision.FP32;
 
   private TensorFlowModel(Path dir, SavedModelBundle bundle, SessionFunction serving, ModelMetadata meta) {
@@ -49,6 +51,8 @@ public final class TensorFlowModel implements SegmentationModel {
     this.classesTensor = serving.signature().getOutputs().get("classes").name;
     this.numClasses = meta.numClasses();
     this.classes = meta.classes();
+    io.maskbeam.models.train.TrainConfig.InputSpec raw = meta.rawBands();
+    this.inputBands = raw == null ? 0 : raw.channels();
   }
 
   /** Loads a model folder written by {@code maskbeam train} (SavedModel plus {@value ModelMetadata#FILE_NAME}). */
@@ -165,7 +169,8 @@ public final class TensorFlowModel implements SegmentationModel {
   private void checkAgainstMetadata() {
     int side = Math.max(8, metadata.stride());
     long outputClasses;
-    try (TUint8 x = TUint8.tensorOf(Shape.of(1, side, side, 3), DataBuffers.of(new byte[side * side * 3], true, false));
+    try (org.tensorflow.Tensor x = input(inputBands == 0 ? new byte[side * side * 3]
+            : new float[side * side * inputBands], 1, side, side);
         Result r = serving.call(Map.of("images", x))) {
       Shape shape = r.get("probabilities").orElseThrow(
           () -> new IllegalStateException("the serving signature has no 'probabilities' output")).shape();
@@ -216,9 +221,36 @@ public final class TensorFlowModel implements SegmentationModel {
     return precision;
   }
 
+  @Override
+  public int inputBands() {
+    return inputBands;
+  }
+
+  /**
+   * The input tensor of a batch: uint8 [n, h, w, 3] from a {@code byte[]}, float32 [n, h, w, bands] from a
+   * {@code float[]}; the other kind than the model takes is refused.
+   */
+  private org.tensorflow.Tensor input(Object batch, int n, int h, int w) {
+    if (batch instanceof float[] f) {
+      if (inputBands == 0) {
+        throw new IllegalArgumentException(dir + " takes 8-bit RGB images, not raw bands");
+      }
+      return TFloat32.tensorOf(Shape.of(n, h, w, inputBands), DataBuffers.of(f, true, false));
+    }
+    if (inputBands > 0) {
+      throw new IllegalArgumentException(dir + " was trained on " + inputBands + " raw bands; it takes rasters of"
+          + " them, not RGB images");
+    }
+    return TUint8.tensorOf(Shape.of(n, h, w, 3), DataBuffers.of((byte[]) batch, true, false));
+  }
+
   /** Class ids for a batch of same-size images [n, h, w, 3]; only the class output is computed. */
   public int[] classes(byte[] rgb, int n, int h, int w) {
-    try (TUint8 x = TUint8.tensorOf(Shape.of(n, h, w, 3), DataBuffers.of(rgb, true, false));
+    return classesOf(rgb, n, h, w);
+  }
+
+  private int[] classesOf(Object batch, int n, int h, int w) {
+    try (org.tensorflow.Tensor x = input(batch, n, h, w);
         Result r = serving.session().runner().feed(imagesTensor, x).fetch(classesTensor).run()) {
       int[] out = new int[n * h * w];
       ((TInt32) r.get(0)).copyTo(DataBuffers.of(out, false, false));
@@ -227,19 +259,37 @@ public final class TensorFlowModel implements SegmentationModel {
   }
 
   @Override
-  public byte[] labels(byte[] rgb, int n, int h, int w) {
-    int[] c = classes(rgb, n, h, w);
-    byte[] labels = new byte[c.length];
-    for (int i = 0; i < c.length; i++) {
-      labels[i] = (byte) c[i];
+  public byte[] labelsOf(Object batch, int n, int h, int w) {
+    return asBytes(classesOf(batch, n, h, w));
+  }
+
+  private static byte[] asBytes(int[] classes) {
+    byte[] labels = new byte[classes.length];
+    for (int i = 0; i < classes.length; i++) {
+      labels[i] = (byte) classes[i];
     }
     return labels;
+  }
+
+  @Override
+  public float[] probabilities(float[] bands, int n, int h, int w) {
+    return probabilitiesOf(bands, n, h, w);
+  }
+
+  @Override
+  public byte[] labels(byte[] rgb, int n, int h, int w) {
+    return asBytes(classes(rgb, n, h, w));
   }
 
   /** Class probabilities [n, h, w, C] for a batch of same-size images. */
   @Override
   public float[] probabilities(byte[] rgb, int n, int h, int w) {
-    try (TUint8 x = TUint8.tensorOf(Shape.of(n, h, w, 3), DataBuffers.of(rgb, true, false));
+    return probabilitiesOf(rgb, n, h, w);
+  }
+
+  @Override
+  public float[] probabilitiesOf(Object batch, int n, int h, int w) {
+    try (org.tensorflow.Tensor x = input(batch, n, h, w);
         Result r = serving.call(Map.of("images", x))) {
       TFloat32 probabilities = (TFloat32) r.get("probabilities").orElseThrow();
       long size = probabilities.shape().size();
@@ -256,12 +306,8 @@ public final class TensorFlowModel implements SegmentationModel {
   /** Segments one image whole. */
   @Override
   public LabelImage segment(RgbImage image) {
-    int[] c = classes(image.pixels(), 1, image.height(), image.width());
-    byte[] labels = new byte[c.length];
-    for (int i = 0; i < c.length; i++) {
-      labels[i] = (byte) c[i];
-    }
-    return new LabelImage(image.width(), image.height(), labels);
+    return new LabelImage(image.width(), image.height(), asBytes(classes(image.pixels(), 1, image.height(),
+        image.width())));
   }
 
   @Override

@@ -2,6 +2,7 @@ package io.maskbeam.models.infer;
 
 import io.maskbeam.image.LabelImage;
 import io.maskbeam.image.Resampler;
+import io.maskbeam.image.Pixels;
 import io.maskbeam.image.RgbImage;
 import java.util.Arrays;
 
@@ -55,7 +56,22 @@ public final class TestTimeAugmentation implements ProbabilityModel {
   }
 
   @Override
+  public int inputBands() {
+    return model.inputBands();
+  }
+
+  @Override
   public float[] probabilities(byte[] rgb, int n, int h, int w) {
+    return augmented(rgb, n, h, w, 3);
+  }
+
+  @Override
+  public float[] probabilities(float[] bands, int n, int h, int w) {
+    return augmented(bands, n, h, w, model.inputBands());
+  }
+
+  /** {@code images}: byte[] RGB or float[] raw bands, {@code ch} samples per pixel. */
+  private float[] augmented(Object images, int n, int h, int w, int ch) {
     int c = model.numClasses();
     int frame = h * w * c;
     float[] sum = new float[n * frame];
@@ -63,21 +79,23 @@ public final class TestTimeAugmentation implements ProbabilityModel {
     for (double scale : scales) {
       int sh = Math.max(1, (int) Math.round(h * scale));
       int sw = Math.max(1, (int) Math.round(w * scale));
-      byte[] batch = new byte[copies * n * sh * sw * 3];
+      Object batch = images instanceof float[] ? new float[copies * n * sh * sw * ch]
+          : new byte[copies * n * sh * sw * ch];
       for (int i = 0; i < n; i++) {
-        byte[] one = Arrays.copyOfRange(rgb, i * h * w * 3, (i + 1) * h * w * 3);
-        byte[] scaled = sh == h && sw == w ? one : Resampler.resize(new RgbImage(w, h, one), sw, sh).pixels();
-        System.arraycopy(scaled, 0, batch, i * sh * sw * 3, scaled.length);
+        Object one = images instanceof float[] f ? Arrays.copyOfRange(f, i * h * w * ch, (i + 1) * h * w * ch)
+            : Arrays.copyOfRange((byte[]) images, i * h * w * ch, (i + 1) * h * w * ch);
+        Object scaled = sh == h && sw == w ? one : Resampler.resize(Pixels.of(one, w, h, ch), sw, sh).samples();
+        System.arraycopy(scaled, 0, batch, i * sh * sw * ch, sh * sw * ch);
         if (flip) {
-          int base = (n + i) * sh * sw * 3;
+          int base = (n + i) * sh * sw * ch;
           for (int y = 0; y < sh; y++) {
             for (int x = 0; x < sw; x++) {
-              System.arraycopy(scaled, (y * sw + (sw - 1 - x)) * 3, batch, base + (y * sw + x) * 3, 3);
+              System.arraycopy(scaled, (y * sw + (sw - 1 - x)) * ch, batch, base + (y * sw + x) * ch, ch);
             }
           }
         }
       }
-      float[] p = model.probabilities(batch, copies * n, sh, sw);
+      float[] p = model.probabilitiesOf(batch, copies * n, sh, sw);
       for (int j = 0; j < copies * n; j++) {
         if (j >= n) {
           ProbabilityMaps.flipHorizontally(p, j * sh * sw * c, sh, sw, c);

@@ -1,6 +1,7 @@
 package io.maskbeam.models.infer;
 
 import io.maskbeam.image.LabelImage;
+import io.maskbeam.image.Pixels;
 import io.maskbeam.image.RgbImage;
 
 /**
@@ -91,12 +92,12 @@ public final class TiledSegmenter {
    * Segments an image; when {@code probabilities} is given it also receives the blended, normalised class
    * probabilities in row order.
    */
-  public LabelImage segment(RgbImage image, ProbabilitySink probabilities) {
+  public LabelImage segment(Pixels image, ProbabilitySink probabilities) {
     int w = image.width();
     int h = image.height();
     int c = model.numClasses();
     if (fitsInOneTile(w, h)) {
-      float[] p = model.probabilities(image.pixels(), 1, h, w);
+      float[] p = model.probabilitiesOf(image.samples(), 1, h, w);
       peakWorkingFloats = p.length;
       if (probabilities != null) {
         probabilities.accept(p, 0, p.length);
@@ -107,7 +108,8 @@ public final class TiledSegmenter {
     int[] ys = origins(h, tileSize, overlap);
     int[] xs = origins(w, tileSize, overlap);
     byte[] labels = new byte[w * h];
-    byte[] src = image.pixels();
+    Object src = image.samples();
+    int ch = image.channels();
     // Only rows [y0, y0 + tile) are ever live. Every class at a pixel gets the same blending weight, so the arg-max
     // needs no normalisation; the weights are summed only when normalised probabilities are asked for.
     int th = Math.min(tileSize, h);
@@ -125,14 +127,14 @@ public final class TiledSegmenter {
       }
       for (int first = 0; first < xs.length; first += tileBatch) {
         int n = Math.min(tileBatch, xs.length - first);
-        byte[] tiles = new byte[n * th * tw * 3];
+        Object tiles = Pixels.allocate(image, n * th * tw * ch);
         for (int t = 0; t < n; t++) {
           int x0 = xs[first + t];
           for (int y = 0; y < th; y++) {
-            System.arraycopy(src, ((y0 + y) * w + x0) * 3, tiles, ((t * th + y) * tw) * 3, tw * 3);
+            System.arraycopy(src, ((y0 + y) * w + x0) * ch, tiles, ((t * th + y) * tw) * ch, tw * ch);
           }
         }
-        float[] p = model.probabilities(tiles, n, th, tw);
+        float[] p = model.probabilitiesOf(tiles, n, th, tw);
         peakWorkingFloats = Math.max(peakWorkingFloats, (long) acc.length + carried.length + p.length
             + (weight == null ? 0 : weight.length + carriedWeight.length));
         for (int t = 0; t < n; t++) {

@@ -35,12 +35,19 @@ public final class Net {
   private final Operand<TFloat32> batchNormMomentum;
   /** Inference on given weights instead of variables (null: this net owns variables). */
   private final Map<String, Operand<TFloat32>> frozen;
+  private final int inputChannels;
 
   /**
    * @param batchNormMomentum decay of the batch-norm moving averages, an operand so that it can follow the step
    *     (see {@link #warmedUpMomentum})
    */
   public Net(Ops tf, long seed, Operand<TFloat32> batchNormMomentum) {
+    this(tf, seed, batchNormMomentum, 3);
+  }
+
+  /** A net whose input has {@code inputChannels} channels (3 for RGB; N for raw bands). */
+  public Net(Ops tf, long seed, Operand<TFloat32> batchNormMomentum, int inputChannels) {
+    this.inputChannels = inputChannels;
     this.tf = tf;
     this.random = new Random(seed);
     this.batchNormMomentum = batchNormMomentum;
@@ -48,6 +55,7 @@ public final class Net {
   }
 
   private Net(Ops tf, Map<String, Operand<TFloat32>> weights) {
+    this.inputChannels = 3;
     this.tf = tf;
     this.random = new Random(0);
     this.batchNormMomentum = null;
@@ -74,6 +82,11 @@ public final class Net {
 
   public Ops tf() {
     return tf;
+  }
+
+  /** The channels of the images the network's first convolution takes. */
+  public int inputChannels() {
+    return inputChannels;
   }
 
   /** Trainable variables, in creation order. */

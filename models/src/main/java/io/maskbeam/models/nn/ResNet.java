@@ -37,7 +37,7 @@ public record ResNet(int layers, int outputStride) {
   public static final int HIGH_CHANNELS = 2048;
 
   public Features build(Net net, Operand<TFloat32> images, boolean training) {
-    Operand<TFloat32> h = net.convBnRelu("conv1", images, 7, 3, 64, 2, training);
+    Operand<TFloat32> h = net.convBnRelu("conv1", images, 7, net.inputChannels(), 64, 2, training);
     h = net.maxPool3s2(h);
     int cin = 64;
     int[] widths = {64, 128, 256, 512};

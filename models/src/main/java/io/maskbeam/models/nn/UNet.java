@@ -45,7 +45,7 @@ public record UNet(int numClasses, int depth, int baseWidth, boolean transposedU
   public Operand<TFloat32> logits(Net net, Operand<TFloat32> images, boolean training) {
     List<Operand<TFloat32>> skips = new ArrayList<>();
     Operand<TFloat32> h = images;
-    int c = 3;
+    int c = net.inputChannels();
     for (int level = 0; level < depth; level++) {
       int w = baseWidth << level;
       h = block(net, "enc" + level, h, c, w, training);

@@ -1,6 +1,8 @@
 package io.maskbeam.models.train;
 
+import io.maskbeam.image.BandImage;
 import io.maskbeam.image.LabelImage;
+import io.maskbeam.image.Pixels;
 import io.maskbeam.image.Resampler;
 import io.maskbeam.image.RgbImage;
 import java.io.Serializable;
@@ -10,7 +12,9 @@ import java.util.Random;
 /**
  * Training augmentation: random scale, random crop to a square (padding with the mean colour and the ignore
  * value where the scaled image is smaller), horizontal flip and photometric jitter. Masks follow every geometric
- * step by nearest neighbour; photometric steps touch the image only.
+ * step by nearest neighbour; photometric steps touch the image only. Raw bands get the geometric steps only
+ * (brightness, contrast and saturation are notions of RGB photos) and are padded with NaN, which the graph reads as
+ * "no data" (the band's mean).
  */
 public record Augmenter(int cropSize, float minScale, float maxScale, boolean flip, float brightness, float contrast,
     float saturation, int ignoreValue) implements Serializable {
@@ -27,11 +31,14 @@ public record Augmenter(int cropSize, float minScale, float maxScale, boolean fl
     }
   }
 
-  /** A crop: {@code image} is cropSize x cropSize x 3, {@code labels} cropSize x cropSize. */
-  public record Crop(byte[] image, int[] labels) {}
+  /**
+   * A crop: {@code image} is cropSize x cropSize x 3 for RGB, {@code bands} cropSize x cropSize x C for raw bands
+   * (the other null), {@code labels} cropSize x cropSize.
+   */
+  public record Crop(byte[] image, float[] bands, int[] labels) {}
 
   public Crop apply(TrainingData.Example e, Random rnd) {
-    RgbImage image = e.image();
+    Pixels image = e.image();
     LabelImage labels = e.labels();
     float scale = minScale + rnd.nextFloat() * (maxScale - minScale);
     if (Math.abs(scale - 1f) > 1e-3) {
@@ -46,15 +53,25 @@ public record Augmenter(int cropSize, float minScale, float maxScale, boolean fl
     int x0 = w > s ? rnd.nextInt(w - s + 1) : -rnd.nextInt(s - w + 1);
     int y0 = h > s ? rnd.nextInt(h - s + 1) : -rnd.nextInt(s - h + 1);
     boolean mirror = flip && rnd.nextBoolean();
-    byte[] outImage = new byte[s * s * 3];
+    int c = image.channels();
+    // Padding: the mean colour for RGB (zero once normalised), NaN for bands (read as no data, their mean).
+    Object out;
+    if (image instanceof BandImage) {
+      float[] f = new float[s * s * c];
+      Arrays.fill(f, Float.NaN);
+      out = f;
+    } else {
+      byte[] b = new byte[s * s * 3];
+      for (int i = 0; i < s * s; i++) {
+        for (int k = 0; k < 3; k++) {
+          b[i * 3 + k] = (byte) MEAN_RGB[k];
+        }
+      }
+      out = b;
+    }
     int[] outLabels = new int[s * s];
     Arrays.fill(outLabels, ignoreValue);
-    for (int i = 0; i < s * s; i++) {
-      outImage[i * 3] = (byte) MEAN_RGB[0];
-      outImage[i * 3 + 1] = (byte) MEAN_RGB[1];
-      outImage[i * 3 + 2] = (byte) MEAN_RGB[2];
-    }
-    byte[] src = image.pixels();
+    Object src = image.samples();
     byte[] srcLabels = labels.labels();
     for (int y = 0; y < s; y++) {
       int sy = y + y0;
@@ -66,17 +83,17 @@ public record Augmenter(int cropSize, float minScale, float maxScale, boolean fl
         if (sx < 0 || sx >= w) {
           continue;
         }
-        int dx = mirror ? s - 1 - x : x;
-        int o = y * s + dx;
+        int o = y * s + (mirror ? s - 1 - x : x);
         int p = sy * w + sx;
-        outImage[o * 3] = src[p * 3];
-        outImage[o * 3 + 1] = src[p * 3 + 1];
-        outImage[o * 3 + 2] = src[p * 3 + 2];
+        System.arraycopy(src, p * c, out, o * c, c);
         outLabels[o] = srcLabels[p] & 0xFF;
       }
     }
-    jitter(outImage, rnd);
-    return new Crop(outImage, outLabels);
+    if (out instanceof float[] bands) {
+      return new Crop(null, bands, outLabels);
+    }
+    jitter((byte[]) out, rnd);
+    return new Crop((byte[]) out, null, outLabels);
   }
 
   private void jitter(byte[] rgb, Random rnd) {

@@ -17,13 +17,15 @@ import java.util.concurrent.Future;
  * reproducible however the threads interleave, and a resumed run sees the batches the stopped one would have.
  */
 final class BatchProducer implements AutoCloseable {
-  /** A batch of crops. */
-  record Batch(byte[] images, int[] labels, int size) {}
+  /** A batch of crops: RGB {@code images} or raw {@code bands} (the other null). */
+  record Batch(byte[] images, float[] bands, int[] labels, int size) {}
 
   private final List<byte[]> records;
   private final Augmenter augmenter;
   private final int batchSize;
   private final int numClasses;
+  /** The channels of raw band examples; 0 for RGB. */
+  private final int bandChannels;
   private final long seed;
   private final ExecutorService pool;
   private final int prefetch;
@@ -33,6 +35,11 @@ final class BatchProducer implements AutoCloseable {
   private List<Integer> order;
 
   BatchProducer(List<byte[]> records, Augmenter augmenter, int batchSize, int numClasses, long seed, int threads) {
+    this(records, augmenter, batchSize, numClasses, TrainConfig.InputSpec.RGB, seed, threads);
+  }
+
+  BatchProducer(List<byte[]> records, Augmenter augmenter, int batchSize, int numClasses, TrainConfig.InputSpec input,
+      long seed, int threads) {
     if (records.isEmpty()) {
       throw new IllegalArgumentException("no training examples");
     }
@@ -40,6 +47,7 @@ final class BatchProducer implements AutoCloseable {
     this.augmenter = augmenter;
     this.batchSize = Math.min(batchSize, records.size());
     this.numClasses = numClasses;
+    this.bandChannels = input.rawBands() ? input.channels() : 0;
     this.seed = seed;
     this.prefetch = Math.max(2, threads * 2);
     this.pool = Executors.newFixedThreadPool(threads, r -> {
@@ -87,16 +95,22 @@ final class BatchProducer implements AutoCloseable {
 
   private Batch build(int e, int index, List<Integer> ids) {
     int s = augmenter.cropSize();
-    byte[] images = new byte[batchSize * s * s * 3];
+    byte[] images = bandChannels == 0 ? new byte[batchSize * s * s * 3] : null;
+    float[] bands = bandChannels == 0 ? null : new float[batchSize * s * s * bandChannels];
     int[] labels = new int[batchSize * s * s];
     Random rnd = new Random(seed ^ (e * 1_000_003L + index) * 0x9E3779B97F4A7C15L);
     for (int k = 0; k < ids.size(); k++) {
       TrainingData.Example ex = TrainingData.decode(records.get(ids.get(k)), numClasses, augmenter.ignoreValue());
+      TrainingData.checkInput(ex, bandChannels);
       Augmenter.Crop crop = augmenter.apply(ex, rnd);
-      System.arraycopy(crop.image(), 0, images, k * s * s * 3, s * s * 3);
+      if (images != null) {
+        System.arraycopy(crop.image(), 0, images, k * s * s * 3, s * s * 3);
+      } else {
+        System.arraycopy(crop.bands(), 0, bands, k * s * s * bandChannels, s * s * bandChannels);
+      }
       System.arraycopy(crop.labels(), 0, labels, k * s * s, s * s);
     }
-    return new Batch(images, labels, ids.size());
+    return new Batch(images, bands, labels, ids.size());
   }
 
   /** The next batch of the current epoch, waiting for it if the workers are behind. */

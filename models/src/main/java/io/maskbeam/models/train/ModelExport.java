@@ -34,7 +34,11 @@ final class ModelExport {
     meta.put("format", "maskbeam-model/1");
     meta.put("signature", SegmentationGraph.SERVING_KEY);
     ObjectNode io = meta.putObject("io");
-    io.put("input", "images: uint8 [N, H, W, 3] RGB, any H and W");
+    TrainConfig.InputSpec input = config.input();
+    io.put("input", input.rawBands()
+        ? "images: float32 [N, H, W, " + input.channels() + "] raw " + input.dtype() + " samples of bands "
+            + java.util.Arrays.toString(input.sourceBands()) + " (NaN: no data), any H and W"
+        : "images: uint8 [N, H, W, 3] RGB, any H and W");
     io.put("classes", "int32 [N, H, W]");
     io.put("probabilities", "float32 [N, H, W, numClasses]");
     meta.put("numClasses", config.numClasses());
@@ -43,11 +47,19 @@ final class ModelExport {
     ObjectNode norm = meta.putObject("normalization");
     ArrayNode mean = norm.putArray("mean");
     ArrayNode std = norm.putArray("std");
-    for (int i = 0; i < 3; i++) {
-      mean.add(SegmentationGraph.MEAN[i]);
-      std.add(SegmentationGraph.STD[i]);
+    if (input.rawBands()) {
+      for (int i = 0; i < input.channels(); i++) {
+        mean.add(input.mean()[i]);
+        std.add(input.std()[i]);
+      }
+      norm.put("scale", "(x - mean) / std per band, NaN to 0, inside the graph");
+    } else {
+      for (int i = 0; i < 3; i++) {
+        mean.add(SegmentationGraph.MEAN[i]);
+        std.add(SegmentationGraph.STD[i]);
+      }
+      norm.put("scale", "x / 255, then (x - mean) / std, inside the graph");
     }
-    norm.put("scale", "x / 255, then (x - mean) / std, inside the graph");
     meta.put("stride", graph.network().stride());
     ObjectNode training = meta.putObject("training");
     training.put("network", graph.network().describe());

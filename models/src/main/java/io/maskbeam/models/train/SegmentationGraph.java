@@ -52,13 +52,14 @@ public final class SegmentationGraph implements AutoCloseable {
   private final SegmentationNetwork network;
   private final Graph graph;
   private final Session session;
-  private final Placeholder<TUint8> trainImages;
+  /** uint8 RGB [n, h, w, 3], or float32 raw bands [n, h, w, C] (see {@link TrainConfig.InputSpec}). */
+  private final Placeholder<?> trainImages;
   private final Placeholder<TInt32> trainLabels;
   private final Placeholder<TFloat32> learningRate;
   private final Operand<TFloat32> loss;
   private final Op trainStep;
   private final Variable<TInt64> globalStep;
-  private final Placeholder<TUint8> servingImages;
+  private final Placeholder<?> servingImages;
   private final Operand<TInt32> classes;
   private final Operand<TFloat32> probabilities;
   /** serving_bytes, built on the first export (training graphs need not carry it): input, masks, fractions. */
@@ -83,12 +84,12 @@ public final class SegmentationGraph implements AutoCloseable {
     try {
       Ops tf = Ops.create(graph);
       globalStep = tf.withInitScope().withName("global_step").variable(tf.withInitScope().constant(0L));
-      Net net = new Net(tf, config.seed(), Net.warmedUpMomentum(tf, globalStep, 0.99f));
+      Net net = new Net(tf, config.seed(), Net.warmedUpMomentum(tf, globalStep, 0.99f), config.input().channels());
 
-      trainImages = tf.withName("train_images").placeholder(TUint8.class, Placeholder.shape(Shape.of(-1, -1, -1, 3)));
+      trainImages = imagesPlaceholder(tf.withName("train_images"));
       trainLabels = tf.withName("train_labels").placeholder(TInt32.class, Placeholder.shape(Shape.of(-1, -1, -1)));
       learningRate = tf.withName("learning_rate").placeholder(TFloat32.class, Placeholder.shape(Shape.scalar()));
-      Operand<TFloat32> trainLogits = network.logits(net, normalise(tf, trainImages), true);
+      Operand<TFloat32> trainLogits = network.logits(net, normaliseInput(tf, trainImages), true);
       Operand<TFloat32> dataLoss = Losses.segmentationLoss(tf, trainLogits, trainLabels, config);
       Operand<TFloat32> total = dataLoss;
       if (config.optimizer().weightDecay() > 0 && !net.decayed().isEmpty()) {
@@ -107,8 +108,8 @@ public final class SegmentationGraph implements AutoCloseable {
       all.add(tf.assignAdd(globalStep, tf.constant(1L)));
       trainStep = tf.withControlDependencies(all).withName("train_step").noOp();
 
-      servingImages = tf.withName("images").placeholder(TUint8.class, Placeholder.shape(Shape.of(-1, -1, -1, 3)));
-      Operand<TFloat32> padded = padToStride(tf, normalise(tf, servingImages), network.stride());
+      servingImages = imagesPlaceholder(tf.withName("images"));
+      Operand<TFloat32> padded = padToStride(tf, normaliseInput(tf, servingImages), network.stride());
       Operand<TFloat32> logits = cropLike(tf, network.logits(net, padded, false), servingImages);
       probabilities = tf.withName("probabilities").nn.softmax(logits);
       classes = tf.withName("classes").math.argMax(logits, tf.constant(3), TInt32.class);
@@ -202,6 +203,28 @@ public final class SegmentationGraph implements AutoCloseable {
     return new Output<?>[] {out[2], out[3]};
   }
 
+  private Placeholder<?> imagesPlaceholder(Ops named) {
+    TrainConfig.InputSpec in = config.input();
+    return in.rawBands()
+        ? named.placeholder(TFloat32.class, Placeholder.shape(Shape.of(-1, -1, -1, in.channels())))
+        : named.placeholder(TUint8.class, Placeholder.shape(Shape.of(-1, -1, -1, 3)));
+  }
+
+  /**
+   * RGB: to 0..1, then ImageNet's statistics. Raw bands: each band's training mean and std; a pixel without data
+   * (NaN) becomes 0, the mean, so it pulls no prediction either way.
+   */
+  @SuppressWarnings("unchecked")
+  private Operand<TFloat32> normaliseInput(Ops tf, Operand<?> images) {
+    TrainConfig.InputSpec in = config.input();
+    if (!in.rawBands()) {
+      return normalise(tf, (Operand<TUint8>) images);
+    }
+    Operand<TFloat32> x = (Operand<TFloat32>) images;
+    Operand<TFloat32> z = tf.math.div(tf.math.sub(x, tf.constant(in.mean())), tf.constant(in.std()));
+    return tf.select(tf.math.isNan(z), tf.zerosLike(z), z);
+  }
+
   private static Operand<TFloat32> normalise(Ops tf, Operand<TUint8> images) {
     Operand<TFloat32> x = tf.math.div(tf.dtypes.cast(images, TFloat32.class), tf.constant(255f));
     return tf.math.div(tf.math.sub(x, tf.constant(MEAN)), tf.constant(STD));
@@ -224,19 +247,47 @@ public final class SegmentationGraph implements AutoCloseable {
     return tf.pad(x, paddings, tf.constant(0f));
   }
 
-  private static Operand<TFloat32> cropLike(Ops tf, Operand<TFloat32> logits, Operand<TUint8> like) {
+  private static Operand<TFloat32> cropLike(Ops tf, Operand<TFloat32> logits, Operand<?> like) {
     Operand<TInt32> size = tf.stack(List.of(tf.constant(-1), dim(tf, like, 1), dim(tf, like, 2), tf.constant(-1)));
     return tf.slice(logits, tf.constant(new int[] {0, 0, 0, 0}), size);
   }
 
   /** One optimizer step on a batch: {@code images} is [n, h, w, 3] uint8 RGB, {@code labels} [n, h, w]. */
   public float trainStep(byte[] images, int[] labels, int n, int h, int w, float lr) {
+    expect(false);
+    try (TUint8 x = TUint8.tensorOf(Shape.of(n, h, w, 3), DataBuffers.of(images, true, false))) {
+      return trainStep(x, labels, n, h, w, lr);
+    }
+  }
+
+  /** One optimizer step on a batch of raw bands [n, h, w, C] (a graph for raw bands). */
+  public float trainStep(float[] bands, int[] labels, int n, int h, int w, float lr) {
+    expect(true);
+    try (TFloat32 x = TFloat32.tensorOf(Shape.of(n, h, w, config.input().channels()),
+        DataBuffers.of(bands, true, false))) {
+      return trainStep(x, labels, n, h, w, lr);
+    }
+  }
+
+  private void expect(boolean rawBands) {
+    if (config.input().rawBands() != rawBands) {
+      throw new IllegalArgumentException("this graph takes " + describeInput() + ", not "
+          + (rawBands ? "raw bands" : "RGB"));
+    }
+  }
+
+  /** "uint8 RGB" or "4 raw uint16 bands" for messages. */
+  public String describeInput() {
+    TrainConfig.InputSpec in = config.input();
+    return in.rawBands() ? in.channels() + " raw " + in.dtype() + " bands" : "uint8 RGB";
+  }
+
+  private float trainStep(org.tensorflow.Tensor x, int[] labels, int n, int h, int w, float lr) {
     if (h % network.stride() != 0 || w % network.stride() != 0) {
       // oneDNN aborts the JVM on transposed convolutions of such sizes: refuse in Java first.
       throw new IllegalArgumentException("training crops must be multiples of " + network.stride() + ", got " + h + "x" + w);
     }
-    try (TUint8 x = TUint8.tensorOf(Shape.of(n, h, w, 3), DataBuffers.of(images, true, false));
-        TInt32 y = TInt32.tensorOf(Shape.of(n, h, w), DataBuffers.of(labels, true, false));
+    try (TInt32 y = TInt32.tensorOf(Shape.of(n, h, w), DataBuffers.of(labels, true, false));
         TFloat32 rate = TFloat32.scalarOf(lr);
         Result result = session.runner().feed(trainImages, x).feed(trainLabels, y).feed(learningRate, rate)
             .addTarget(trainStep).fetch(loss).run()) {
@@ -246,8 +297,23 @@ public final class SegmentationGraph implements AutoCloseable {
 
   /** Class ids [n, h, w] for a batch of same-size images of any size. */
   public int[] predict(byte[] images, int n, int h, int w) {
-    try (TUint8 x = TUint8.tensorOf(Shape.of(n, h, w, 3), DataBuffers.of(images, true, false));
-        Result result = session.runner().feed(servingImages, x).fetch(classes).run()) {
+    expect(false);
+    try (TUint8 x = TUint8.tensorOf(Shape.of(n, h, w, 3), DataBuffers.of(images, true, false))) {
+      return predict(x, n, h, w);
+    }
+  }
+
+  /** Class ids [n, h, w] for a batch of raw bands [n, h, w, C]. */
+  public int[] predict(float[] bands, int n, int h, int w) {
+    expect(true);
+    try (TFloat32 x = TFloat32.tensorOf(Shape.of(n, h, w, config.input().channels()),
+        DataBuffers.of(bands, true, false))) {
+      return predict(x, n, h, w);
+    }
+  }
+
+  private int[] predict(org.tensorflow.Tensor x, int n, int h, int w) {
+    try (Result result = session.runner().feed(servingImages, x).fetch(classes).run()) {
       int[] out = new int[n * h * w];
       ((TInt32) result.get(0)).copyTo(DataBuffers.of(out, false, false));
       return out;
@@ -287,6 +353,94 @@ public final class SegmentationGraph implements AutoCloseable {
       tensors.forEach(TFloat32::close);
     }
     return placeholders.size();
+  }
+
+  /** Every weight and batch-norm statistic of the network by name (not optimizer slots), flattened. */
+  public java.util.Map<String, float[]> readAll() {
+    java.util.Map<String, float[]> all = new java.util.LinkedHashMap<>();
+    for (String name : variables.keySet()) {
+      all.put(name, read(name));
+    }
+    return all;
+  }
+
+  /**
+   * This network's weights and batch-norm statistics as an exported SavedModel holds them, by name (whatever its
+   * optimizer was: its slots are not read).
+   */
+  public java.util.Map<String, float[]> readFrom(Path savedModel) {
+    java.util.Map<String, float[]> values = new java.util.LinkedHashMap<>();
+    try (SavedModelBundle bundle = SavedModelBundle.load(savedModel.toString(), "serve")) {
+      for (String name : variables.keySet()) {
+        try (Result r = bundle.session().runner().fetch(name).run()) {
+          TFloat32 t = (TFloat32) r.get(0);
+          float[] out = new float[(int) t.shape().size()];
+          t.copyTo(DataBuffers.of(out, false, false));
+          values.put(name, out);
+        } catch (RuntimeException e) {
+          throw new IllegalArgumentException(savedModel + " has no variable " + name + " of " + network.describe()
+              + ": " + e.getMessage(), e);
+        }
+      }
+    }
+    return values;
+  }
+
+  /** The name of the first convolution's kernel [k, k, input channels, out]: the one that sees the input. */
+  public String firstConvolution() {
+    // Variables are kept in creation order; the first 4-D one is the kernel applied to the images.
+    return variables.entrySet().stream().filter(e -> e.getValue().shape().numDimensions() == 4)
+        .map(java.util.Map.Entry::getKey).findFirst().orElseThrow();
+  }
+
+  /**
+   * A first-convolution kernel [k, k, from, out] for {@code to} input channels, as timm adapts pretrained
+   * convolutions: one channel takes the sum over the old ones; more take the old channels cyclically (RGB to bands
+   * 1-3, again to 4-6...) scaled by from / to, so an input whose channels all hold the same value gives the old
+   * output exactly when {@code to} is a multiple of {@code from}.
+   */
+  public static float[] inflate(float[] kernel, int k, int from, int to, int out) {
+    if (kernel.length != k * k * from * out) {
+      throw new IllegalArgumentException("a " + k + "x" + k + "x" + from + "x" + out + " kernel has "
+          + (k * k * from * out) + " values, got " + kernel.length);
+    }
+    float[] inflated = new float[k * k * to * out];
+    for (int pos = 0; pos < k * k; pos++) {
+      for (int o = 0; o < out; o++) {
+        for (int c = 0; c < to; c++) {
+          float v;
+          if (to == 1) {
+            v = 0;
+            for (int s = 0; s < from; s++) {
+              v += kernel[(pos * from + s) * out + o];
+            }
+          } else {
+            v = kernel[(pos * from + c % from) * out + o] * from / (float) to;
+          }
+          inflated[(pos * to + c) * out + o] = v;
+        }
+      }
+    }
+    return inflated;
+  }
+
+  /**
+   * {@link #assign} with a first-convolution kernel of another input channel count adapted by {@link #inflate}
+   * (weights from an RGB model or ImageNet for a network of N bands, and back).
+   *
+   * @param fromChannels the channels the values' first convolution takes
+   */
+  public int assignInflating(java.util.Map<String, float[]> values, int fromChannels) {
+    String first = firstConvolution();
+    Shape shape = variables.get(first).shape();
+    int to = (int) shape.size(2);
+    float[] kernel = values.get(first);
+    if (kernel != null && fromChannels != to) {
+      java.util.Map<String, float[]> adapted = new java.util.LinkedHashMap<>(values);
+      adapted.put(first, inflate(kernel, (int) shape.size(0), fromChannels, to, (int) shape.size(3)));
+      return assign(adapted);
+    }
+    return assign(values);
   }
 
   /** A variable's current values, flattened. */
@@ -339,10 +493,17 @@ public final class SegmentationGraph implements AutoCloseable {
         .output("class_fractions", (Operand<?>) classFractions).build();
   }
 
-  /** Exports a SavedModel of the current weights, with both signatures. */
+  /**
+   * Exports a SavedModel of the current weights, with both signatures; a model of raw bands has only
+   * {@value #SERVING_KEY} (encoded-image requests are for photos).
+   */
   public void export(Path dir) throws IOException {
-    SavedModelBundle.exporter(dir.toString()).withSession(session).withSignatures(servingSignature(),
-        bytesSignature()).export();
+    SavedModelBundle.Exporter exporter = SavedModelBundle.exporter(dir.toString()).withSession(session);
+    if (config.input().rawBands()) {
+      exporter.withSignatures(servingSignature()).export();
+    } else {
+      exporter.withSignatures(servingSignature(), bytesSignature()).export();
+    }
   }
 
   @Override

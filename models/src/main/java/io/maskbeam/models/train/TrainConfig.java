@@ -16,10 +16,60 @@ import java.util.Locale;
  * rate is fed every step (see {@link LearningRateSchedule}), so it is not here.
  */
 public record TrainConfig(Network network, int numClasses, int ignoreValue, LossSpec loss, OptimizerSpec optimizer,
-    long seed) implements Serializable {
+    long seed, InputSpec input) implements Serializable {
   public static final List<String> ALGORITHMS = List.of("unet", "deeplabv3plus", "fcn", "psp");
 
+  /** A configuration for RGB photos. */
+  public TrainConfig(Network network, int numClasses, int ignoreValue, LossSpec loss, OptimizerSpec optimizer,
+      long seed) {
+    this(network, numClasses, ignoreValue, loss, optimizer, seed, InputSpec.RGB);
+  }
+
+  /**
+   * What the network takes: 8-bit RGB photos (normalised with ImageNet's statistics, the convention of pretrained
+   * backbones), or N raw bands of a sample type, each normalised with the mean and standard deviation of the
+   * training data ({@code dataset.json}), inside the graph, so the exported model takes raw samples.
+   *
+   * @param sourceBands the 1-based bands of the source rasters, in channel order (null for RGB)
+   * @param mean per channel, null for RGB
+   * @param std per channel, null for RGB
+   */
+  public record InputSpec(int channels, String dtype, int[] sourceBands, float[] mean, float[] std)
+      implements Serializable {
+    public static final InputSpec RGB = new InputSpec(3, "uint8", null, null, null);
+
+    public InputSpec {
+      if (channels < 1) {
+        throw new IllegalArgumentException("--inputChannels must be positive, got " + channels);
+      }
+      if ((mean == null) != (std == null) || (mean != null && (mean.length != channels || std.length != channels))) {
+        throw new IllegalArgumentException("band normalisation needs a mean and a std for each of " + channels
+            + " channels");
+      }
+    }
+
+    /** Whether the network takes raw bands (float32, normalised in the graph) rather than 8-bit RGB. */
+    @com.fasterxml.jackson.annotation.JsonIgnore
+    public boolean rawBands() {
+      return mean != null;
+    }
+
+    @Override
+    public boolean equals(Object o) {
+      return o instanceof InputSpec i && i.channels == channels && i.dtype.equals(dtype)
+          && Arrays.equals(i.sourceBands, sourceBands) && Arrays.equals(i.mean, mean) && Arrays.equals(i.std, std);
+    }
+
+    @Override
+    public int hashCode() {
+      return channels * 31 + Arrays.hashCode(mean);
+    }
+  }
+
   public TrainConfig {
+    if (input == null) {
+      input = InputSpec.RGB;
+    }
     if (numClasses < 2) {
       throw new IllegalArgumentException("need at least 2 classes, got " + numClasses);
     }

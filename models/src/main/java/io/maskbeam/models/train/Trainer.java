@@ -125,7 +125,7 @@ public final class Trainer {
     Path modelDir = output.resolve(MODEL_DIR);
     try (SegmentationGraph graph = new SegmentationGraph(config, settings.precision());
         BatchProducer batches = new BatchProducer(train, settings.augmenter(), settings.schedule().miniBatchSize(),
-            config.numClasses(), settings.seed(), settings.threads())) {
+            config.numClasses(), config.input(), settings.seed(), settings.threads())) {
       int perEpoch = batches.batchesPerEpoch();
       long totalSteps = (long) perEpoch * settings.schedule().epochs();
       LearningRateSchedule lr = new LearningRateSchedule(settings.schedule().kind(), settings.schedule().learningRate(), totalSteps,
@@ -165,7 +165,9 @@ public final class Trainer {
           BatchProducer.Batch batch = batches.next();
           float rate = lr.at(state.step);
           int s = settings.augmenter().cropSize();
-          float loss = graph.trainStep(batch.images(), batch.labels(), batch.size(), s, s, rate);
+          float loss = batch.bands() != null
+              ? graph.trainStep(batch.bands(), batch.labels(), batch.size(), s, s, rate)
+              : graph.trainStep(batch.images(), batch.labels(), batch.size(), s, s, rate);
           if (!Float.isFinite(loss)) {
             throw new IllegalStateException("loss became " + loss + " at step " + state.step
                 + "; lower --learningRate or use --warmupSteps");
@@ -294,9 +296,9 @@ public final class Trainer {
           + " has none");
     }
     int layers = resnet.resnet().layers();
-    int n = graph.assign(io.maskbeam.models.pretrained.KerasResNetWeights.toMaskbeam(
-        io.maskbeam.models.pretrained.KerasResNetWeights.read(h5), layers));
-    out.printf(Locale.ROOT, "loaded %d pretrained backbone variables from %s%n", n, h5);
+    int n = graph.assignInflating(io.maskbeam.models.pretrained.KerasResNetWeights.toMaskbeam(
+        io.maskbeam.models.pretrained.KerasResNetWeights.read(h5), layers), 3);
+    out.printf(Locale.ROOT, "loaded %d pretrained backbone variables from %s%s%n", n, h5, inflation(3));
   }
 
   /** Starts from an exported model's weights (incremental training); its class count must match. */
@@ -317,8 +319,22 @@ public final class Trainer {
       throw new IllegalArgumentException("--initModel is " + architecture + ", this run builds "
           + graph.network().describe());
     }
-    graph.restore(modelDir.resolve("variables").resolve("variables"));
-    out.println("initialised from " + modelDir);
+    TrainConfig.InputSpec from = m.rawBands() != null ? m.rawBands() : TrainConfig.InputSpec.RGB;
+    if (from.channels() == config.input().channels()) {
+      graph.restore(modelDir.resolve("variables").resolve("variables"));
+    } else {
+      // Another channel count: read the model's weights by name, adapt the first convolution, and assign
+      // (optimizer state starts fresh).
+      graph.assignInflating(graph.readFrom(modelDir), from.channels());
+    }
+    out.println("initialised from " + modelDir + inflation(from.channels()));
+  }
+
+  /** " (first convolution adapted from N to M channels)" when the channel counts differ. */
+  private String inflation(int fromChannels) {
+    int to = config.input().channels();
+    return fromChannels == to ? "" : " (first convolution adapted from " + fromChannels + " to " + to
+        + " input channels)";
   }
 
   /** Validation over full-size images, batched by size. */
@@ -327,6 +343,7 @@ public final class Trainer {
     Map<String, List<TrainingData.Example>> bySize = new LinkedHashMap<>();
     for (byte[] r : val) {
       TrainingData.Example e = TrainingData.decode(r, config.numClasses(), config.ignoreValue());
+      TrainingData.checkInput(e, config.input().rawBands() ? config.input().channels() : 0);
       List<TrainingData.Example> group = bySize.computeIfAbsent(e.image().width() + "x" + e.image().height(),
           k -> new ArrayList<>());
       group.add(e);
@@ -342,16 +359,19 @@ public final class Trainer {
   private static void predictInto(SegmentationGraph graph, List<TrainingData.Example> group, ConfusionMatrix matrix) {
     int w = group.get(0).image().width();
     int h = group.get(0).image().height();
-    byte[] images = new byte[group.size() * w * h * 3];
+    int c = group.get(0).image().channels();
+    boolean raw = group.get(0).image() instanceof io.maskbeam.image.BandImage;
+    Object images = raw ? new float[group.size() * w * h * c] : new byte[group.size() * w * h * 3];
     int[] truth = new int[group.size() * w * h];
     for (int i = 0; i < group.size(); i++) {
-      System.arraycopy(group.get(i).image().pixels(), 0, images, i * w * h * 3, w * h * 3);
+      System.arraycopy(group.get(i).image().samples(), 0, images, i * w * h * c, w * h * c);
       byte[] l = group.get(i).labels().labels();
       for (int p = 0; p < l.length; p++) {
         truth[i * w * h + p] = l[p] & 0xFF;
       }
     }
-    matrix.add(truth, graph.predict(images, group.size(), h, w));
+    matrix.add(truth, raw ? graph.predict((float[]) images, group.size(), h, w)
+        : graph.predict((byte[]) images, group.size(), h, w));
   }
 
   /** The training settings recorded in the model's metadata. */

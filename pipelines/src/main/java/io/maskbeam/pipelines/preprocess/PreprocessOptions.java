@@ -139,4 +139,30 @@ public interface PreprocessOptions extends LaunchOptions {
   Integer getJpegQuality();
 
   void setJpegQuality(Integer value);
+
+  @Description("Rasters (multi-band, 16-bit, float or georeferenced TIFFs): the bands kept, in order, 1-based as GDAL"
+      + " numbers them, such as 1,2,3,8. Default: every band. Examples keep the raw samples in the raster's type"
+      + " (image/format raw, see dataset.json); setting it sends every TIFF the raster way.")
+  String getBands();
+
+  void setBands(String value);
+
+  @Description("Rasters: the sample value meaning 'no data' (a number or nan), overriding the file's GDAL_NODATA."
+      + " Such pixels become the ignore value in the labels.")
+  String getNodata();
+
+  void setNodata(String value);
+
+  @Description("Rasters: cut into square training chips of this many pixels (0: one example per raster). Chips"
+      + " without a pixel of data are dropped and counted.")
+  @Default.Integer(0)
+  Integer getChipSize();
+
+  void setChipSize(Integer value);
+
+  @Description("Rasters: pixels shared by neighbouring chips (less than --chipSize).")
+  @Default.Integer(0)
+  Integer getChipOverlap();
+
+  void setChipOverlap(Integer value);
 }

@@ -22,6 +22,7 @@ import io.maskbeam.transforms.preprocess.ExampleRecord;
 import io.maskbeam.transforms.preprocess.ExampleSummary;
 import io.maskbeam.transforms.preprocess.MatchDatasetPairs;
 import io.maskbeam.transforms.preprocess.PrepareExamples;
+import io.maskbeam.raster.BandMapping;
 import io.maskbeam.transforms.common.WriteFailures;
 import io.maskbeam.transforms.preprocess.PreprocessMetrics;
 import io.maskbeam.transforms.preprocess.SplitPolicy;
@@ -109,7 +110,9 @@ public final class PreprocessPipeline {
     PCollectionTuple matched = pipeline.apply("MatchPairs", MatchDatasetPairs.of(source)
         .withSplitPolicy(splitPolicy).withBuckets(Parallelism.groups(o, o.getParallelism(), 0, 1)));
     PCollectionTuple prepared = matched.get(MatchDatasetPairs.PAIRS)
-        .apply("PrepareExamples", PrepareExamples.with(preparer));
+        .apply("PrepareExamples", PrepareExamples.with(preparer)
+            .withBandMapping(BandMapping.parse(o.getBands(), null, o.getNodata()))
+            .withChips(new ExamplePreparer.Chips(o.getChipSize(), o.getChipOverlap())));
     PCollection<ExampleRecord> examples = prepared.get(PrepareExamples.EXAMPLES);
     PCollection<Failure> rejections = PCollectionList.of(matched.get(MatchDatasetPairs.REJECTED))
         .and(prepared.get(PrepareExamples.REJECTED))
@@ -157,6 +160,10 @@ public final class PreprocessPipeline {
     s.put("compression", compression(o.getCompression()).name().toLowerCase(Locale.ROOT));
     s.put("maxPixels", o.getMaxPixels());
     s.put("jpegQuality", o.getJpegQuality());
+    s.put("bands", o.getBands());
+    s.put("nodata", o.getNodata());
+    s.put("chipSize", o.getChipSize());
+    s.put("chipOverlap", o.getChipOverlap());
     return s.toString();
   }
 

@@ -55,7 +55,7 @@ public final class TrainCommand {
         new Trainer.Checkpoints(o.getCheckpointEverySteps(), o.getResume()),
         blankToNull(o.getInitModel()), blankToNull(o.getPretrainedWeights()),
         o.getDataThreads() > 0 ? o.getDataThreads() : Runtime.getRuntime().availableProcessors(), o.getSeed(),
-        platform, o.getPrecision(), o.getStrictPrecision());
+        platform, o.getPrecision(), o.getStrictPrecision(), o.getInputChannels());
   }
 
   private static String blankToNull(String s) {

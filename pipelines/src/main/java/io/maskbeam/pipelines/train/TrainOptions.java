@@ -255,4 +255,11 @@ public interface TrainOptions extends io.maskbeam.pipelines.cli.WaitOptions,
   Integer getDataThreads();
 
   void setDataThreads(Integer value);
+
+  @Description("Channels the network takes. 0 (default) follows the data: 3 for photos, N for examples of N raster"
+      + " bands (dataset.json's bands); another value must agree with it.")
+  @Default.Integer(0)
+  Integer getInputChannels();
+
+  void setInputChannels(Integer value);
 }

@@ -38,8 +38,8 @@ public class ComputeDatasetStatistics extends PTransform<PCollection<ExampleSumm
 
     @Override
     public DatasetStatistics addInput(DatasetStatistics acc, ExampleSummary s) {
-      acc.add(s.split(), s.sourceWidth(), s.sourceHeight(), s.width(), s.height(), s.classPixels(), s.ignorePixels(),
-          s.unknownPixels(), s.reencoded());
+      acc.addChip(s.split(), s.sourceWidth(), s.sourceHeight(), s.width(), s.height(), s.classPixels(),
+          s.ignorePixels(), s.unknownPixels(), s.reencoded(), s.bands(), s.firstOfSource(), s.noDataChips());
       return acc;
     }
 

@@ -7,7 +7,13 @@ import java.io.OutputStream;
 import org.apache.beam.sdk.coders.AtomicCoder;
 import org.apache.beam.sdk.coders.DefaultCoder;
 
-/** What statistics need of one written example, without its bytes. */
+/**
+ * What statistics need of one written example, without its bytes.
+ *
+ * @param bands the raw band statistics of a raster example, null for RGB examples
+ * @param firstOfSource whether this example counts its input (false for a raster's second and later chips)
+ * @param noDataChips the input's chips dropped for holding no data (on its first example)
+ */
 @DefaultCoder(ExampleSummary.Coder.class)
 public record ExampleSummary(
     String split,
@@ -19,7 +25,27 @@ public record ExampleSummary(
     long ignorePixels,
     long unknownPixels,
     boolean reencoded,
-    long exampleBytes) {
+    long exampleBytes,
+    io.maskbeam.dataset.BandStatistics bands,
+    boolean firstOfSource,
+    int noDataChips) {
+
+  /** An RGB example's summary. */
+  public ExampleSummary(String split, int sourceWidth, int sourceHeight, int width, int height, long[] classPixels,
+      long ignorePixels, long unknownPixels, boolean reencoded, long exampleBytes) {
+    this(split, sourceWidth, sourceHeight, width, height, classPixels, ignorePixels, unknownPixels, reencoded,
+        exampleBytes, null, true, 0);
+  }
+
+  /** This summary with the raster fields {@link Coder#encode} writes last, read from {@code in}. */
+  private ExampleSummary withRaster(InputStream in) throws IOException {
+    boolean first = CoderFields.getBoolean(in);
+    int dropped = CoderFields.getInt(in);
+    io.maskbeam.dataset.BandStatistics b = CoderFields.getBoolean(in)
+        ? io.maskbeam.dataset.BandStatistics.read(new java.io.DataInputStream(in)) : null;
+    return new ExampleSummary(split, sourceWidth, sourceHeight, width, height, classPixels, ignorePixels,
+        unknownPixels, reencoded, exampleBytes, b, first, dropped);
+  }
 
   /** The explicit coder of {@link ExampleSummary}. */
   public static final class Coder extends AtomicCoder<ExampleSummary> {
@@ -47,13 +73,20 @@ public record ExampleSummary(
       CoderFields.putLong(out, s.unknownPixels());
       CoderFields.putBoolean(out, s.reencoded());
       CoderFields.putLong(out, s.exampleBytes());
+      CoderFields.putBoolean(out, s.firstOfSource());
+      CoderFields.putInt(out, s.noDataChips());
+      CoderFields.putBoolean(out, s.bands() != null);
+      if (s.bands() != null) {
+        s.bands().write(new java.io.DataOutputStream(out));
+      }
     }
 
     @Override
     public ExampleSummary decode(InputStream in) throws IOException {
       return new ExampleSummary(CoderFields.getString(in), CoderFields.getInt(in), CoderFields.getInt(in),
           CoderFields.getInt(in), CoderFields.getInt(in), CoderFields.getLongs(in), CoderFields.getLong(in),
-          CoderFields.getLong(in), CoderFields.getBoolean(in), CoderFields.getLong(in));
+          CoderFields.getLong(in), CoderFields.getBoolean(in), CoderFields.getLong(in), null, true, 0)
+          .withRaster(in);
     }
 
   }

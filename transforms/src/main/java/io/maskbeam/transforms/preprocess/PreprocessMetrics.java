@@ -9,6 +9,7 @@ public final class PreprocessMetrics {
   public static final String FILES_UNLISTABLE = "files_unlistable";
   public static final String EXAMPLES_WRITTEN = "examples_written";
   public static final String EXAMPLES_ALL_IGNORE = "examples_all_ignore";
+  public static final String CHIPS_NO_DATA = "raster_chips_no_data";
   public static final String PAIRS_REJECTED = "pairs_rejected";
   public static final String BYTES_READ = "bytes_read";
   public static final String UNKNOWN_LABEL_PIXELS = "unknown_label_pixels";

@@ -130,12 +130,17 @@ public final class WriteDatasetMetadata extends PTransform<PCollectionTuple, PCo
     lm.put("name", labelMap.name());
     lm.set("spec", described.get("spec"));
 
-    long written = stats.totalExamples();
+    long written = stats.totalSources();
     long rejected = rejectedByReason.values().stream().mapToLong(Long::longValue).sum();
     ObjectNode counts = root.putObject("counts");
     counts.put("inputs", written + rejected);
     counts.put("written", written);
     counts.put("rejected", rejected);
+    if (stats.totalExamples() != written || stats.totalNoDataChips() > 0) {
+      // Rasters cut into chips: inputs reconcile as written + rejected; examples are the chips written.
+      counts.put("examples", stats.totalExamples());
+      counts.put("noDataChipsDropped", stats.totalNoDataChips());
+    }
     counts.put("writtenAllIgnore", stats.allIgnoreExamples());
     ObjectNode reasons = counts.putObject("rejectedByReason");
     new TreeMap<>(rejectedByReason).forEach(reasons::put);

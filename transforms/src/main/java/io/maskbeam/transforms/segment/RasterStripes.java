@@ -243,7 +243,8 @@ final class RasterStripes {
             noData ? BandMapping.NO_DATA_LABEL : -1) : null;
         int total = ((info.width() + core - 1) / core) * ((stripe.y1() - stripe.y0() + core - 1) / core);
         int[] done = {0};
-        RasterSegmenter.Summary summary = windows.segment(source, bands, (x, y, w, h, labels) -> {
+        RasterSegmenter.Summary summary = windows.segment(source, SegmentImages.bandsFor(bands, model),
+            (x, y, w, h, labels) -> {
           windowsDone.inc();
           if (polygons != null) {
             polygons.accept(x, y, w, h, labels);

@@ -239,6 +239,14 @@ public final class SegmentImages extends PTransform<PCollection<SegmentInput>, P
     }
   }
 
+  /**
+   * The bands a raster feeds {@code model} through: as asked, or, for a model trained on raw bands, the bands it was
+   * trained on unless {@code --bands} names others.
+   */
+  static BandMapping bandsFor(BandMapping bands, SegmentationModel model) {
+    return model.inputBands() > 0 ? bands.withDefaultBands(model.metadata().rawBands().sourceBands()) : bands;
+  }
+
   /** On gs:// each output records where it came from (object metadata); other stores ignore it. */
   static Map<String, String> provenance(SegmentInput input, ModelReference model, SegmentOutputs outputs) {
     return Map.of("maskbeam-input", input.uri(), "maskbeam-model", model.uri(), "maskbeam-model-version",
@@ -480,6 +488,10 @@ public final class SegmentImages extends PTransform<PCollection<SegmentInput>, P
           return raster;
         }
       }
+      if (model.inputBands() > 0) {
+        return Outcome.failed(input, FailureReason.BAND_MISMATCH, "the model was trained on " + model.inputBands()
+            + " raw raster bands; this input is not a TIFF raster", null);
+      }
       byte[] bytes;
       try {
         bytes = Storage.readAll(input.uri());
@@ -515,16 +527,33 @@ public final class SegmentImages extends PTransform<PCollection<SegmentInput>, P
       }
       RasterInfo info = source.info();
       closeQuietly(source);
-      boolean raster = info.geo().georeferenced() || info.noData() != null || info.type() != SampleType.UINT8
-          || info.bands() > 4 || info.pixels() > inference.maxPixels() || !bands.isDefault();
+      int modelBands = model.inputBands();
+      boolean raster = modelBands > 0 || info.beyondPicture() || info.pixels() > inference.maxPixels()
+          || !bands.isDefault();
       if (!raster) {
         return null;
       }
-      String why = bands.mismatch(info);
+      String why = modelBands > 0 ? bandMismatch(info) : bands.mismatch(info);
       if (why != null) {
         return Outcome.failed(input, FailureReason.BAND_MISMATCH, why + " (" + info.describe() + ")", null);
       }
       return new Outcome(new Decoded(input, null, 1, info), null, input, null, null, null);
+    }
+
+    /** Why a raster cannot feed this model trained on raw bands, or null. */
+    private String bandMismatch(RasterInfo info) {
+      io.maskbeam.models.train.TrainConfig.InputSpec trained = model.metadata().rawBands();
+      if (bands.low() != null) {
+        return "--bandRange stretches bands to 8 bits for RGB models; this model was trained on raw "
+            + trained.dtype() + " bands and takes them as they are";
+      }
+      int highest = java.util.Arrays.stream(trained.sourceBands()).max().orElse(0);
+      if (bands.bands() == null && highest > info.bands()) {
+        return "the model was trained on " + trained.channels() + " bands (" + java.util.Arrays.toString(
+            trained.sourceBands()) + "), the raster has " + info.bands() + " (pass --bands to choose "
+            + trained.channels() + ")";
+      }
+      return bandsFor(bands, model).bandMismatch(info, trained.channels(), SampleType.parse(trained.dtype()));
     }
 
     /**

@@ -22,12 +22,14 @@ import java.util.Locale;
  * @param platform what the platform around the run watches and where it wants the results
  * @param precision fp32, bf16, fp16 or auto, settled on the machine that trains
  * @param strictPrecision refuse rather than fall back to fp32 when that machine lacks it
+ * @param inputChannels the channels the network takes: 0 follows the data (3 for photos, the bands of raster
+ *     examples); another value must agree with the data
  */
 public record TrainingJob(String data, String output, TrainConfig.Network network, TrainConfig.Loss loss,
     String classWeights, float focalGamma, TrainConfig.OptimizerSpec optimizer, Trainer.Schedule schedule,
     Augment augment, Trainer.EarlyStopping earlyStopping, Trainer.Checkpoints checkpoints, String initModel,
     String pretrainedWeights, int dataThreads, long seed, Platform platform, String precision,
-    boolean strictPrecision) implements Serializable {
+    boolean strictPrecision, int inputChannels) implements Serializable {
 
   public TrainingJob {
     if (data == null || data.isBlank()) {
@@ -35,6 +37,10 @@ public record TrainingJob(String data, String output, TrainConfig.Network networ
     }
     if (output == null || output.isBlank()) {
       throw new IllegalArgumentException("--output is required");
+    }
+    if (inputChannels < 0) {
+      throw new IllegalArgumentException("--inputChannels must be 0 (follow the data) or positive, got "
+          + inputChannels);
     }
     if (dataThreads < 1) {
       throw new IllegalArgumentException("--dataThreads must be positive, got " + dataThreads);
@@ -79,13 +85,13 @@ public record TrainingJob(String data, String output, TrainConfig.Network networ
   public TrainingJob withOutput(String folder) {
     return new TrainingJob(data, folder, network, loss, classWeights, focalGamma, optimizer, schedule, augment,
         earlyStopping, checkpoints, initModel, pretrainedWeights, dataThreads, seed, platform, precision,
-        strictPrecision);
+        strictPrecision, inputChannels);
   }
 
   /** This job with the platform's destinations (SageMaker's /opt/ml/model, Vertex AI's AIP_* folders). */
   public TrainingJob withPlatform(Platform destinations) {
     return new TrainingJob(data, output, network, loss, classWeights, focalGamma, optimizer, schedule, augment,
         earlyStopping, checkpoints, initModel, pretrainedWeights, dataThreads, seed, destinations, precision,
-        strictPrecision);
+        strictPrecision, inputChannels);
   }
 }

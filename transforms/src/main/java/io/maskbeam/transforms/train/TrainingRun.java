@@ -62,9 +62,17 @@ public final class TrainingRun {
     checkSample(train, numClasses, ignore, "train");
     checkSample(val, numClasses, ignore, "val");
 
+    TrainConfig.InputSpec input = inputOf(d, job.inputChannels(), job.data());
+    if (input.rawBands()) {
+      out.printf(Locale.ROOT, "input: %d raw %s bands %s, normalised with the %s statistics of dataset.json%n",
+          input.channels(), input.dtype(), java.util.Arrays.toString(input.sourceBands()),
+          d.path("bands").path("computedOn").asText("train"));
+    }
+    checkInputs(train, input, "train");
+    checkInputs(val, input, "val");
     TrainConfig config = new TrainConfig(job.network(), numClasses, ignore,
         new TrainConfig.LossSpec(job.loss(), classWeights(job.classWeights(), d, numClasses), job.focalGamma()),
-        job.optimizer(), job.seed());
+        job.optimizer(), job.seed(), input);
     int stride = config.buildNetwork().stride();
     int crop = job.augment().cropSize();
     if (crop % stride != 0) {
@@ -183,6 +191,55 @@ public final class TrainingRun {
       }
     }
     return w;
+  }
+
+  /**
+   * What the network takes, from dataset.json: RGB, or the raw bands it describes (count, type, per-band mean and
+   * std); {@code --inputChannels} other than 0 must agree.
+   */
+  static TrainConfig.InputSpec inputOf(JsonNode dataset, int inputChannels, String where) {
+    JsonNode bands = dataset.path("bands");
+    TrainConfig.InputSpec input;
+    if (bands.isMissingNode()) {
+      input = TrainConfig.InputSpec.RGB;
+    } else {
+      JsonNode stats = bands.path("statistics");
+      int n = bands.path("channels").asInt(0);
+      if (n < 1 || stats.size() != n) {
+        throw new IllegalArgumentException(where + "/dataset.json: 'bands' declares " + n + " channels and "
+            + stats.size() + " band statistics");
+      }
+      float[] mean = new float[n];
+      float[] std = new float[n];
+      int[] numbers = new int[n];
+      for (int c = 0; c < n; c++) {
+        mean[c] = (float) stats.get(c).path("mean").asDouble();
+        // A constant band (std 0) is kept as it is rather than divided by zero.
+        double s = stats.get(c).path("std").asDouble();
+        std[c] = (float) (s > 0 ? s : 1);
+        numbers[c] = stats.get(c).path("band").asInt(c + 1);
+      }
+      input = new TrainConfig.InputSpec(n, bands.path("dtype").asText(), numbers, mean, std);
+    }
+    if (inputChannels != 0 && inputChannels != input.channels()) {
+      throw new IllegalArgumentException("--inputChannels=" + inputChannels + " but the examples of " + where
+          + " have " + input.channels() + (input.rawBands() ? " raw bands" : " (RGB)") + "; preprocess with --bands"
+          + " to choose bands, or leave --inputChannels at 0 to follow the data");
+    }
+    return input;
+  }
+
+  /** The first record of a split must be what the network takes (RGB or its number of raw bands). */
+  private static void checkInputs(List<byte[]> records, TrainConfig.InputSpec input, String split) {
+    if (!records.isEmpty()) {
+      TrainingData.Example e = TrainingData.decode(records.get(0), Integer.MAX_VALUE, -1);
+      try {
+        TrainingData.checkInput(e, input.rawBands() ? input.channels() : 0);
+      } catch (IllegalArgumentException ex) {
+        throw new IllegalArgumentException("the " + split + " shards do not match dataset.json: " + ex.getMessage(),
+            ex);
+      }
+    }
   }
 
   /** The first record of a split must parse as a DeepLab Example whose labels fit the declared classes. */
