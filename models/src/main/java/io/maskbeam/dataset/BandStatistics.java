@@ -7,15 +7,13 @@ import java.io.DataOutput;
 import java.io.IOException;
 import java.io.Serializable;
 import java.util.Arrays;
-import java.util.Map;
-import java.util.TreeMap;
 
 /**
  * Mergeable per-band statistics of raw samples (pixels with data only): count, mean, standard deviation, range and
  * percentiles, what {@code train} normalises each band with. Percentiles come from a histogram of bfloat16 buckets
  * (a float's top 16 bits: every integer up to 256 exactly, otherwise within 0.4% of the value), which merges
- * exactly, so a distributed combine gives the single pass's answer; it is kept sparse, as a band rarely fills more
- * than a few thousand buckets.
+ * exactly, so a distributed combine gives the single pass's answer; it is kept sparse (sorted buckets and counts),
+ * as a band rarely fills more than a few thousand of the 65,536 buckets.
  */
 public final class BandStatistics implements Serializable {
   private static final long serialVersionUID = 1L;
@@ -29,13 +27,14 @@ public final class BandStatistics implements Serializable {
   private final double[] sumSquares;
   private final double[] min;
   private final double[] max;
-  private final TreeMap<Integer, Long>[] histogram;
+  /** Per band, the occupied buckets in ascending order of value, and their counts. */
+  private int[][] buckets;
+  private long[][] counts;
 
   /**
    * @param dtype the sample type's name ({@code uint16}...)
    * @param bandNumbers the 1-based bands of the source rasters, in example channel order
    */
-  @SuppressWarnings("unchecked")
   public BandStatistics(String dtype, int[] bandNumbers) {
     this.dtype = dtype;
     this.bandNumbers = bandNumbers.clone();
@@ -47,10 +46,8 @@ public final class BandStatistics implements Serializable {
     max = new double[bands];
     Arrays.fill(min, Double.POSITIVE_INFINITY);
     Arrays.fill(max, Double.NEGATIVE_INFINITY);
-    histogram = new TreeMap[bands];
-    for (int b = 0; b < bands; b++) {
-      histogram[b] = new TreeMap<>();
-    }
+    buckets = new int[bands][0];
+    counts = new long[bands][0];
   }
 
   public int bands() {
@@ -73,27 +70,85 @@ public final class BandStatistics implements Serializable {
 
   /** Adds one sample of a band (NaN is not data and is skipped). */
   public void add(int band, double v) {
-    if (Double.isNaN(v)) {
-      return;
-    }
-    count[band]++;
-    sum[band] += v;
-    sumSquares[band] += v * v;
-    min[band] = Math.min(min[band], v);
-    max[band] = Math.max(max[band], v);
-    histogram[band].merge(bucket((float) v), 1L, Long::sum);
+    float[] one = new float[bands()];
+    java.util.Arrays.fill(one, Float.NaN);
+    one[band] = (float) v;
+    addAll(one, null);
   }
 
-  /** Adds every pixel of interleaved samples whose {@code noData} flag is not set ({@code noData} may be null). */
+  /**
+   * Adds every pixel of interleaved samples whose {@code noData} flag is not set ({@code noData} may be null); NaN
+   * samples are skipped. Buckets are counted in a dense table first, then merged into the sparse histogram.
+   */
   public void addAll(float[] samples, boolean[] noData) {
     int n = bands();
-    for (int p = 0; p < samples.length / n; p++) {
-      if (noData == null || !noData[p]) {
-        for (int b = 0; b < n; b++) {
-          add(b, samples[p * n + b]);
+    long[] dense = new long[1 << 16];
+    for (int b = 0; b < n; b++) {
+      java.util.Arrays.fill(dense, 0);
+      long c = 0;
+      double s = 0;
+      double ss = 0;
+      double lo = min[b];
+      double hi = max[b];
+      for (int p = 0, i = b; i < samples.length; p++, i += n) {
+        float v = samples[i];
+        if (Float.isNaN(v) || (noData != null && noData[p])) {
+          continue;
+        }
+        c++;
+        s += v;
+        ss += (double) v * v;
+        lo = Math.min(lo, v);
+        hi = Math.max(hi, v);
+        dense[bucket(v) + 32768]++;
+      }
+      if (c == 0) {
+        continue;
+      }
+      count[b] += c;
+      sum[b] += s;
+      sumSquares[b] += ss;
+      min[b] = lo;
+      max[b] = hi;
+      int occupied = 0;
+      for (long d : dense) {
+        occupied += d > 0 ? 1 : 0;
+      }
+      int[] keys = new int[occupied];
+      long[] values = new long[occupied];
+      for (int k = 0, j = 0; k < dense.length; k++) {
+        if (dense[k] > 0) {
+          keys[j] = k - 32768;
+          values[j++] = dense[k];
         }
       }
+      mergeHistogram(b, keys, values);
     }
+  }
+
+  /** Merges sorted buckets and counts into band {@code b}'s. */
+  private void mergeHistogram(int b, int[] keys, long[] values) {
+    int[] ak = buckets[b];
+    long[] av = counts[b];
+    int[] k = new int[ak.length + keys.length];
+    long[] v = new long[k.length];
+    int i = 0;
+    int j = 0;
+    int o = 0;
+    while (i < ak.length || j < keys.length) {
+      if (j >= keys.length || (i < ak.length && ak[i] < keys[j])) {
+        k[o] = ak[i];
+        v[o++] = av[i++];
+      } else if (i >= ak.length || keys[j] < ak[i]) {
+        k[o] = keys[j];
+        v[o++] = values[j++];
+      } else {
+        k[o] = ak[i];
+        v[o++] = av[i++] + values[j++];
+      }
+    }
+    buckets[b] = java.util.Arrays.copyOf(k, o);
+    counts[b] = java.util.Arrays.copyOf(v, o);
   }
 
   public BandStatistics merge(BandStatistics o) {
@@ -106,9 +161,7 @@ public final class BandStatistics implements Serializable {
       sumSquares[b] += o.sumSquares[b];
       min[b] = Math.min(min[b], o.min[b]);
       max[b] = Math.max(max[b], o.max[b]);
-      for (Map.Entry<Integer, Long> e : o.histogram[b].entrySet()) {
-        histogram[b].merge(e.getKey(), e.getValue(), Long::sum);
-      }
+      mergeHistogram(b, o.buckets[b], o.counts[b]);
     }
     return this;
   }
@@ -138,7 +191,10 @@ public final class BandStatistics implements Serializable {
     return max[band];
   }
 
-  /** The value below which {@code p} percent of the band's samples lie (the middle of its bucket). */
+  /**
+   * The value below which {@code p} percent of the band's samples lie: the middle of its bucket, to the 4
+   * significant digits a bucket resolves (integers up to 256 exactly).
+   */
   public double percentile(int band, double p) {
     long total = count[band];
     if (total == 0) {
@@ -146,10 +202,12 @@ public final class BandStatistics implements Serializable {
     }
     long rank = (long) Math.ceil(p / 100.0 * total);
     long seen = 0;
-    for (Map.Entry<Integer, Long> e : histogram[band].entrySet()) {
-      seen += e.getValue();
+    for (int i = 0; i < buckets[band].length; i++) {
+      seen += counts[band][i];
       if (seen >= Math.max(1, rank)) {
-        return Math.max(min[band], Math.min(max[band], middle(e.getKey())));
+        double v = Math.max(min[band], Math.min(max[band], middle(buckets[band][i])));
+        return v == 0 || Double.isInfinite(v) ? v
+            : new java.math.BigDecimal(v).round(new java.math.MathContext(4)).doubleValue();
       }
     }
     return max[band];
@@ -198,10 +256,10 @@ public final class BandStatistics implements Serializable {
       out.writeDouble(sumSquares[b]);
       out.writeDouble(min[b]);
       out.writeDouble(max[b]);
-      out.writeInt(histogram[b].size());
-      for (Map.Entry<Integer, Long> e : histogram[b].entrySet()) {
-        out.writeInt(e.getKey());
-        out.writeLong(e.getValue());
+      out.writeInt(buckets[b].length);
+      for (int i = 0; i < buckets[b].length; i++) {
+        out.writeInt(buckets[b][i]);
+        out.writeLong(counts[b][i]);
       }
     }
   }
@@ -220,8 +278,11 @@ public final class BandStatistics implements Serializable {
       s.min[b] = in.readDouble();
       s.max[b] = in.readDouble();
       int entries = in.readInt();
+      s.buckets[b] = new int[entries];
+      s.counts[b] = new long[entries];
       for (int i = 0; i < entries; i++) {
-        s.histogram[b].put(in.readInt(), in.readLong());
+        s.buckets[b][i] = in.readInt();
+        s.counts[b][i] = in.readLong();
       }
     }
     return s;
@@ -231,7 +292,7 @@ public final class BandStatistics implements Serializable {
   public boolean equals(Object o) {
     return o instanceof BandStatistics s && s.kind().equals(kind()) && Arrays.equals(count, s.count) && Arrays.equals(sum, s.sum)
         && Arrays.equals(sumSquares, s.sumSquares) && Arrays.equals(min, s.min) && Arrays.equals(max, s.max)
-        && Arrays.equals(histogram, s.histogram);
+        && Arrays.deepEquals(buckets, s.buckets) && Arrays.deepEquals(counts, s.counts);
   }
 
   @Override

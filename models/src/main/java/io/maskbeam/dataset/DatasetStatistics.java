@@ -140,6 +140,18 @@ public final class DatasetStatistics implements Serializable {
   }
 
   /**
+   * Counts an input of a split without an example ({@code firstOfSource}: a large raster whose chips come from units
+   * on other workers) and chips of it dropped for holding no data.
+   */
+  public void addSource(String split, boolean firstOfSource, int noDataChips) {
+    SplitStats s = splits.computeIfAbsent(split, k -> new SplitStats(numClasses));
+    if (firstOfSource) {
+      s.sources++;
+    }
+    s.noDataChips += noDataChips;
+  }
+
+  /**
    * Adds one written example cut from an input with others (a chip of a raster).
    *
    * @param firstOfSource whether the input is counted with this example (once per input)

@@ -198,6 +198,11 @@ public final class ExamplePreparer implements Serializable {
       }
     }
 
+    /** Rows of chips a raster of {@code height} is cut into. */
+    public int rows(int height) {
+      return origins(height).length;
+    }
+
     /** Chip origins along an axis of {@code length}: every step, the last one flush with the end. */
     int[] origins(int length) {
       if (size == 0 || length <= size) {
@@ -224,9 +229,152 @@ public final class ExamplePreparer implements Serializable {
    */
   public RasterExamples prepareRaster(String id, io.maskbeam.raster.RasterSource raster, byte[] maskBytes,
       io.maskbeam.raster.BandMapping bands, Chips chips) throws RejectedInputException {
-    io.maskbeam.raster.RasterInfo info = raster.info();
-    int[] numbers = bands.bands() != null ? bands.bands()
-        : java.util.stream.IntStream.rangeClosed(1, info.bands()).toArray();
+    java.util.List<PreparedExample> out = new java.util.ArrayList<>();
+    int dropped = prepareRaster(id, raster, maskBytes, bands, chips, 0, Integer.MAX_VALUE, out::add);
+    return new RasterExamples(java.util.List.copyOf(out), dropped);
+  }
+
+  /** Receives a raster's examples one by one, as each chip is made (a worker never holds a raster's examples). */
+  public interface ChipSink {
+    void accept(PreparedExample example);
+  }
+
+  /**
+   * The chips of rows {@code [fromRow, toRow)} of {@link Chips#rows} (a unit of a raster spread over workers), each
+   * handed to {@code sink} when made; returns the chips dropped for holding no data.
+   */
+  public int prepareRaster(String id, io.maskbeam.raster.RasterSource raster, byte[] maskBytes,
+      io.maskbeam.raster.BandMapping bands, Chips chips, int fromRow, int toRow, ChipSink sink)
+      throws RejectedInputException {
+    checkRaster(raster.info(), bands, chips);
+    header(maskBytes, Part.MASK);
+    BufferedImage mask = decodeMask(maskBytes);
+    checkMaskSize(raster.info(), mask.getWidth(), mask.getHeight());
+    Remapped remapped = remapChecked(mask);
+    int width = mask.getWidth();
+    LabelWindows labels = new LabelWindows() {
+      @Override
+      public byte[] read(int x0, int y0, int w, int h) {
+        byte[] out = new byte[w * h];
+        for (int y = 0; y < h; y++) {
+          System.arraycopy(remapped.labels, (y0 + y) * width + x0, out, y * w, w);
+        }
+        return out;
+      }
+
+      @Override
+      public long unknownPixels() {
+        return remapped.unknownPixels;
+      }
+    };
+    return chipsOf(id, raster, labels, bands, chips, fromRow, toRow, sink);
+  }
+
+  /**
+   * As {@link #prepareRaster(String, io.maskbeam.raster.RasterSource, byte[], io.maskbeam.raster.BandMapping,
+   * Chips)} with a single-band TIFF mask read window by window too, so neither file is ever whole in memory: the
+   * way for rasters larger than the pixel limit. Values are remapped chip by chip; under the reject policy the first
+   * unknown value refuses the raster.
+   */
+  public RasterExamples prepareRaster(String id, io.maskbeam.raster.RasterSource raster,
+      io.maskbeam.raster.RasterSource mask, io.maskbeam.raster.BandMapping bands, Chips chips)
+      throws RejectedInputException {
+    java.util.List<PreparedExample> out = new java.util.ArrayList<>();
+    long[] unknown = {0};
+    int dropped = prepareRaster(id, raster, mask, bands, chips, 0, Integer.MAX_VALUE, e -> {
+      out.add(e);
+      unknown[0] += e.unknownPixels();
+    });
+    long labelled = out.stream().mapToLong(e -> java.util.Arrays.stream(e.classPixels()).sum()).sum();
+    if (labelled == 0 && unknown[0] > 0) {
+      throw new RejectedInputException(FailureReason.UNKNOWN_LABEL_VALUES, "every pixel with data is unknown: "
+          + unknown[0] + " pixels carry values not in label map '" + labelMap.name() + "'");
+    }
+    return new RasterExamples(java.util.List.copyOf(out), dropped);
+  }
+
+  /**
+   * The chips of rows {@code [fromRow, toRow)} of {@link Chips#rows}, with a mask read window by window, each
+   * handed to {@code sink} when made; returns the chips dropped for holding no data.
+   */
+  public int prepareRaster(String id, io.maskbeam.raster.RasterSource raster,
+      io.maskbeam.raster.RasterSource mask, io.maskbeam.raster.BandMapping bands, Chips chips, int fromRow,
+      int toRow, ChipSink sink) throws RejectedInputException {
+    checkRaster(raster.info(), bands, chips);
+    checkMask(raster.info(), mask.info());
+    long[] unknown = {0};
+    LabelWindows labels = new LabelWindows() {
+      @Override
+      public byte[] read(int x0, int y0, int w, int h) throws RejectedInputException {
+        int[] values;
+        try {
+          values = mask.read(x0, y0, w, h).getSamples(0, 0, w, h, 0, (int[]) null);
+        } catch (InvalidImageException e) {
+          throw rejection(e, Part.MASK);
+        }
+        Remapped r = remapValues(values);
+        if (r.unknownPixels > 0 && unknownPolicy == UnknownLabelPolicy.REJECT) {
+          throw new RejectedInputException(FailureReason.UNKNOWN_LABEL_VALUES, String.format(Locale.ROOT,
+              "%d pixels of the window %dx%d at (%d, %d) carry values not in label map '%s': %s", r.unknownPixels,
+              w, h, x0, y0, labelMap.name(), r.unknownSample));
+        }
+        unknown[0] += r.unknownPixels;
+        return r.labels;
+      }
+
+      @Override
+      public long unknownPixels() {
+        return unknown[0];
+      }
+    };
+    return chipsOf(id, raster, labels, bands, chips, fromRow, toRow, sink);
+  }
+
+  /** The class ids of a mask, window by window. */
+  private interface LabelWindows {
+    byte[] read(int x, int y, int w, int h) throws RejectedInputException;
+
+    /** Pixels whose value the label map did not cover, among those read so far. */
+    long unknownPixels();
+  }
+
+  /** A raster mask's header checks, before any chip is read: one band of integers, the raster's size. */
+  public void checkMask(io.maskbeam.raster.RasterInfo raster, io.maskbeam.raster.RasterInfo mask)
+      throws RejectedInputException {
+    if (mask.bands() != 1 || mask.type().isFloat()) {
+      throw new RejectedInputException(FailureReason.MASK_NOT_SINGLE_CHANNEL, "mask: a raster mask holds one band"
+          + " of integer class values; this one is " + mask.describe());
+    }
+    checkMaskSize(raster, mask.width(), mask.height());
+  }
+
+  /** A mask file's header checks (decodable header, the raster's size), before any chip is read. */
+  public void checkMask(io.maskbeam.raster.RasterInfo raster, byte[] maskBytes) throws RejectedInputException {
+    try {
+      io.maskbeam.image.ImageHeader h = loader.header(maskBytes);
+      checkMaskSize(raster, h.width(), h.height());
+    } catch (InvalidImageException e) {
+      throw rejection(e, Part.MASK);
+    }
+  }
+
+  private static void checkMaskSize(io.maskbeam.raster.RasterInfo info, int w, int h) throws RejectedInputException {
+    if (w != info.width() || h != info.height()) {
+      throw new RejectedInputException(FailureReason.SIZE_MISMATCH, String.format(Locale.ROOT,
+          "image is %dx%d but mask is %dx%d", info.width(), info.height(), w, h));
+    }
+  }
+
+  /** Refuses bands the raster lacks, a sample type TensorFlow cannot decode, a raster too large for one example. */
+  public void checkRaster(io.maskbeam.raster.RasterInfo info, io.maskbeam.raster.BandMapping bands, Chips chips)
+      throws RejectedInputException {
+    if (chips.size() == 0 && info.pixels() > loader.maxPixels()) {
+      // One example is one tensor in memory when training: a raster this large is cut into chips instead.
+      throw new RejectedInputException(FailureReason.IMAGE_TOO_MANY_PIXELS, String.format(Locale.ROOT,
+          "image: a %dx%d raster exceeds the pixel limit (%,d) as one example; cut it into chips with --chipSize",
+          info.width(), info.height(), loader.maxPixels()));
+    }
+    int[] numbers = bands.bands() != null ? bands.bands() : new int[0];
     for (int b : numbers) {
       if (b > info.bands()) {
         throw new RejectedInputException(FailureReason.BAND_MISMATCH, "--bands asks for band " + b + " of a "
@@ -237,21 +385,22 @@ public final class ExamplePreparer implements Serializable {
       throw new RejectedInputException(FailureReason.BAND_MISMATCH, "image: " + info.type().label() + " samples"
           + " have no TensorFlow decode_raw type; convert the raster to float32 or int32");
     }
-    header(maskBytes, Part.MASK);
-    BufferedImage mask = decodeMask(maskBytes);
-    if (mask.getWidth() != info.width() || mask.getHeight() != info.height()) {
-      throw new RejectedInputException(FailureReason.SIZE_MISMATCH, String.format(Locale.ROOT,
-          "image is %dx%d but mask is %dx%d", info.width(), info.height(), mask.getWidth(), mask.getHeight()));
-    }
-    Remapped remapped = remapChecked(mask);
+  }
+
+  private int chipsOf(String id, io.maskbeam.raster.RasterSource raster, LabelWindows mask,
+      io.maskbeam.raster.BandMapping bands, Chips chips, int fromRow, int toRow, ChipSink sink)
+      throws RejectedInputException {
+    io.maskbeam.raster.RasterInfo info = raster.info();
+    int[] numbers = bands.bands() != null ? bands.bands()
+        : java.util.stream.IntStream.rangeClosed(1, info.bands()).toArray();
     io.maskbeam.raster.BandMapping read = bands.withDefaultBands(numbers);
     io.maskbeam.raster.SampleType type = info.type();
     int n = numbers.length;
     int ignore = labelMap.ignoreValue();
-    java.util.List<PreparedExample> out = new java.util.ArrayList<>();
     int dropped = 0;
-    long unknownLeft = remapped.unknownPixels;
-    int[] ys = chips.origins(info.height());
+    long unknownCounted = 0;
+    int[] all = chips.origins(info.height());
+    int[] ys = java.util.Arrays.copyOfRange(all, Math.min(fromRow, all.length), Math.min(toRow, all.length));
     int[] xs = chips.origins(info.width());
     for (int y0 : ys) {
       for (int x0 : xs) {
@@ -280,13 +429,13 @@ public final class ExamplePreparer implements Serializable {
             }
           }
         }
-        byte[] labels = new byte[w * h];
+        byte[] labels = mask.read(x0, y0, w, h);
         long[] classPixels = new long[labelMap.numClasses()];
         long ignorePixels = 0;
         for (int y = 0; y < h; y++) {
           for (int x = 0; x < w; x++) {
             int p = y * w + x;
-            int v = remapped.labels[(y0 + y) * info.width() + x0 + x] & 0xFF;
+            int v = labels[p] & 0xFF;
             if (bw.noData() != null && bw.noData()[p]) {
               v = ignore;
             }
@@ -303,13 +452,13 @@ public final class ExamplePreparer implements Serializable {
         String chipId = chips.size() == 0 ? id : id + "_y" + y0 + "_x" + x0;
         byte[] example = DeepLabExample.buildRaw(chipId, h, w, n, type.label(), samples.array(),
             ImageCodec.encodePng(new LabelImage(w, h, labels)));
-        // The mask's unknown pixels are counted once, with the first chip written.
-        out.add(new PreparedExample(chipId, example, DeepLabExample.RAW_FORMAT, w, h, info.width(), info.height(),
-            classPixels, ignorePixels, unknownLeft, false, ExifOrientation.NORMAL, stats));
-        unknownLeft = 0;
+        // Unknown pixels are counted once: each example carries those found since the previous one was written.
+        sink.accept(new PreparedExample(chipId, example, DeepLabExample.RAW_FORMAT, w, h, info.width(), info.height(),
+            classPixels, ignorePixels, mask.unknownPixels() - unknownCounted, false, ExifOrientation.NORMAL, stats));
+        unknownCounted = mask.unknownPixels();
       }
     }
-    return new RasterExamples(java.util.List.copyOf(out), dropped);
+    return dropped;
   }
 
   /**

@@ -42,6 +42,11 @@ public final class ImageLoader implements Serializable {
   }
 
   /** Images up to {@code maxPixels}, turned upright by their EXIF orientation. */
+  /** The largest image, in pixels, this loader decodes. */
+  public long maxPixels() {
+    return maxPixels;
+  }
+
   public static ImageLoader withPixelLimit(long maxPixels) {
     return new ImageLoader(maxPixels, true);
   }

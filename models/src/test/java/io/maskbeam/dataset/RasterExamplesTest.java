@@ -155,4 +155,48 @@ class RasterExamplesTest {
     assertThat(negative.percentile(0, 20)).isEqualTo(-5);
     assertThat(negative.percentile(0, 60)).isEqualTo(0);
   }
+
+  @Test
+  void aTiffMaskReadWindowByWindowGivesTheSameExamplesAsTheWholeMask() throws Exception {
+    byte[] classes = new byte[40 * 24];
+    for (int i = 0; i < classes.length; i++) {
+      classes[i] = (byte) (i % 40 >= 20 ? 1 : 0);
+    }
+    Path maskFile = dir.resolve("m.tif");
+    Files.write(maskFile, new GeoTiffWriter(40, 24, 1, SampleType.UINT8, 16).putAll(classes).toByteArray());
+    try (RasterSource r = raster(40, 24, 4);
+        RasterSource m = RasterSource.open(Files.newByteChannel(maskFile, StandardOpenOption.READ), "m.tif")) {
+      ExamplePreparer.Chips chips = new ExamplePreparer.Chips(16, 4);
+      List<PreparedExample> windowed = PREPARER.prepareRaster("r", r, m, BandMapping.DEFAULT, chips).examples();
+      List<PreparedExample> whole = PREPARER.prepareRaster("r", r, mask(40, 24), BandMapping.DEFAULT, chips)
+          .examples();
+      assertThat(windowed).hasSameSizeAs(whole).isNotEmpty();
+      for (int i = 0; i < whole.size(); i++) {
+        assertThat(windowed.get(i).example()).isEqualTo(whole.get(i).example());
+      }
+    }
+    // Values the label map lacks refuse the raster under the reject policy, naming the window.
+    byte[] unknown = classes.clone();
+    unknown[40 * 20 + 30] = 7;
+    Files.write(maskFile, new GeoTiffWriter(40, 24, 1, SampleType.UINT8, 16).putAll(unknown).toByteArray());
+    try (RasterSource r = raster(40, 24, 4);
+        RasterSource m = RasterSource.open(Files.newByteChannel(maskFile, StandardOpenOption.READ), "m.tif")) {
+      RejectedInputException e = catchThrowableOfType(() -> PREPARER.prepareRaster("r", r, m, BandMapping.DEFAULT,
+          new ExamplePreparer.Chips(16, 0)), RejectedInputException.class);
+      assertThat(e.reason()).isEqualTo(FailureReason.UNKNOWN_LABEL_VALUES);
+      assertThat(e.getMessage()).contains("at (16, 8)", "7 (1 px)");
+    }
+  }
+
+  @Test
+  void aRasterOverThePixelLimitIsCutIntoChipsNotWrittenWhole() throws Exception {
+    ExamplePreparer small = new ExamplePreparer(PREPARER.labelMap(), ResizePolicy.parse("keep"),
+        UnknownLabelPolicy.REJECT, 500, 95);
+    try (RasterSource r = raster(40, 24, 2)) {
+      RejectedInputException e = catchThrowableOfType(() -> small.prepareRaster("r", r, mask(40, 24),
+          BandMapping.DEFAULT, ExamplePreparer.Chips.WHOLE), RejectedInputException.class);
+      assertThat(e.reason()).isEqualTo(FailureReason.IMAGE_TOO_MANY_PIXELS);
+      assertThat(e.getMessage()).contains("--chipSize");
+    }
+  }
 }

@@ -193,6 +193,14 @@ public final class Maskbeam {
     while (root.getCause() != null && root.getCause() != root) {
       root = root.getCause();
     }
-    return root == e ? String.valueOf(e.getMessage()) : e.getMessage() + "\n  caused by: " + root;
+    if (root == e) {
+      return String.valueOf(e.getMessage());
+    }
+    // A refusal raised inside a DoFn reaches here wrapped by the runner, whose message repeats it: say it once.
+    if (root instanceof IllegalArgumentException && root.getMessage() != null
+        && String.valueOf(e.getMessage()).contains(root.getMessage())) {
+      return root.getMessage();
+    }
+    return e.getMessage() + "\n  caused by: " + root;
   }
 }

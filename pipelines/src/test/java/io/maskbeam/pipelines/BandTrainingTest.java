@@ -122,6 +122,36 @@ class BandTrainingTest {
   }
 
   @Test
+  void rastersSpreadOverUnitsOfChipRowsGiveTheSameDataset() throws Exception {
+    Path units = work.resolve("dataset-units");
+    TestData.Run run = preprocess(units, "--chipSize=64", "--chipOverlap=32", "--rasterStripeRows=32");
+    assertThat(run.exitCode()).as(run.out() + run.err()).isZero();
+    assertThat(records(units)).isEqualTo(records(dataset));
+    JsonNode one = TestData.json(dataset.resolve("dataset.json"));
+    JsonNode many = TestData.json(units.resolve("dataset.json"));
+    assertThat(many.path("counts")).isEqualTo(one.path("counts"));
+    assertThat(many.path("splits")).isEqualTo(one.path("splits"));
+    for (int b = 0; b < 4; b++) {
+      JsonNode x = one.path("bands").path("statistics").get(b);
+      JsonNode y = many.path("bands").path("statistics").get(b);
+      assertThat(y.path("percentiles")).isEqualTo(x.path("percentiles"));
+      assertThat(y.path("count")).isEqualTo(x.path("count"));
+      assertThat(y.path("mean").asDouble()).isCloseTo(x.path("mean").asDouble(), org.assertj.core.api.Assertions
+          .within(1e-6));
+    }
+  }
+
+  /** Every record of a dataset's shards, as hex, sorted: the same set whatever the shards' order. */
+  static java.util.List<String> records(Path data) throws Exception {
+    java.util.List<Path> shards;
+    try (java.util.stream.Stream<Path> s = Files.list(data)) {
+      shards = s.filter(f -> f.getFileName().toString().contains(".tfrecord")).toList();
+    }
+    return io.maskbeam.models.train.TrainingData.readRecords(shards).stream()
+        .map(java.util.HexFormat.of()::formatHex).sorted().toList();
+  }
+
+  @Test
   void aModelOfAllFourBandsSeparatesWhatAnRgbModelCannot() throws Exception {
     Path rgbData = work.resolve("dataset-123");
     TestData.Run run = preprocess(rgbData, "--chipSize=64", "--chipOverlap=32", "--bands=1,2,3");
@@ -182,6 +212,26 @@ class BandTrainingTest {
     assertThat(errors.get("two.tif").path("message").asText()).contains("trained on 4 bands ([1, 2, 3, 4]), the raster has 2");
     assertThat(errors.get("photo.png").path("reason").asText()).isEqualTo("BAND_MISMATCH");
     assertThat(errors.get("photo.png").path("message").asText()).contains("not a TIFF raster");
+  }
+
+  @Test
+  void rastersOfTwoSampleTypesCannotMakeOneDataset() throws Exception {
+    Path images = Files.createDirectories(work.resolve("mixed/images"));
+    Path masks = Files.createDirectories(work.resolve("mixed/masks"));
+    Files.copy(work.resolve("data/images/tile0.tif"), images.resolve("a.tif"));
+    Files.copy(work.resolve("data/masks/tile0.png"), masks.resolve("a.png"));
+    ByteBuffer floats = ByteBuffer.allocate(SIZE * SIZE * 4 * 4).order(ByteOrder.LITTLE_ENDIAN);
+    for (int i = 0; i < SIZE * SIZE * 4; i++) {
+      floats.putFloat(0.25f);
+    }
+    Files.write(images.resolve("b.tif"), new GeoTiffWriter(SIZE, SIZE, 4, SampleType.FLOAT32, 32)
+        .putAll(floats.array()).toByteArray());
+    Files.copy(work.resolve("data/masks/tile1.png"), masks.resolve("b.png"));
+    TestData.Run run = TestData.cli("preprocess", "--images=" + images, "--masks=" + masks,
+        "--labelMap={\"values\": {\"0\": 0, \"1\": 1}}", "--output=" + work.resolve("mixed/out"));
+    assertThat(run.exitCode()).isNotZero();
+    assertThat(run.err()).contains("2 kinds", "float32, bands 1,2,3,4: 1 example", "uint16, bands 1,2,3,4: 1 example")
+        .doesNotContain("Exception", "caused by");
   }
 
   @Test

@@ -50,7 +50,8 @@ import picocli.CommandLine.Unmatched;
         + " (default: CamVid train from ../shared/datasets/camvid). 'bench train': training images/s of U-Net at"
         + " --size with batch --batch. 'bench segment --model=DIR': segment pipeline vs the model's raw Session"
         + " images/s, then peak RSS at --rssCounts images. 'bench raster --model=DIR': a --rasterSize GeoTIFF segmented"
-        + " window by window in a separate process, wall time and peak RSS. 'bench serve --model=DIR': serve under"
+        + " window by window in a separate process, wall time and peak RSS. 'bench raster-chips': the same raster and a"
+        + " mask cut into --chipSize training chips by preprocess in a separate process. 'bench serve --model=DIR': serve under"
         + " load from this"
         + " process at --concurrency clients, next to the raw Session. 'bench coders [--runner=...]': explicit coders"
         + " vs SerializableCoder, bytes and time in process and through a shuffle on the runner given.")
@@ -123,6 +124,10 @@ public final class BenchCommand implements Callable<Integer>, Console {
       + " Default: ${DEFAULT-VALUE}.")
   int rasterSize;
 
+  @Option(names = "--chipSize", defaultValue = "512", description = "raster-chips: the chips preprocess cuts the"
+      + " --rasterSize raster into. Default: ${DEFAULT-VALUE}.")
+  int chipSize;
+
   @Option(names = "--seconds", defaultValue = "20", description = "serve: seconds per concurrency level."
       + " Default: ${DEFAULT-VALUE}.")
   int seconds;
@@ -168,11 +173,15 @@ public final class BenchCommand implements Callable<Integer>, Console {
       List<Integer> sizes = rssCounts.stream().filter(n -> n > 0).toList();
       return new SegmentBench(out, segmentArgs, rssJvmArgs, precisions).run(model, images, count, batch, repeats, sizes, work.resolve("segment"));
     }
+    if (target.equals("raster-chips")) {
+      return new RasterBench(out, rssJvmArgs, segmentArgs).runPreprocess(rasterSize, chipSize,
+          work.resolve("raster-chips"));
+    }
     if (target.equals("raster")) {
       return new RasterBench(out, rssJvmArgs, segmentArgs).run(model, rasterSize, work.resolve("raster"));
     }
     if (!target.equals("preprocess")) {
-      throw new IllegalArgumentException("unknown benchmark '" + target + "'; available: preprocess, train, segment, raster, serve,"
+      throw new IllegalArgumentException("unknown benchmark '" + target + "'; available: preprocess, train, segment, raster, raster-chips, serve,"
           + " coders");
     }
     List<Path[]> distinct = listPairs(images, masks);

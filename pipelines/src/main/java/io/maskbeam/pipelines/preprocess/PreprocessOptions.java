@@ -165,4 +165,11 @@ public interface PreprocessOptions extends LaunchOptions {
   Integer getChipOverlap();
 
   void setChipOverlap(Integer value);
+
+  @Description("Rasters cut into chips: pixel rows per unit of work (whole rows of chips, at least one). A raster's"
+      + " units are spread over workers, and a worker holds one unit's examples at a time.")
+  @Default.Integer(4096)
+  Integer getRasterStripeRows();
+
+  void setRasterStripeRows(Integer value);
 }

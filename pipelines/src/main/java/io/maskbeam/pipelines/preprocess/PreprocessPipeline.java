@@ -110,20 +110,24 @@ public final class PreprocessPipeline {
     PCollectionTuple matched = pipeline.apply("MatchPairs", MatchDatasetPairs.of(source)
         .withSplitPolicy(splitPolicy).withBuckets(Parallelism.groups(o, o.getParallelism(), 0, 1)));
     PCollectionTuple prepared = matched.get(MatchDatasetPairs.PAIRS)
-        .apply("PrepareExamples", PrepareExamples.with(preparer)
+        .apply("PrepareExamples", PrepareExamples.with(preparer, output)
             .withBandMapping(BandMapping.parse(o.getBands(), null, o.getNodata()))
-            .withChips(new ExamplePreparer.Chips(o.getChipSize(), o.getChipOverlap())));
+            .withChips(new ExamplePreparer.Chips(o.getChipSize(), o.getChipOverlap()))
+            .withStripeRows(o.getRasterStripeRows()));
     PCollection<ExampleRecord> examples = prepared.get(PrepareExamples.EXAMPLES);
     PCollection<Failure> rejections = PCollectionList.of(matched.get(MatchDatasetPairs.REJECTED))
         .and(prepared.get(PrepareExamples.REJECTED))
         .apply("AllRejections", Flatten.pCollections());
 
     PCollection<KV<String, String>> shards = examples.apply("WriteShards", new WriteTfRecordShards(output,
-        o.getNumShards(), o.getShardSizeMb() * 1024L * 1024L, compression(o.getCompression())));
+        o.getNumShards(), o.getShardSizeMb() * 1024L * 1024L, compression(o.getCompression()))
+        .withPrewritten(prepared.get(PrepareExamples.TEMP_FILES)));
     WriteFailures.Result rejected = rejections.apply("WriteRejections",
         WriteFailures.to(Storage.join(output, REJECTED_DIR)).withPrefix("rejected"));
-    PCollection<DatasetStatistics> stats = examples
-        .apply("Summaries", MapElements.into(TypeDescriptor.of(ExampleSummary.class)).via(ExampleRecord::summary))
+    PCollection<ExampleSummary> summaries = examples
+        .apply("Summaries", MapElements.into(TypeDescriptor.of(ExampleSummary.class)).via(ExampleRecord::summary));
+    PCollection<DatasetStatistics> stats = PCollectionList.of(summaries).and(prepared.get(PrepareExamples.SUMMARIES))
+        .apply("AllSummaries", Flatten.pCollections())
         .apply("Statistics", new ComputeDatasetStatistics(labelMap.numClasses()));
     PCollection<String> datasetJson = PCollectionTuple.of(WriteDatasetMetadata.STATISTICS, stats)
         .and(WriteDatasetMetadata.SHARDS, shards)
@@ -164,6 +168,7 @@ public final class PreprocessPipeline {
     s.put("nodata", o.getNodata());
     s.put("chipSize", o.getChipSize());
     s.put("chipOverlap", o.getChipOverlap());
+    s.put("rasterStripeRows", o.getRasterStripeRows());
     return s.toString();
   }
 

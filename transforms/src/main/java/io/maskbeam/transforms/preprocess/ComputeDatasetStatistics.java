@@ -38,6 +38,10 @@ public class ComputeDatasetStatistics extends PTransform<PCollection<ExampleSumm
 
     @Override
     public DatasetStatistics addInput(DatasetStatistics acc, ExampleSummary s) {
+      if (s.isSourceOnly()) {
+        acc.addSource(s.split(), s.firstOfSource(), s.noDataChips());
+        return acc;
+      }
       acc.addChip(s.split(), s.sourceWidth(), s.sourceHeight(), s.width(), s.height(), s.classPixels(),
           s.ignorePixels(), s.unknownPixels(), s.reencoded(), s.bands(), s.firstOfSource(), s.noDataChips());
       return acc;

@@ -37,6 +37,20 @@ public record ExampleSummary(
         exampleBytes, null, true, 0);
   }
 
+  /**
+   * A summary of no example: it counts an input ({@code firstOfSource}) or a unit's dropped chips in dataset.json
+   * ({@link #isSourceOnly}).
+   */
+  public static ExampleSummary sourceOnly(String split, int numClasses, boolean firstOfSource, int noDataChips) {
+    return new ExampleSummary(split, 0, 0, 0, 0, new long[numClasses], 0, 0, false, 0, null, firstOfSource,
+        noDataChips);
+  }
+
+  /** Whether this summary counts an input or dropped chips only (see {@link #sourceOnly}). */
+  public boolean isSourceOnly() {
+    return width == 0 && height == 0;
+  }
+
   /** This summary with the raster fields {@link Coder#encode} writes last, read from {@code in}. */
   private ExampleSummary withRaster(InputStream in) throws IOException {
     boolean first = CoderFields.getBoolean(in);

@@ -32,7 +32,9 @@ import org.apache.beam.sdk.io.fs.ResourceId;
 import org.apache.beam.sdk.metrics.Counter;
 import org.apache.beam.sdk.metrics.Metrics;
 import org.apache.beam.sdk.transforms.DoFn;
+import org.apache.beam.sdk.transforms.Flatten;
 import org.apache.beam.sdk.transforms.GroupByKey;
+import org.apache.beam.sdk.values.PCollectionList;
 import org.apache.beam.sdk.transforms.PTransform;
 import org.apache.beam.sdk.transforms.ParDo;
 import org.apache.beam.sdk.transforms.Reshuffle;
@@ -63,8 +65,15 @@ public class WriteTfRecordShards extends PTransform<PCollection<ExampleRecord>, 
   private final int numShards;
   private final long targetShardBytes;
   private final Compression compression;
+  /** Temporary files written upstream (chips of large rasters), planned into the shards with the rest; or null. */
+  private final PCollection<TempFile> prewritten;
 
   public WriteTfRecordShards(String outputDir, int numShards, long targetShardBytes, Compression compression) {
+    this(outputDir, numShards, targetShardBytes, compression, null);
+  }
+
+  private WriteTfRecordShards(String outputDir, int numShards, long targetShardBytes, Compression compression,
+      PCollection<TempFile> prewritten) {
     if (numShards < 0) {
       throw new IllegalArgumentException("number of shards must be >= 0 (0 = from the data size)");
     }
@@ -78,6 +87,20 @@ public class WriteTfRecordShards extends PTransform<PCollection<ExampleRecord>, 
     this.numShards = numShards;
     this.targetShardBytes = targetShardBytes;
     this.compression = compression;
+    this.prewritten = prewritten;
+  }
+
+  /**
+   * Also shards the records of temporary files written upstream into {@link #tempDir} (see {@link BundleFiles}), so
+   * a step that makes many large examples from one element writes them as it goes instead of holding them.
+   */
+  public WriteTfRecordShards withPrewritten(PCollection<TempFile> files) {
+    return new WriteTfRecordShards(outputDir, numShards, targetShardBytes, compression, files);
+  }
+
+  /** Where temporary files of {@code outputDir}'s shards are written (and deleted once the shards exist). */
+  public static String tempDir(String outputDir) {
+    return Storage.join(outputDir, TEMP_DIR);
   }
 
   /** The shard file name of TensorFlow's convention. */
@@ -88,9 +111,12 @@ public class WriteTfRecordShards extends PTransform<PCollection<ExampleRecord>, 
 
   @Override
   public PCollection<KV<String, String>> expand(PCollection<ExampleRecord> examples) {
-    String tempDir = Storage.join(outputDir, TEMP_DIR);
-    PCollection<KV<String, String>> written = examples
-        .apply("WriteBundleFiles", ParDo.of(new WriteBundleFn(tempDir)))
+    String tempDir = tempDir(outputDir);
+    PCollection<TempFile> files = examples.apply("WriteBundleFiles", ParDo.of(new WriteBundleFn(tempDir)));
+    if (prewritten != null) {
+      files = PCollectionList.of(files).and(prewritten).apply("WithPrewritten", Flatten.pCollections());
+    }
+    PCollection<KV<String, String>> written = files
         .apply("OneGroup", WithKeys.<String, TempFile>of("all").withKeyType(TypeDescriptors.strings()))
         .apply("CollectTempFiles", GroupByKey.create())
         .apply("PlanShards", ParDo.of(new PlanShardsFn(numShards, targetShardBytes)))
@@ -105,21 +131,14 @@ public class WriteTfRecordShards extends PTransform<PCollection<ExampleRecord>, 
 
   /** A bundle's temporary file of framed records for one split. */
   @DefaultCoder(SerializableCoder.class)
-  record TempFile(String split, String path, long records, long bytes) implements Serializable {}
+  public record TempFile(String split, String path, long records, long bytes) implements Serializable {}
 
-  /** A contiguous run of records of one temporary file. */
-  record Segment(String path, long skip, long take) implements Serializable {}
-
-  /** What one shard holds. */
-  @DefaultCoder(SerializableCoder.class)
-  record ShardPlan(String split, int index, int count, List<Segment> segments) implements Serializable {}
-
-  /** Frames each bundle's records into one temporary file per split. */
-  static final class WriteBundleFn extends DoFn<ExampleRecord, TempFile> {
+  /** One temporary file per split for a bundle's records, framed as they come; closed into {@link TempFile}s. */
+  static final class BundleFiles {
     private final String tempDir;
-    private transient Map<String, BundleFile> open;
+    private final Map<String, BundleFile> open = new HashMap<>();
 
-    WriteBundleFn(String tempDir) {
+    BundleFiles(String tempDir) {
       this.tempDir = tempDir;
     }
 
@@ -135,35 +154,65 @@ public class WriteTfRecordShards extends PTransform<PCollection<ExampleRecord>, 
       }
     }
 
+    void write(String split, byte[] example) throws IOException {
+      BundleFile f = open.get(split);
+      if (f == null) {
+        String path = Storage.join(tempDir, split + "-" + UUID.randomUUID() + SUFFIX);
+        WritableByteChannel channel = FileSystems.create(Storage.resource(path),
+            CreateOptions.StandardCreateOptions.builder().setMimeType("application/octet-stream").build());
+        f = new BundleFile(path, new BufferedOutputStream(Channels.newOutputStream(channel), 1 << 20));
+        open.put(split, f);
+      }
+      TfRecordFraming.write(f.out, example);
+      f.records++;
+      f.bytes += example.length;
+    }
+
+    /** Closes every file; its split, path and counts, to output at the end of the bundle. */
+    List<TempFile> close() throws IOException {
+      List<TempFile> files = new ArrayList<>();
+      for (Map.Entry<String, BundleFile> e : open.entrySet()) {
+        BundleFile f = e.getValue();
+        f.out.close();
+        files.add(new TempFile(e.getKey(), f.path, f.records, f.bytes));
+      }
+      open.clear();
+      return files;
+    }
+  }
+
+  /** A contiguous run of records of one temporary file. */
+  record Segment(String path, long skip, long take) implements Serializable {}
+
+  /** What one shard holds. */
+  @DefaultCoder(SerializableCoder.class)
+  record ShardPlan(String split, int index, int count, List<Segment> segments) implements Serializable {}
+
+  /** Frames each bundle's records into one temporary file per split. */
+  static final class WriteBundleFn extends DoFn<ExampleRecord, TempFile> {
+    private final String tempDir;
+    private transient BundleFiles files;
+
+    WriteBundleFn(String tempDir) {
+      this.tempDir = tempDir;
+    }
+
     @StartBundle
     public void startBundle() {
-      open = new HashMap<>();
+      files = new BundleFiles(tempDir);
     }
 
     @ProcessElement
     public void process(@Element ExampleRecord record) throws IOException {
-      BundleFile f = open.get(record.split());
-      if (f == null) {
-        String path = Storage.join(tempDir, record.split() + "-" + UUID.randomUUID() + SUFFIX);
-        WritableByteChannel channel = FileSystems.create(Storage.resource(path),
-            CreateOptions.StandardCreateOptions.builder().setMimeType("application/octet-stream").build());
-        f = new BundleFile(path, new BufferedOutputStream(Channels.newOutputStream(channel), 1 << 20));
-        open.put(record.split(), f);
-      }
-      TfRecordFraming.write(f.out, record.example());
-      f.records++;
-      f.bytes += record.example().length;
+      files.write(record.split(), record.example());
     }
 
     @FinishBundle
     public void finishBundle(FinishBundleContext context) throws IOException {
-      for (Map.Entry<String, BundleFile> e : open.entrySet()) {
-        BundleFile f = e.getValue();
-        f.out.close();
-        context.output(new TempFile(e.getKey(), f.path, f.records, f.bytes), GlobalWindow.INSTANCE.maxTimestamp(),
-            GlobalWindow.INSTANCE);
+      for (TempFile f : files.close()) {
+        context.output(f, GlobalWindow.INSTANCE.maxTimestamp(), GlobalWindow.INSTANCE);
       }
-      open = null;
+      files = null;
     }
   }
 

@@ -61,7 +61,7 @@ class PrepareExamplesTest {
     ExamplePreparer preparer = new ExamplePreparer(LabelMaps.preset("camvid-11"), ResizePolicy.KEEP,
         UnknownLabelPolicy.IGNORE, ExamplePreparer.DEFAULT_MAX_PIXELS, 95);
     TestPipeline p = Pipelines.create();
-    PCollectionTuple out = p.apply(Create.of(refs)).apply(PrepareExamples.with(preparer));
+    PCollectionTuple out = p.apply(Create.of(refs)).apply(PrepareExamples.with(preparer, dir.toString()));
     PAssert.that(out.get(PrepareExamples.EXAMPLES)).satisfies(examples -> {
       List<ExampleRecord> list = new ArrayList<>();
       examples.forEach(list::add);
