@@ -167,6 +167,12 @@ class BandTrainingTest {
         "--initModel=" + work.resolve("train-3/model"));
     assertThat(init.exitCode()).as(init.out() + init.err()).isZero();
     assertThat(init.out()).contains("first convolution adapted from 3 to 4 input channels");
+    // The same channels, another optimizer than the model was trained with (adam): its weights, fresh SGD state.
+    TestData.Run again = TestData.cli("train", "--data=" + dataset, "--output=" + work.resolve("train-again"),
+        "--epochs=1", "--unetWidth=8", "--unetDepth=2", "--cropSize=64", "--miniBatchSize=4", "--optimizer=sgd",
+        "--initModel=" + work.resolve("train-4/model"));
+    assertThat(again.exitCode()).as(again.out() + again.err()).isZero();
+    assertThat(again.out()).contains("initialised from").doesNotContain("adapted");
 
     JsonNode meta = TestData.json(work.resolve("train-4/model/maskbeam-model.json"));
     assertThat(meta.path("training").path("config").path("input").path("channels").asInt()).isEqualTo(4);

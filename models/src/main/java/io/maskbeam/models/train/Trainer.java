@@ -320,13 +320,10 @@ public final class Trainer {
           + graph.network().describe());
     }
     TrainConfig.InputSpec from = m.rawBands() != null ? m.rawBands() : TrainConfig.InputSpec.RGB;
-    if (from.channels() == config.input().channels()) {
-      graph.restore(modelDir.resolve("variables").resolve("variables"));
-    } else {
-      // Another channel count: read the model's weights by name, adapt the first convolution, and assign
-      // (optimizer state starts fresh).
-      graph.assignInflating(graph.readFrom(modelDir), from.channels());
-    }
+    // The network's weights and batch-norm statistics by name, the first convolution adapted to another channel
+    // count; the optimizer and step start fresh (restoring the whole checkpoint failed whenever the model had been
+    // trained with another optimizer: its slots are other variables).
+    graph.assignInflating(graph.readFrom(modelDir), from.channels());
     out.println("initialised from " + modelDir + inflation(from.channels()));
   }
 

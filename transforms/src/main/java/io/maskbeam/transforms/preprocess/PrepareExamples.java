@@ -45,7 +45,7 @@ import org.slf4j.LoggerFactory;
  * ({@link ExamplePreparer#prepareRaster}), several when it is cut into chips; it is read window by window.
  *
  * <pre>{@code
- * PCollectionTuple prepared = pairs.apply(PrepareExamples.with(preparer));
+ * PCollectionTuple prepared = pairs.apply(PrepareExamples.with(preparer, outputDir));
  * }</pre>
  */
 public final class PrepareExamples extends PTransform<PCollection<SampleRef>, PCollectionTuple> {
