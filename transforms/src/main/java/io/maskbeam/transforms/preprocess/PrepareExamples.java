@@ -361,9 +361,10 @@ public final class PrepareExamples extends PTransform<PCollection<SampleRef>, PC
     }
 
     /**
-     * A raster of one unit is prepared here; a larger one is checked here (bands, type, mask header) and cut into
-     * units of chip rows that the runner spreads over workers ({@link ChipRowsFn}), so no worker holds more than a
-     * unit's examples: a runner keeps an element's outputs until its bundle commits.
+     * A raster of one unit (at most {@link #MAX_UNIT_BYTES} of chips) is prepared here; a larger one is checked
+     * here (bands, type, mask header) and cut into units of chip rows that the runner spreads over workers
+     * ({@link ChipRowsFn}), which write their chips into temporary shard files: a runner keeps an element's outputs
+     * until its bundle commits, so a raster's chips as outputs of one element would all be in memory at once.
      */
     private void prepareRaster(SampleRef ref, RasterSource raster, MultiOutputReceiver out)
         throws RejectedInputException {

@@ -168,32 +168,88 @@ class SparkRunnerTest {
    * DirectRunner's, byte for byte.
    */
   @Test
-  void rasterStripesSpreadOverSparkExecutorsReassembleToTheDirectRunnersGeoTiffs() throws Exception {
+  void rasterChipsWrittenByUnitsOnSparkAreTheDirectRunnersRecords() throws Exception {
+    // The demo's scenes and masks as a 4x4 mosaic raster (512x384) and its mask, cut into 128 px chips, one row of
+    // chips per unit: the units run on Spark's executors and write their own temporary shard files.
+    Path in = Files.createDirectories(work.resolve("chip-rasters/images"));
+    Path masks = Files.createDirectories(work.resolve("chip-rasters/masks"));
+    byte[][] mosaic = mosaic(true);
+    Files.write(in.resolve("mosaic.tif"), new io.maskbeam.raster.GeoTiffWriter(512, 384, 3,
+        io.maskbeam.raster.SampleType.UINT8, 64).asRgb().putAll(mosaic[0]).toByteArray());
+    Files.write(masks.resolve("mosaic.png"), ImageCodec.encodePng(new LabelImage(512, 384, mosaic[1])));
+    String[] args = {"preprocess", "--images=" + in, "--masks=" + masks,
+        "--labelMap=" + demo.resolve("synthetic/labelmap.json"), "--chipSize=128", "--rasterStripeRows=128",
+        "--numShards=2", "--validationFraction=0"};
+    List<String> sparkArgs = new ArrayList<>(List.of(args));
+    sparkArgs.add("--output=" + work.resolve("chips-spark"));
+    Run run = spark(sparkArgs.toArray(String[]::new));
+    assertThat(run.exitCode()).as(run.out() + run.err()).isZero();
+    List<String> directArgs = new ArrayList<>(List.of(args));
+    directArgs.add("--output=" + work.resolve("chips-direct"));
+    Run direct = cli(directArgs.toArray(String[]::new));
+    assertThat(direct.exitCode()).as(direct.out() + direct.err()).isZero();
+    List<String> records = records(work.resolve("chips-spark"));
+    assertThat(records).hasSize(12).isEqualTo(records(work.resolve("chips-direct")));
+    JsonNode counts = JSON.readTree(Files.readString(work.resolve("chips-spark/dataset.json"))).path("counts");
+    assertThat(counts.path("inputs").asLong()).isEqualTo(1);
+    assertThat(counts.path("examples").asLong()).isEqualTo(12);
+  }
+
+  /** Every record of a dataset's shards as hex, sorted: the same set whatever the shards. */
+  static List<String> records(Path data) throws Exception {
+    List<Path> shards;
+    try (Stream<Path> s = Files.list(data)) {
+      shards = s.filter(f -> f.getFileName().toString().contains(".tfrecord")).toList();
+    }
+    return io.maskbeam.models.train.TrainingData.readRecords(shards).stream()
+        .map(java.util.HexFormat.of()::formatHex).sorted().toList();
+  }
+
+  /**
+   * A 4x4 mosaic of the demo's 128x96 scenes (512x384 RGB) and, with {@code masks}, of their masks: {rgb, labels}.
+   */
+  static byte[][] mosaic(boolean masks) throws Exception {
     List<Path> images;
     try (Stream<Path> s = Files.list(demo.resolve("synthetic/images"))) {
       images = s.filter(p -> p.toString().endsWith(".png")).sorted().limit(32).toList();
     }
-    // A 4x4 mosaic of the demo's 128x96 scenes: 512x384, 8-bit RGB, UTM 33N at 1 m.
     int w = 512;
-    int h = 384;
-    byte[] rgb = new byte[w * h * 3];
+    byte[] rgb = new byte[w * 384 * 3];
+    byte[] labels = new byte[w * 384];
     int placed = 0;
     for (Path p : images) {
       io.maskbeam.image.RgbImage img;
+      LabelImage mask = null;
       try {
         img = ImageCodec.toRgb(ImageCodec.decode(Files.readAllBytes(p), Long.MAX_VALUE));
-      } catch (io.maskbeam.image.InvalidImageException e) {
-        continue; // the demo's deliberately truncated image
+        if (masks) {
+          mask = ImageCodec.decodeLabels(Files.readAllBytes(demo.resolve("synthetic/masks")
+              .resolve(p.getFileName())));
+        }
+      } catch (io.maskbeam.image.InvalidImageException | java.nio.file.NoSuchFileException e) {
+        continue; // the demo's deliberately truncated or unpaired image
       }
       int ox = (placed % 4) * 128;
       int oy = (placed / 4) * 96;
       for (int y = 0; y < 96; y++) {
         System.arraycopy(img.pixels(), y * 128 * 3, rgb, ((oy + y) * w + ox) * 3, 128 * 3);
+        if (mask != null) {
+          System.arraycopy(mask.labels(), y * 128, labels, (oy + y) * w + ox, 128);
+        }
       }
       if (++placed == 16) {
         break;
       }
     }
+    return new byte[][] {rgb, labels};
+  }
+
+  @Test
+  void rasterStripesSpreadOverSparkExecutorsReassembleToTheDirectRunnersGeoTiffs() throws Exception {
+    // A 4x4 mosaic of the demo's 128x96 scenes: 512x384, 8-bit RGB, UTM 33N at 1 m.
+    int w = 512;
+    int h = 384;
+    byte[] rgb = mosaic(false)[0];
     Path in = Files.createDirectories(work.resolve("rasters"));
     io.maskbeam.raster.GeoReference utm = new io.maskbeam.raster.GeoReference(new double[] {1, 1, 0},
         new double[] {0, 0, 0, 400000, 5000000, 0}, null,
