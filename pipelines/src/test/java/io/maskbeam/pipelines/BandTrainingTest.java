@@ -218,6 +218,12 @@ class BandTrainingTest {
     assertThat(errors.get("two.tif").path("message").asText()).contains("trained on 4 bands ([1, 2, 3, 4]), the raster has 2");
     assertThat(errors.get("photo.png").path("reason").asText()).isEqualTo("BAND_MISMATCH");
     assertThat(errors.get("photo.png").path("message").asText()).contains("not a TIFF raster");
+
+    // evaluate and serve feed RGB images: they refuse the model at launch, saying why.
+    TestData.Run evaluate = TestData.cli("evaluate", "--model=" + work.resolve("train-4/model"),
+        "--data=" + dataset, "--output=" + work.resolve("evaluate-4"));
+    assertThat(evaluate.exitCode()).isNotZero();
+    assertThat(evaluate.err()).contains("trained on 4 raw uint16 raster bands").doesNotContain("Exception");
   }
 
   @Test

@@ -174,6 +174,7 @@ public final class EvaluatePipeline {
     }
     ModelReference model = withModel ? ModelReference.resolve(o.getModel()) : null;
     if (model != null) {
+      model.requireRgbInput("evaluate");
       inference(o);
     }
     Launch launch;

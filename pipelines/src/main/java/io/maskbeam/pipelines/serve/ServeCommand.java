@@ -101,6 +101,7 @@ public final class ServeCommand implements Callable<Integer>, Console {
     PipelineArgs.parseLenient(storageArgs.toArray(String[]::new), org.apache.beam.sdk.options.PipelineOptions.class);
     String modelUri = modelUri();
     ModelReference reference = ModelReference.resolve(modelUri);
+    reference.requireRgbInput("serve");
     ModelRuntime runtime = new ModelRuntime(0, precision, strictPrecision);
     out.println(io.maskbeam.pipelines.cli.Launcher.describePrecision(runtime.choiceFor(reference.format()), true));
     SegmentationModel loaded = SharedModels.acquire(reference, runtime).resource();

@@ -222,6 +222,19 @@ public final class ModelReference implements Serializable {
     return files;
   }
 
+  /**
+   * Refuses a model trained on raw raster bands for a stage that feeds models 8-bit RGB images ({@code stage}), at
+   * launch, rather than failing every input.
+   */
+  public void requireRgbInput(String stage) {
+    io.maskbeam.models.train.TrainConfig.InputSpec bands = metadata().rawBands();
+    if (bands != null) {
+      throw new IllegalArgumentException(stage + " feeds models 8-bit RGB images, but " + uri() + " was trained on "
+          + bands.channels() + " raw " + bands.dtype() + " raster bands; segment rasters with 'maskbeam segment'"
+          + " (its validation mIoU is in maskbeam-model.json)");
+    }
+  }
+
   public ModelMetadata metadata() {
     return metadata;
   }
