@@ -159,14 +159,39 @@ public record BandMapping(int[] bands, double[] low, double[] high, Double noDat
     int h = raster.getHeight();
     int[] channels = bands != null ? bands : java.util.stream.IntStream.rangeClosed(1, info.bands()).toArray();
     int n = channels.length;
-    Double nd = noDataFor(info);
     float[] out = new float[w * h * n];
+    NoData noData = read(raster, channels, noDataFor(info), (p, c, v) -> out[p * n + c] = (float) v);
+    if (noData.mask() != null) {
+      for (int p = 0; p < noData.mask().length; p++) {
+        if (noData.mask()[p]) {
+          Arrays.fill(out, p * n, (p + 1) * n, Float.NaN);
+        }
+      }
+    }
+    return new BandWindow(new io.maskbeam.image.BandImage(w, h, n, out), noData.mask(), noData.pixels());
+  }
+
+  /** Receives sample {@code v} of pixel {@code p} (row-major) for channel {@code c}. */
+  private interface SampleSink {
+    void put(int p, int c, double v);
+  }
+
+  /** Which pixels of a window hold no data (null when none do), and how many. */
+  private record NoData(boolean[] mask, int pixels) {}
+
+  /**
+   * Hands every sample of {@code channels} (1-based bands) of a window to {@code sink} and finds the pixels with no
+   * data: those whose every channel read equals {@code nd} (GDAL's rule for each band, applied to the channels used).
+   */
+  private static NoData read(Raster raster, int[] channels, Double nd, SampleSink sink) {
+    int w = raster.getWidth();
+    int h = raster.getHeight();
     boolean[] mask = nd == null ? null : new boolean[w * h];
     if (mask != null) {
       Arrays.fill(mask, true);
     }
     double[] samples = new double[w];
-    for (int c = 0; c < n; c++) {
+    for (int c = 0; c < channels.length; c++) {
       for (int y = 0; y < h; y++) {
         raster.getSamples(raster.getMinX(), raster.getMinY() + y, w, 1, channels[c] - 1, samples);
         for (int x = 0; x < w; x++) {
@@ -174,20 +199,17 @@ public record BandMapping(int[] bands, double[] low, double[] high, Double noDat
           if (mask != null && mask[p] && !isNoData(samples[x], nd)) {
             mask[p] = false;
           }
-          out[p * n + c] = (float) samples[x];
+          sink.put(p, c, samples[x]);
         }
       }
     }
     int count = 0;
     if (mask != null) {
-      for (int p = 0; p < mask.length; p++) {
-        if (mask[p]) {
-          count++;
-          Arrays.fill(out, p * n, (p + 1) * n, Float.NaN);
-        }
+      for (boolean m : mask) {
+        count += m ? 1 : 0;
       }
     }
-    return new BandWindow(new io.maskbeam.image.BandImage(w, h, n, out), count == 0 ? null : mask, count);
+    return new NoData(count == 0 ? null : mask, count);
   }
 
   private static boolean isNoData(double v, Double nd) {
@@ -213,38 +235,18 @@ public record BandMapping(int[] bands, double[] low, double[] high, Double noDat
     }
     int w = raster.getWidth();
     int h = raster.getHeight();
-    int[] channels = channels();
-    Double nd = noDataFor(info);
     byte[] rgb = new byte[w * h * 3];
-    boolean[] mask = nd == null ? null : new boolean[w * h];
-    if (mask != null) {
-      Arrays.fill(mask, true);
-    }
-    double[] samples = new double[w];
+    double[] lo = new double[3];
+    double[] scale = new double[3];
     for (int c = 0; c < 3; c++) {
-      int band = channels[c] - 1;
-      double lo = low == null ? 0 : low[c];
-      double scale = low == null ? 1 : 255.0 / (high[c] - lo);
-      for (int y = 0; y < h; y++) {
-        raster.getSamples(raster.getMinX(), raster.getMinY() + y, w, 1, band, samples);
-        for (int x = 0; x < w; x++) {
-          double v = samples[x];
-          int p = y * w + x;
-          if (mask != null && mask[p] && !isNoData(v, nd)) {
-            mask[p] = false;
-          }
-          double mapped = (v - lo) * scale;
-          rgb[p * 3 + c] = (byte) (Double.isNaN(mapped) ? 0 : Math.max(0, Math.min(255, Math.round(mapped))));
-        }
-      }
+      lo[c] = low == null ? 0 : low[c];
+      scale[c] = low == null ? 1 : 255.0 / (high[c] - lo[c]);
     }
-    int count = 0;
-    if (mask != null) {
-      for (boolean m : mask) {
-        count += m ? 1 : 0;
-      }
-    }
-    return new Window(new RgbImage(w, h, rgb), count == 0 ? null : mask, count);
+    NoData noData = read(raster, channels(), noDataFor(info), (p, c, v) -> {
+      double mapped = (v - lo[c]) * scale[c];
+      rgb[p * 3 + c] = (byte) (Double.isNaN(mapped) ? 0 : Math.max(0, Math.min(255, Math.round(mapped))));
+    });
+    return new Window(new RgbImage(w, h, rgb), noData.mask(), noData.pixels());
   }
 
   /** "bands 4,3,2, 0..3000 to 0..255, nodata from the file" for logs and summaries. */

@@ -53,12 +53,16 @@ class BandGraphTest {
       assertThat((double) right / truth.length).isGreaterThan(0.95);
       assertThatThrownBy(() -> graph.predict(new byte[size * size * 3], 1, size, size))
           .hasMessageContaining("takes 5 raw uint16 bands");
-      // NaN (no data) is read as the band's mean: a prediction, never NaN propagating through the network.
+      // NaN (no data) is read as the band's mean: if it spread through the convolutions every logit would be NaN
+      // and the arg-max one class everywhere; instead the pixels with data keep their answers.
       float[] empty = test.clone();
       java.util.Arrays.fill(empty, 0, 5 * size, Float.NaN);
       int[] withHole = graph.predict(empty, 1, size, size);
-      assertThat(withHole).hasSize(size * size);
-      assertThat(java.util.Arrays.stream(withHole).allMatch(c -> c == 0 || c == 1)).isTrue();
+      int kept = 0;
+      for (int p = size; p < truth.length; p++) {
+        kept += withHole[p] == predicted[p] ? 1 : 0;
+      }
+      assertThat((double) kept / (truth.length - size)).isGreaterThan(0.9);
 
       Path model = dir.resolve("model");
       graph.export(model);

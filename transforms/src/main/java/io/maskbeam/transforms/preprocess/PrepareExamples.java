@@ -461,7 +461,6 @@ public final class PrepareExamples extends PTransform<PCollection<SampleRef>, PC
     @ProcessElement
     public void process(@Element ChipRows unit, MultiOutputReceiver out) {
       SampleRef ref = unit.ref();
-      int row = unit.from();
       RasterSource raster = null;
       try {
         try {
@@ -470,16 +469,16 @@ public final class PrepareExamples extends PTransform<PCollection<SampleRef>, PC
           throw new RejectedInputException(FailureReason.of(e.kind(), FailureReason.Part.IMAGE), "image: "
               + e.getMessage(), e);
         }
-        for (; row < unit.to(); row++) {
-          int dropped = chipRows(ref, raster, row, row + 1, p -> write(ref, p, out));
-          noDataChips.inc(dropped);
-          if (dropped > 0) {
-            emitSource(ref, false, dropped, out);
-          }
+        // The whole unit in one call: the mask is opened (or a PNG mask decoded) once per unit, not per row.
+        int dropped = chipRows(ref, raster, unit.from(), unit.to(), p -> write(ref, p, out));
+        noDataChips.inc(dropped);
+        if (dropped > 0) {
+          emitSource(ref, false, dropped, out);
         }
       } catch (RejectedInputException e) {
-        reject(ref, new RejectedInputException(e.reason(), "chip rows " + row + ".." + (unit.to() - 1) + " of "
-            + unit.rows() + " not written (the first of them possibly in part; the raster's other rows are): "
+        // The message names the window that failed; chips of the unit made before it are written.
+        reject(ref, new RejectedInputException(e.reason(), "chip rows " + unit.from() + ".." + (unit.to() - 1)
+            + " of " + unit.rows() + " not written from the failure on (the raster's other rows are): "
             + e.getMessage(), e.getCause()), out);
       } finally {
         if (raster != null) {

@@ -59,17 +59,14 @@ public final class TrainingRun {
       out.println("warning: " + job.data() + " has no val records: validation mIoU cannot be measured, the model of"
           + " the last epoch is exported, and early stopping is off (preprocess with --validationFraction > 0)");
     }
-    checkSample(train, numClasses, ignore, "train");
-    checkSample(val, numClasses, ignore, "val");
-
     TrainConfig.InputSpec input = inputOf(d, job.inputChannels(), job.data());
     if (input.rawBands()) {
       out.printf(Locale.ROOT, "input: %d raw %s bands %s, normalised with the %s statistics of dataset.json%n",
           input.channels(), input.dtype(), java.util.Arrays.toString(input.sourceBands()),
           d.path("bands").path("computedOn").asText("train"));
     }
-    checkInputs(train, input, "train");
-    checkInputs(val, input, "val");
+    checkSample(train, numClasses, ignore, input, "train");
+    checkSample(val, numClasses, ignore, input, "val");
     TrainConfig config = new TrainConfig(job.network(), numClasses, ignore,
         new TrainConfig.LossSpec(job.loss(), classWeights(job.classWeights(), d, numClasses), job.focalGamma()),
         job.optimizer(), job.seed(), input);
@@ -229,28 +226,27 @@ public final class TrainingRun {
     return input;
   }
 
-  /** The first record of a split must be what the network takes (RGB or its number of raw bands). */
-  private static void checkInputs(List<byte[]> records, TrainConfig.InputSpec input, String split) {
-    if (!records.isEmpty()) {
-      TrainingData.Example e = TrainingData.decode(records.get(0), Integer.MAX_VALUE, -1);
-      try {
-        TrainingData.checkInput(e, input.rawBands() ? input.channels() : 0);
-      } catch (IllegalArgumentException ex) {
-        throw new IllegalArgumentException("the " + split + " shards do not match dataset.json: " + ex.getMessage(),
-            ex);
-      }
+  /**
+   * The first record of a split must parse as a DeepLab Example whose labels fit the declared classes, and be what
+   * the network takes (RGB or its number of raw bands).
+   */
+  private static void checkSample(List<byte[]> records, int numClasses, int ignore, TrainConfig.InputSpec input,
+      String split) {
+    if (records.isEmpty()) {
+      return;
     }
-  }
-
-  /** The first record of a split must parse as a DeepLab Example whose labels fit the declared classes. */
-  private static void checkSample(List<byte[]> records, int numClasses, int ignore, String split) {
-    if (!records.isEmpty()) {
-      try {
-        TrainingData.decode(records.get(0), numClasses, ignore);
-      } catch (IllegalArgumentException e) {
-        throw new IllegalArgumentException("the " + split + " shards are not a usable DeepLab dataset: "
-            + e.getMessage(), e);
-      }
+    TrainingData.Example e;
+    try {
+      e = TrainingData.decode(records.get(0), numClasses, ignore);
+    } catch (IllegalArgumentException ex) {
+      throw new IllegalArgumentException("the " + split + " shards are not a usable DeepLab dataset: "
+          + ex.getMessage(), ex);
+    }
+    try {
+      TrainingData.checkInput(e, input.rawBands() ? input.channels() : 0);
+    } catch (IllegalArgumentException ex) {
+      throw new IllegalArgumentException("the " + split + " shards do not match dataset.json: " + ex.getMessage(),
+          ex);
     }
   }
 
