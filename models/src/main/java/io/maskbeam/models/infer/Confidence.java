@@ -47,14 +47,28 @@ public record Confidence(double meanMaxProbability, double meanEntropy, double l
             entropy -= p * Math.log(p);
           }
         }
-        if (uncertainty != null && pixels < uncertainty.length) {
-          uncertainty[(int) pixels] = (byte) Math.round(255 * Math.min(1f, Math.max(0f, 1 - max)));
-        }
-        sumMax += max;
-        sumEntropy += entropy / logClasses;
-        low += max < threshold ? 1 : 0;
-        pixels++;
+        acceptPixel(max, entropy);
       }
+    }
+
+    /**
+     * One pixel given by its logits {@code l}, through two sums over its classes of {@code d = l - max(l)}:
+     * {@code expSum = Σ e^d} and {@code weightedExpSum = Σ d e^d}. Its top probability is {@code 1 / expSum} and its
+     * entropy {@code log(expSum) - weightedExpSum / expSum}: one logarithm per pixel instead of one per class, and no
+     * probability map. Agrees with {@link #accept} on the softmax of the same logits to float rounding.
+     */
+    public void acceptLogitSums(double expSum, double weightedExpSum) {
+      acceptPixel((float) (1 / expSum), Math.log(expSum) - weightedExpSum / expSum);
+    }
+
+    private void acceptPixel(float max, double entropy) {
+      if (uncertainty != null && pixels < uncertainty.length) {
+        uncertainty[(int) pixels] = (byte) Math.round(255 * Math.min(1f, Math.max(0f, 1 - max)));
+      }
+      sumMax += max;
+      sumEntropy += entropy / logClasses;
+      low += max < threshold ? 1 : 0;
+      pixels++;
     }
 
     public Confidence result() {

@@ -24,6 +24,7 @@ import java.nio.LongBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
@@ -449,6 +450,35 @@ public final class OnnxModel implements SegmentationModel {
     return out;
   }
 
+  /**
+   * Labels and confidence straight from logits at full resolution ({@link Scores#labelsWithConfidenceInto}); other
+   * outputs go through their probabilities as in {@link #probabilities}.
+   */
+  @Override
+  public byte[] labelsWithConfidenceOf(Object batch, int n, int h, int w, List<Confidence.Accumulator> confidence) {
+    if (!(batch instanceof byte[] rgb) || !conv.outputKind().equals("logits")) {
+      return SegmentationModel.super.labelsWithConfidenceOf(batch, n, h, w, confidence);
+    }
+    byte[] out = new byte[n * h * w];
+    run(rgb, n, h, w, (image, scores, oh, ow, ih, iw) -> {
+      if (fullResolution(oh, ow, ih, iw, h, w)) {
+        scores.labelsWithConfidenceInto(out, image * h * w, h, w, confidence.get(image));
+      } else {
+        float[] full = toImageSize(softmaxed(scores.hwc()), oh, ow, ih, iw, h, w);
+        confidence.get(image).accept(full, 0, full.length);
+        System.arraycopy(ProbabilityMaps.argMax(full, 0, h * w, numClasses), 0, out, image * h * w, h * w);
+      }
+    }, (image, classes, oh, ow, ih, iw) -> {
+      byte[] labels = classesToImageSize(classes, oh, ow, ih, iw, h, w);
+      System.arraycopy(labels, 0, out, image * h * w, h * w);
+      // A model that outputs class ids is certain of each: top probability 1, entropy 0.
+      for (int p = 0; p < labels.length; p++) {
+        confidence.get(image).acceptLogitSums(1, 0);
+      }
+    });
+    return out;
+  }
+
   /** Whether an output of oh x ow for an input of ih x iw maps pixel for pixel onto the image's top-left h x w. */
   private boolean fullResolution(int oh, int ow, int ih, int iw, int h, int w) {
     return oh == ih && ow == iw && !resized(h, w);
@@ -496,43 +526,74 @@ public final class OnnxModel implements SegmentationModel {
 
     /** Arg-max of the top-left h x w, written at {@code out[offset..]}; ties go to the lower class, as elsewhere. */
     void argMaxInto(byte[] out, int offset, int h, int w) {
-      if (planar) {
-        // Plane by plane within a row: every read is sequential and the running maximum stays in cache.
-        float[] best = new float[w];
-        for (int y = 0; y < h; y++) {
-          int row = offset + y * w;
-          int first = base + y * ow;
+      float[] best = new float[w];
+      for (int y = 0; y < h; y++) {
+        rowMaxInto(y, w, best, out, offset + y * w);
+      }
+    }
+
+    /**
+     * {@link #argMaxInto}, each pixel also fed to {@code confidence} through the two sums of {@link
+     * Confidence.Accumulator#acceptLogitSums} over its logits: a pass of exponentials, no softmax written anywhere.
+     */
+    void labelsWithConfidenceInto(byte[] out, int offset, int h, int w, Confidence.Accumulator confidence) {
+      float[] best = new float[w];
+      double[] expSum = new double[w];
+      double[] weightedExpSum = new double[w];
+      for (int y = 0; y < h; y++) {
+        rowMaxInto(y, w, best, out, offset + y * w);
+        Arrays.fill(expSum, 0);
+        Arrays.fill(weightedExpSum, 0);
+        for (int k = 0; k < c; k++) {
           for (int x = 0; x < w; x++) {
-            best[x] = buffer.get(first + x);
-            out[row + x] = 0;
+            float d = buffer.get(index(y, x, k)) - best[x];
+            double e = Math.exp(d);
+            expSum[x] += e;
+            weightedExpSum[x] += d * e;
           }
-          for (int k = 1; k < c; k++) {
-            int plane = base + (k * oh + y) * ow;
-            for (int x = 0; x < w; x++) {
-              float v = buffer.get(plane + x);
-              if (v > best[x]) {
-                best[x] = v;
-                out[row + x] = (byte) k;
-              }
+        }
+        for (int x = 0; x < w; x++) {
+          confidence.acceptLogitSums(expSum[x], weightedExpSum[x]);
+        }
+      }
+    }
+
+    /**
+     * Row y's maximum score per pixel into {@code best[0..w)} and its class into {@code out[row..row+w)}. Planar
+     * scores are read plane by plane within the row: every read is sequential and the running maximum stays in cache.
+     */
+    private void rowMaxInto(int y, int w, float[] best, byte[] out, int row) {
+      if (planar) {
+        int first = base + y * ow;
+        for (int x = 0; x < w; x++) {
+          best[x] = buffer.get(first + x);
+          out[row + x] = 0;
+        }
+        for (int k = 1; k < c; k++) {
+          int plane = base + (k * oh + y) * ow;
+          for (int x = 0; x < w; x++) {
+            float v = buffer.get(plane + x);
+            if (v > best[x]) {
+              best[x] = v;
+              out[row + x] = (byte) k;
             }
           }
         }
         return;
       }
-      for (int y = 0; y < h; y++) {
-        for (int x = 0; x < w; x++) {
-          int o = base + (y * ow + x) * c;
-          int bestClass = 0;
-          float bestScore = buffer.get(o);
-          for (int k = 1; k < c; k++) {
-            float v = buffer.get(o + k);
-            if (v > bestScore) {
-              bestScore = v;
-              bestClass = k;
-            }
+      for (int x = 0; x < w; x++) {
+        int o = base + (y * ow + x) * c;
+        int bestClass = 0;
+        float bestScore = buffer.get(o);
+        for (int k = 1; k < c; k++) {
+          float v = buffer.get(o + k);
+          if (v > bestScore) {
+            bestScore = v;
+            bestClass = k;
           }
-          out[offset + y * w + x] = (byte) bestClass;
         }
+        best[x] = bestScore;
+        out[row + x] = (byte) bestClass;
       }
     }
 

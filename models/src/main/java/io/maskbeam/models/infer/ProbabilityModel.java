@@ -2,6 +2,7 @@ package io.maskbeam.models.infer;
 
 import io.maskbeam.image.LabelImage;
 import io.maskbeam.image.RgbImage;
+import java.util.List;
 
 /** What tiled inference needs of a model. */
 public interface ProbabilityModel {
@@ -40,6 +41,20 @@ public interface ProbabilityModel {
   default byte[] labelsOf(Object batch, int n, int h, int w) {
     return batch instanceof float[] f ? ProbabilityMaps.argMax(probabilities(f, n, h, w), 0, n * h * w, numClasses())
         : labels((byte[]) batch, n, h, w);
+  }
+
+  /**
+   * Arg-max class ids [n, h, w] of a batch, each image's pixels also fed to its own accumulator in {@code
+   * confidence} (one per image, in batch order). Models that see logits override this to compute both in one pass
+   * without a probability map.
+   */
+  default byte[] labelsWithConfidenceOf(Object batch, int n, int h, int w, List<Confidence.Accumulator> confidence) {
+    float[] p = probabilitiesOf(batch, n, h, w);
+    int frame = h * w * numClasses();
+    for (int i = 0; i < n; i++) {
+      confidence.get(i).accept(p, i * frame, frame);
+    }
+    return ProbabilityMaps.argMax(p, 0, n * h * w, numClasses());
   }
 
   /** Class ids of one image run whole. */

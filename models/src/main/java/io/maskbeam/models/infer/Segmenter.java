@@ -53,6 +53,15 @@ public final class Segmenter {
    * @param keepProbabilities whether each result carries its probability map
    */
   public List<Result> segmentWhole(List<? extends Pixels> images, boolean keepProbabilities) {
+    return segmentWhole(images, keepProbabilities, null);
+  }
+
+  /**
+   * {@link #segmentWhole(List, boolean)}, feeding each image's probabilities (at its own size) to its accumulator in
+   * {@code confidence} (one per image, or null for none).
+   */
+  public List<Result> segmentWhole(List<? extends Pixels> images, boolean keepProbabilities,
+      List<Confidence.Accumulator> confidence) {
     if (images.isEmpty()) {
       return List.of();
     }
@@ -74,8 +83,9 @@ public final class Segmenter {
     List<Result> results = new ArrayList<>(images.size());
     boolean sameSize = images.stream().allMatch(im -> im.width() == iw && im.height() == ih);
     if (!keepProbabilities && sameSize) {
-      // Only labels wanted, at the network's own size: let the model skip the probabilities.
-      byte[] labels = model.labelsOf(batch, images.size(), ih, iw);
+      // Only labels (and confidence) wanted, at the network's own size: let the model skip the probability map.
+      byte[] labels = confidence == null ? model.labelsOf(batch, images.size(), ih, iw)
+          : model.labelsWithConfidenceOf(batch, images.size(), ih, iw, confidence);
       for (int i = 0; i < images.size(); i++) {
         results.add(new Result(new LabelImage(iw, ih,
             java.util.Arrays.copyOfRange(labels, i * ih * iw, (i + 1) * ih * iw)), null));
@@ -90,11 +100,17 @@ public final class Segmenter {
       int h = image.height();
       if (w == iw && h == ih) {
         byte[] labels = ProbabilityMaps.argMax(p, i * frame, w * h, c);
+        if (confidence != null) {
+          confidence.get(i).accept(p, i * frame, frame);
+        }
         float[] own = keepProbabilities ? java.util.Arrays.copyOfRange(p, i * frame, (i + 1) * frame) : null;
         results.add(new Result(new LabelImage(w, h, labels), own));
       } else {
         float[] own = java.util.Arrays.copyOfRange(p, i * frame, (i + 1) * frame);
         float[] back = ProbabilityMaps.resize(own, ih, iw, c, h, w);
+        if (confidence != null) {
+          confidence.get(i).accept(back, 0, back.length);
+        }
         results.add(new Result(new LabelImage(w, h, ProbabilityMaps.argMax(back, 0, w * h, c)),
             keepProbabilities ? back : null));
       }

@@ -162,6 +162,55 @@ class OnnxModelTest {
     }
   }
 
+  /**
+   * Labels with confidence computed in one pass from logits (planar, channels-last, downsampled, class ids) equal
+   * the arg-max and the confidence of the probabilities, image by image in a batch of two.
+   */
+  @Test
+  void confidenceFromLogitsEqualsConfidenceOfTheProbabilities() throws IOException {
+    Path classes = Files.createDirectories(dir.resolve("classes-confidence"));
+    Files.copy(fixture("classes.onnx"), classes.resolve("model.onnx"));
+    Files.writeString(classes.resolve(ModelMetadata.FILE_NAME), "{\"numClasses\": 4}");
+    RgbImage a = image("a");
+    RgbImage b = image("b");
+    byte[] both = new byte[a.pixels().length * 2];
+    System.arraycopy(a.pixels(), 0, both, 0, a.pixels().length);
+    System.arraycopy(b.pixels(), 0, both, a.pixels().length, b.pixels().length);
+    int pixels = a.width() * a.height();
+    for (Path path : new Path[] {fixture("nchw_float.onnx"), fixture("nhwc_logits.onnx"), fixture("downsampled.onnx"),
+        classes}) {
+      try (SegmentationModel model = SegmentationModel.load(path, 1)) {
+        java.util.List<Confidence.Accumulator> fused = java.util.List.of(new Confidence.Accumulator(4, 0.9f, pixels),
+            new Confidence.Accumulator(4, 0.9f, pixels));
+        byte[] labels = model.labelsWithConfidenceOf(both, 2, a.height(), a.width(), fused);
+        float[] probabilities = model.probabilities(both, 2, a.height(), a.width());
+        assertThat(labels).as("%s labels", path).isEqualTo(model.labels(both, 2, a.height(), a.width()));
+        for (int i = 0; i < 2; i++) {
+          Confidence.Accumulator reference = new Confidence.Accumulator(4, 0.9f, pixels);
+          reference.accept(probabilities, i * pixels * 4, pixels * 4);
+          Confidence want = reference.result();
+          Confidence got = fused.get(i).result();
+          String what = path.getFileName() + " image " + i;
+          // Soft scores (so the comparison below means something); a model of class ids is certain everywhere.
+          if (path == classes) {
+            assertThat(got.meanMaxProbability()).as(what).isEqualTo(1.0);
+            assertThat(got.meanEntropy()).as(what).isEqualTo(0.0);
+          } else {
+            assertThat(want.meanEntropy()).as(what).isGreaterThan(0.01);
+          }
+          assertThat(got.meanMaxProbability()).as(what).isCloseTo(want.meanMaxProbability(), within(1e-6));
+          assertThat(got.meanEntropy()).as(what).isCloseTo(want.meanEntropy(), within(1e-5));
+          assertThat(got.lowConfidenceFraction()).as(what).isCloseTo(want.lowConfidenceFraction(), within(1e-3));
+          int differ = 0;
+          for (int p = 0; p < pixels; p++) {
+            differ += Math.abs(fused.get(i).uncertainty()[p] - reference.uncertainty()[p]) > 1 ? 1 : 0;
+          }
+          assertThat(differ).as(what).isZero();
+        }
+      }
+    }
+  }
+
   @Test
   void classIdOutputNeedsTheClassCountFromASidecar() throws IOException {
     assertThatThrownBy(() -> SegmentationModel.load(fixture("classes.onnx"), 1))

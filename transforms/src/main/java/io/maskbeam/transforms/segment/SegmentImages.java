@@ -592,9 +592,12 @@ public final class SegmentImages extends PTransform<PCollection<SegmentInput>, P
         return;
       }
       List<Segmenter.Result> results;
+      List<Confidence.Accumulator> confidence = outputs.confidence()
+          ? batch.stream().map(d -> confidence(d.image().width(), d.image().height())).toList() : null;
       long start = System.nanoTime();
       try {
-        results = segmenter.segmentWhole(batch.stream().map(Decoded::image).toList(), outputs.needsProbabilities());
+        results = segmenter.segmentWhole(batch.stream().map(Decoded::image).toList(), outputs.writeProbabilities(),
+            confidence);
       } catch (RuntimeException e) {
         if (batch.size() > 1) {
           retriedSingly.inc();
@@ -613,11 +616,7 @@ public final class SegmentImages extends PTransform<PCollection<SegmentInput>, P
       batchMillis.update((System.nanoTime() - start) / 1_000_000);
       for (int i = 0; i < batch.size(); i++) {
         Segmenter.Result r = results.get(i);
-        Confidence.Accumulator confidence = confidence(r.labels());
-        if (confidence != null) {
-          confidence.accept(r.probabilities(), 0, r.probabilities().length);
-        }
-        write(batch.get(i), r.labels(), outputs.writeProbabilities() ? r.probabilities() : null, confidence, out);
+        write(batch.get(i), r.labels(), r.probabilities(), confidence == null ? null : confidence.get(i), out);
       }
     }
 
@@ -657,10 +656,6 @@ public final class SegmentImages extends PTransform<PCollection<SegmentInput>, P
     private Confidence.Accumulator confidence(int width, int height) {
       return outputs.confidence() ? new Confidence.Accumulator(segmenter.numClasses(), outputs.confidenceThreshold(),
           outputs.writeUncertainty() ? width * height : 0) : null;
-    }
-
-    private Confidence.Accumulator confidence(LabelImage labels) {
-      return confidence(labels.width(), labels.height());
     }
 
     /**

@@ -122,11 +122,6 @@ public record SegmentOutputs(String output, String run, boolean writeColor, bool
         overlayQuality, confidence, confidenceThreshold, writeUncertainty, uncertainCount, a);
   }
 
-  /** Whether the model's probabilities are needed (not only its classes). */
-  public boolean needsProbabilities() {
-    return writeProbabilities || confidence;
-  }
-
   public String uncertaintyUri(String key) {
     return Storage.join(output, UNCERTAINTY + "/" + key + ".png");
   }
