@@ -23,14 +23,20 @@ class TrainCommandTest {
     dataset = work.resolve("demo/dataset");
   }
 
+  /** On two towers (logical CPU devices here), synchronised: the flags, the run and the single-device export. */
   @Test
   void trainsAndExportsAModelWithMetadata() throws Exception {
     Path out = work.resolve("run");
     TestData.Run run = TestData.cli("train", "--data=" + dataset, "--output=" + out, "--epochs=2", "--unetWidth=8",
         "--unetDepth=3", "--cropSize=64", "--miniBatchSize=4", "--optimizer=adam", "--learningRate=0.005",
-        "--classWeights=median-frequency", "--loss=focal");
+        "--classWeights=median-frequency", "--loss=focal", "--devices=2", "--syncBatchNorm=true");
     assertThat(run.exitCode()).as(run.err()).isZero();
-    assertThat(run.out()).contains("epoch 2/2:", "best val mIoU");
+    assertThat(run.out()).contains("epoch 2/2:", "best val mIoU",
+        "training devices: 2 CPUs, batch norm synchronised across towers, 2 images per device and step",
+        "/device:CPU:1=");
+    JsonNode settings = TestData.json(out.resolve("model/maskbeam-model.json")).path("training").path("settings");
+    assertThat(settings.path("devices").asInt()).isEqualTo(2);
+    assertThat(settings.path("syncBatchNorm").asBoolean()).isTrue();
     assertThat(out.resolve("model/saved_model.pb")).exists();
     JsonNode meta = TestData.json(out.resolve("model/maskbeam-model.json"));
     assertThat(meta.path("numClasses").asInt()).isEqualTo(4);
@@ -103,6 +109,15 @@ class TrainCommandTest {
     TestData.Run classes = TestData.cli("train", "--data=" + wrongClasses, "--output=" + work.resolve("w"));
     assertThat(classes.exitCode()).isEqualTo(Maskbeam.USAGE);
     assertThat(classes.err()).contains("declares 2 classes");
+
+    TestData.Run devices = TestData.cli("train", "--data=" + dataset, "--output=" + work.resolve("u"),
+        "--devices=1000", "--miniBatchSize=1000");
+    assertThat(devices.exitCode()).isEqualTo(Maskbeam.USAGE);
+    assertThat(devices.err()).contains("--devices=1000 but this machine has no visible GPU");
+    TestData.Run uneven = TestData.cli("train", "--data=" + dataset, "--output=" + work.resolve("t"),
+        "--devices=2", "--miniBatchSize=3");
+    assertThat(uneven.exitCode()).isEqualTo(Maskbeam.USAGE);
+    assertThat(uneven.err()).contains("--miniBatchSize=3 cannot be split evenly over 2 devices");
 
     TestData.Run algorithm = TestData.cli("train", "--data=" + dataset, "--output=" + work.resolve("v"),
         "--algorithm=segformer");

@@ -117,7 +117,7 @@ public enum Precision {
   }
 
   /** Whether this build carries TensorFlow's CUDA natives (the -Pgpu build). */
-  static boolean cudaBuild() {
+  public static boolean cudaBuild() {
     if (Boolean.getBoolean("maskbeam.cudaBuild")) {
       return true;
     }

@@ -36,6 +36,9 @@ public final class Net {
   /** Inference on given weights instead of variables (null: this net owns variables). */
   private final Map<String, Operand<TFloat32>> frozen;
   private final int inputChannels;
+  /** For a tower's view of a net: the towers it belongs to, and which it is (null, -1: a net of its own). */
+  private final Towers towers;
+  private final int towerIndex;
 
   /**
    * @param batchNormMomentum decay of the batch-norm moving averages, an operand so that it can follow the step
@@ -52,6 +55,8 @@ public final class Net {
     this.random = new Random(seed);
     this.batchNormMomentum = batchNormMomentum;
     this.frozen = null;
+    this.towers = null;
+    this.towerIndex = -1;
   }
 
   private Net(Ops tf, Map<String, Operand<TFloat32>> weights) {
@@ -60,6 +65,32 @@ public final class Net {
     this.random = new Random(0);
     this.batchNormMomentum = null;
     this.frozen = Map.copyOf(weights);
+    this.towers = null;
+    this.towerIndex = -1;
+  }
+
+  /** Tower {@code index}'s view of {@code owner}: the owner's variables, ops built with {@code tf}. */
+  private Net(Net owner, Ops tf, Towers towers, int index) {
+    this.inputChannels = owner.inputChannels;
+    this.tf = tf;
+    this.random = owner.random;
+    this.batchNormMomentum = owner.batchNormMomentum;
+    this.frozen = null;
+    this.towers = towers;
+    this.towerIndex = index;
+    this.variables.putAll(owner.variables);
+  }
+
+  /**
+   * The view of this net that tower {@code index} builds its part of a training step with: the same variables
+   * (which must exist already, so that towers built in any order initialise nothing), ops from {@code tf} (scoped
+   * and placed for the tower), and batch norm as {@code towers} settles it.
+   */
+  Net tower(Ops tf, Towers towers, int index) {
+    if (frozen != null || this.towers != null) {
+      throw new IllegalStateException("towers are views of a net that owns its variables");
+    }
+    return new Net(this, tf, towers, index);
   }
 
   /**
@@ -148,6 +179,10 @@ public final class Net {
         throw new IllegalStateException("variable " + name + " reused with shape " + shape + ", was " + existing.shape());
       }
       return existing;
+    }
+    if (towers != null) {
+      throw new IllegalStateException("tower " + towerIndex + " needs variable " + name + ", which the net did not"
+          + " create before its towers were built");
     }
     if (name.contains("/")) {
       throw new IllegalArgumentException("variable names cannot contain '/': " + name);
@@ -299,14 +334,28 @@ public final class Net {
     }
     Variable<TFloat32> mean = variable(name + "_mean", Shape.of(channels), 0, 0f, false, false);
     Variable<TFloat32> var = variable(name + "_var", Shape.of(channels), 0, 1f, false, false);
+    if (towers != null) {
+      return towers.batchNorm(tf, towerIndex, name, x, gamma, beta, mean, var);
+    }
     FusedBatchNorm<TFloat32, TFloat32> bn = tf.nn.fusedBatchNorm(x, gamma, beta, tf.constant(new float[0]),
         tf.constant(new float[0]), FusedBatchNorm.isTraining(true), FusedBatchNorm.epsilon(1e-3f));
     // FusedBatchNorm returns the batch statistics but does not keep moving averages: that is ours to do.
-    Operand<TFloat32> m = batchNormMomentum;
-    Operand<TFloat32> oneMinusM = tf.math.sub(tf.constant(1f), batchNormMomentum);
-    batchNormUpdates.add(tf.assign(mean, tf.math.add(tf.math.mul(mean, m), tf.math.mul(bn.batchMean(), oneMinusM))));
-    batchNormUpdates.add(tf.assign(var, tf.math.add(tf.math.mul(var, m), tf.math.mul(bn.batchVariance(), oneMinusM))));
+    batchNormUpdates.addAll(movingAverageUpdates(tf, mean, var, bn.batchMean(), bn.batchVariance(),
+        batchNormMomentum));
     return bn.y();
+  }
+
+  /** Assignments moving {@code mean} and {@code var} towards a batch's statistics by {@code momentum}. */
+  static List<Op> movingAverageUpdates(Ops tf, Variable<TFloat32> mean, Variable<TFloat32> var,
+      Operand<TFloat32> batchMean, Operand<TFloat32> batchVariance, Operand<TFloat32> momentum) {
+    Operand<TFloat32> oneMinusM = tf.math.sub(tf.constant(1f), momentum);
+    return List.of(
+        tf.assign(mean, tf.math.add(tf.math.mul(mean, momentum), tf.math.mul(batchMean, oneMinusM))),
+        tf.assign(var, tf.math.add(tf.math.mul(var, momentum), tf.math.mul(batchVariance, oneMinusM))));
+  }
+
+  Operand<TFloat32> batchNormMomentum() {
+    return batchNormMomentum;
   }
 
   /** conv (no bias) -> batch norm -> ReLU. */

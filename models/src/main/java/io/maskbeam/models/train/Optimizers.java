@@ -3,10 +3,8 @@ package io.maskbeam.models.train;
 import java.util.ArrayList;
 import java.util.List;
 import org.tensorflow.Operand;
-import org.tensorflow.Output;
 import org.tensorflow.op.Op;
 import org.tensorflow.op.Ops;
-import org.tensorflow.op.core.Gradients;
 import org.tensorflow.op.core.Variable;
 import org.tensorflow.op.train.ApplyMomentum;
 import org.tensorflow.types.TFloat32;
@@ -19,7 +17,7 @@ import org.tensorflow.types.TFloat32;
 final class Optimizers {
   private Optimizers() {}
 
-  static List<Op> apply(Ops tf, TrainConfig c, List<Variable<TFloat32>> vars, Gradients gradients,
+  static List<Op> apply(Ops tf, TrainConfig c, List<Variable<TFloat32>> vars, List<Operand<TFloat32>> gradients,
       Operand<TFloat32> lr) {
     List<Op> updates = new ArrayList<>();
     Variable<TFloat32> beta1Power = null;
@@ -30,25 +28,31 @@ final class Optimizers {
       beta1Power = tf.withInitScope().withName("adam_beta1_power").variable(tf.withInitScope().constant(beta1));
       beta2Power = tf.withInitScope().withName("adam_beta2_power").variable(tf.withInitScope().constant(beta2));
     }
+    // Variables are updated in place, and the backward pass reads them (a layer's input gradient reads its
+    // weights): no update may run before every gradient is computed, or the layers below would see weights
+    // already moved by this step (and the step would depend on the order the executor happened to pick).
+    Ops afterGradients = tf.withControlDependencies(new ArrayList<>(gradients));
     for (int i = 0; i < vars.size(); i++) {
       Variable<TFloat32> v = vars.get(i);
-      Output<TFloat32> g = SegmentationGraph.asFloat(gradients.dy(i));
+      Operand<TFloat32> g = gradients.get(i);
       String name = v.op().name();
       switch (c.optimizer().kind()) {
         case SGD -> {
           if (c.optimizer().momentum() > 0) {
             Variable<TFloat32> accum = slot(tf, v, name + "_momentum");
-            updates.add(tf.train.applyMomentum(v, accum, lr, g, tf.constant(c.optimizer().momentum()),
+            updates.add(afterGradients.train.applyMomentum(v, accum, lr, g, tf.constant(c.optimizer().momentum()),
                 ApplyMomentum.useNesterov(c.optimizer().nesterov())));
           } else {
-            updates.add(tf.train.applyGradientDescent(v, lr, g));
+            updates.add(afterGradients.train.applyGradientDescent(v, lr, g));
           }
         }
-        case ADAM -> updates.add(tf.train.applyAdam(v, slot(tf, v, name + "_adam_m"), slot(tf, v, name + "_adam_v"),
-            beta1Power, beta2Power, lr, tf.constant(beta1), tf.constant(beta2), tf.constant(1e-7f), g));
-        case RMSPROP -> updates.add(tf.train.applyRmsProp(v, slot(tf, v, name + "_rms"), slot(tf, v, name + "_rms_mom"),
-            lr, tf.constant(c.optimizer().rmsDecay()), tf.constant(c.optimizer().momentum()), tf.constant(1e-7f), g));
-        case ADAGRAD -> updates.add(tf.train.applyAdagrad(v, slot(tf, v, name + "_adagrad", 0.1f), lr, g));
+        case ADAM -> updates.add(afterGradients.train.applyAdam(v, slot(tf, v, name + "_adam_m"),
+            slot(tf, v, name + "_adam_v"), beta1Power, beta2Power, lr, tf.constant(beta1), tf.constant(beta2),
+            tf.constant(1e-7f), g));
+        case RMSPROP -> updates.add(afterGradients.train.applyRmsProp(v, slot(tf, v, name + "_rms"),
+            slot(tf, v, name + "_rms_mom"), lr, tf.constant(c.optimizer().rmsDecay()),
+            tf.constant(c.optimizer().momentum()), tf.constant(1e-7f), g));
+        case ADAGRAD -> updates.add(afterGradients.train.applyAdagrad(v, slot(tf, v, name + "_adagrad", 0.1f), lr, g));
         default -> throw new IllegalStateException("unknown optimizer " + c.optimizer().kind());
       }
     }

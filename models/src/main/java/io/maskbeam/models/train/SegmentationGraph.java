@@ -2,6 +2,7 @@ package io.maskbeam.models.train;
 
 import io.maskbeam.models.nn.Net;
 import io.maskbeam.models.nn.SegmentationNetwork;
+import io.maskbeam.models.nn.Towers;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -36,6 +37,7 @@ import org.tensorflow.types.TUint8;
  * out). Both branches share variables. Every tensor is closed after use.
  */
 public final class SegmentationGraph implements AutoCloseable {
+  static final String TOWER_SCOPE = "tower_";
   /** ImageNet statistics, the convention of pretrained backbones. */
   static final float[] MEAN = {0.485f, 0.456f, 0.406f};
   static final float[] STD = {0.229f, 0.224f, 0.225f};
@@ -50,16 +52,17 @@ public final class SegmentationGraph implements AutoCloseable {
 
   private final TrainConfig config;
   private final SegmentationNetwork network;
+  private final TrainingDevices devices;
   private final Graph graph;
   private final Session session;
   /** uint8 RGB [n, h, w, 3], or float32 raw bands [n, h, w, C] (see {@link TrainConfig.InputSpec}). */
-  private final Placeholder<?> trainImages;
-  private final Placeholder<TInt32> trainLabels;
-  private final Placeholder<TFloat32> learningRate;
+  private final Operand<?> trainImages;
+  private final Operand<TInt32> trainLabels;
+  private final Operand<TFloat32> learningRate;
   private final Operand<TFloat32> loss;
-  private final Op trainStep;
-  private final Variable<TInt64> globalStep;
-  private final Placeholder<?> servingImages;
+  private final org.tensorflow.Operation trainStep;
+  private final Operand<TInt64> globalStep;
+  private final Operand<?> servingImages;
   private final Operand<TInt32> classes;
   private final Operand<TFloat32> probabilities;
   /** serving_bytes, built on the first export (training graphs need not carry it): input, masks, fractions. */
@@ -67,61 +70,261 @@ public final class SegmentationGraph implements AutoCloseable {
   private Output<?> maskPngs;
   private Output<?> classFractions;
   private final long parameters;
-  private final java.util.Map<String, Variable<TFloat32>> variables;
+  /** Every variable of the network (weights and batch-norm statistics) by name, in creation order. */
+  private final java.util.Map<String, Operand<TFloat32>> variables;
 
   public SegmentationGraph(TrainConfig config) {
     this(config, io.maskbeam.models.infer.Precision.FP32);
   }
 
+  public SegmentationGraph(TrainConfig config, io.maskbeam.models.infer.Precision precision) {
+    this(config, precision, TrainingDevices.SINGLE);
+  }
+
   /**
    * A graph whose session runs in {@code precision}: for bf16 and fp16, TensorFlow's mixed-precision rewrite of
-   * the training step itself (variables, batch-norm statistics, loss and optimizer state stay float32).
+   * the training step itself (variables, batch-norm statistics, loss and optimizer state stay float32); on several
+   * {@code devices}, one tower per device (see {@link TrainingDevices}).
    */
-  public SegmentationGraph(TrainConfig config, io.maskbeam.models.infer.Precision precision) {
+  public SegmentationGraph(TrainConfig config, io.maskbeam.models.infer.Precision precision,
+      TrainingDevices devices) {
     this.config = config;
     this.network = config.buildNetwork();
-    this.graph = new Graph();
+    this.devices = devices;
+    Graph built = new Graph();
+    Graph placed = null;
     try {
-      Ops tf = Ops.create(graph);
-      globalStep = tf.withInitScope().withName("global_step").variable(tf.withInitScope().constant(0L));
-      Net net = new Net(tf, config.seed(), Net.warmedUpMomentum(tf, globalStep, 0.99f), config.input().channels());
-
-      trainImages = imagesPlaceholder(tf.withName("train_images"));
-      trainLabels = tf.withName("train_labels").placeholder(TInt32.class, Placeholder.shape(Shape.of(-1, -1, -1)));
-      learningRate = tf.withName("learning_rate").placeholder(TFloat32.class, Placeholder.shape(Shape.scalar()));
-      Operand<TFloat32> trainLogits = network.logits(net, normaliseInput(tf, trainImages), true);
-      Operand<TFloat32> dataLoss = Losses.segmentationLoss(tf, trainLogits, trainLabels, config);
-      Operand<TFloat32> total = dataLoss;
-      if (config.optimizer().weightDecay() > 0 && !net.decayed().isEmpty()) {
-        List<Operand<TFloat32>> l2 = new ArrayList<>();
-        for (Variable<TFloat32> v : net.decayed()) {
-          l2.add(tf.nn.l2Loss(v));
-        }
-        Operand<TFloat32> sum = tf.reduceSum(tf.stack(l2), tf.constant(0));
-        total = tf.math.add(dataLoss, tf.math.mul(sum, tf.constant(config.optimizer().weightDecay())));
+      Ops tf = Ops.create(built);
+      Variable<TInt64> step = tf.withInitScope().withName("global_step").variable(tf.withInitScope().constant(0L));
+      Net net = new Net(tf, config.seed(), Net.warmedUpMomentum(tf, step, 0.99f), config.input().channels());
+      Placeholder<?> images = imagesPlaceholder(tf.withName("train_images"));
+      Placeholder<TInt32> labels = tf.withName("train_labels").placeholder(TInt32.class,
+          Placeholder.shape(Shape.of(-1, -1, -1)));
+      Placeholder<TFloat32> rate = tf.withName("learning_rate").placeholder(TFloat32.class,
+          Placeholder.shape(Shape.scalar()));
+      if (devices.count() > 1) {
+        // Towers take the network's variables as they are: the serving branch creates them all first, in the order
+        // the training branch would (so a towered graph starts from the same values as a single-device one).
+        buildServing(tf, net);
       }
-      loss = tf.withName("loss").identity(total);
-      Gradients gradients = tf.gradients(loss, net.trainable());
-      List<Op> updates = Optimizers.apply(tf, config, net.trainable(), gradients, learningRate);
-      List<Op> all = new ArrayList<>(updates);
-      all.addAll(net.batchNormUpdates());
-      all.add(tf.assignAdd(globalStep, tf.constant(1L)));
-      trainStep = tf.withControlDependencies(all).withName("train_step").noOp();
-
-      servingImages = imagesPlaceholder(tf.withName("images"));
-      Operand<TFloat32> padded = padToStride(tf, normaliseInput(tf, servingImages), network.stride());
-      Operand<TFloat32> logits = cropLike(tf, network.logits(net, padded, false), servingImages);
-      probabilities = tf.withName("probabilities").nn.softmax(logits);
-      classes = tf.withName("classes").math.argMax(logits, tf.constant(3), TInt32.class);
+      List<Op> updates = new ArrayList<>();
+      Operand<TFloat32> total = devices.count() == 1 ? singleDeviceStep(tf, net, images, labels, rate, updates)
+          : towerStep(tf, net, images, labels, rate, updates);
+      tf.withName("loss").identity(total);
+      // The step advances after the updates: the batch-norm momentum of this step reads it.
+      Op advance = tf.withControlDependencies(updates).assignAdd(step, tf.constant(1L));
+      tf.withControlDependencies(List.of(advance)).withName("train_step").noOp();
+      if (devices.count() == 1) {
+        buildServing(tf, net);
+      }
       parameters = net.parameterCount();
-      variables = net.variables();
-
-      session = new Session(graph, precision.config(0));
+      List<String> names = new ArrayList<>(net.variables().keySet());
+      if (devices.count() > 1) {
+        // TensorFlow Java's gradient builder gives the ops it adds no device, and TensorFlow would put them all on
+        // the first GPU: through a GraphDef, each tower's backward pass goes to its tower's device.
+        placed = new Graph();
+        placed.importGraphDef(placeTowers(built.toGraphDef(), devices));
+        built.close();
+        built = placed;
+      }
+      graph = built;
+      trainImages = output("train_images");
+      trainLabels = output("train_labels");
+      learningRate = output("learning_rate");
+      loss = output("loss");
+      trainStep = graph.operation("train_step");
+      globalStep = output("global_step");
+      servingImages = output("images");
+      probabilities = output("probabilities");
+      classes = output("classes");
+      java.util.Map<String, Operand<TFloat32>> vars = new java.util.LinkedHashMap<>();
+      for (String name : names) {
+        vars.put(name, output(name));
+      }
+      variables = java.util.Collections.unmodifiableMap(vars);
+      session = new Session(graph, sessionConfig(precision, devices));
       session.initialize();
     } catch (RuntimeException e) {
-      graph.close();
+      built.close();
       throw e;
     }
+  }
+
+  /** The loss and updates of one training step on one device. */
+  private Operand<TFloat32> singleDeviceStep(Ops tf, Net net, Operand<?> images, Operand<TInt32> labels,
+      Operand<TFloat32> rate, List<Op> updates) {
+    Operand<TFloat32> logits = network.logits(net, normaliseInput(tf, images), true);
+    Operand<TFloat32> total = withWeightDecay(tf, net, Losses.segmentationLoss(tf, logits, labels, config));
+    Gradients gradients = tf.gradients(total, net.trainable());
+    List<Operand<TFloat32>> dy = new ArrayList<>();
+    for (int i = 0; i < net.trainable().size(); i++) {
+      dy.add(asFloat(gradients.dy(i)));
+    }
+    updates.addAll(Optimizers.apply(tf, config, net.trainable(), dy, rate));
+    updates.addAll(net.batchNormUpdates());
+    return total;
+  }
+
+  /**
+   * The loss and updates of one training step split over towers: tower i runs the network on the i-th slice of the
+   * batch and backpropagates, within its own name scope (and so on its own device), the share of the whole batch's
+   * loss its slice contributes; the shares' gradients are summed. The loss is combined from every tower's partial
+   * sums (see {@link Losses#combine}), so the summed gradient is the single-device gradient of the same batch.
+   */
+  private Operand<TFloat32> towerStep(Ops tf, Net net, Operand<?> images, Operand<TInt32> labels,
+      Operand<TFloat32> rate, List<Op> updates) {
+    int n = devices.count();
+    List<Operand<?>> imageSlices = split(tf, images, n);
+    List<Operand<?>> labelSlices = split(tf, labels, n);
+    // One scope per tower, kept: a second withSubScope of the same name would make a new, renamed scope.
+    List<Ops> scopes = new ArrayList<>();
+    for (int i = 0; i < n; i++) {
+      scopes.add(towerOps(tf, i));
+    }
+    Towers towers = new Towers(net, n, devices.syncBatchNorm());
+    List<List<Operand<TFloat32>>> parts = towers.build(scopes::get, (towerNet, i) -> {
+      Ops t = towerNet.tf();
+      @SuppressWarnings("unchecked")
+      Operand<TInt32> towerLabels = (Operand<TInt32>) labelSlices.get(i);
+      Operand<TFloat32> logits = network.logits(towerNet, normaliseInput(t, imageSlices.get(i)), true);
+      return Losses.partialSums(t, logits, towerLabels, config);
+    });
+    Operand<TFloat32> dataLoss = Losses.combine(tf, parts, config);
+    Operand<TFloat32> total = withWeightDecay(tf, net, dataLoss);
+    // How the loss changes with each tower's partial sums: a few scalars (or C values), on the first device.
+    List<Operand<?>> sums = new ArrayList<>();
+    parts.forEach(sums::addAll);
+    Gradients upstream = tf.gradients(total, sums);
+    List<List<Operand<TFloat32>>> shares = new ArrayList<>();
+    int k = 0;
+    for (int i = 0; i < n; i++) {
+      List<Operand<?>> dx = new ArrayList<>();
+      for (int j = 0; j < parts.get(i).size(); j++) {
+        dx.add(upstream.dy(k++));
+      }
+      Gradients g = scopes.get(i).gradients(parts.get(i), net.trainable(), Gradients.dx(dx));
+      List<Operand<TFloat32>> share = new ArrayList<>();
+      for (int v = 0; v < net.trainable().size(); v++) {
+        share.add(asFloat(g.dy(v)));
+      }
+      shares.add(share);
+    }
+    List<Operand<TFloat32>> decay = total == dataLoss ? null : decayGradients(tf, net);
+    List<Operand<TFloat32>> summed = new ArrayList<>();
+    for (int v = 0; v < net.trainable().size(); v++) {
+      List<Operand<TFloat32>> terms = new ArrayList<>();
+      for (List<Operand<TFloat32>> share : shares) {
+        terms.add(share.get(v));
+      }
+      if (decay != null && decay.get(v) != null) {
+        terms.add(decay.get(v));
+      }
+      summed.add(tf.math.addN(terms));
+    }
+    updates.addAll(Optimizers.apply(tf, config, net.trainable(), summed, rate));
+    updates.addAll(towers.batchNormUpdates(tf));
+    return total;
+  }
+
+  /**
+   * The weight-decay term's gradient for each trainable variable, null where there is none: the term is decay x
+   * sum(l2Loss(kernel)) and l2Loss(v) = sum(v^2) / 2, so it is decay x v for each decayed kernel.
+   */
+  private List<Operand<TFloat32>> decayGradients(Ops tf, Net net) {
+    java.util.Set<Variable<TFloat32>> decayed = new java.util.HashSet<>(net.decayed());
+    List<Operand<TFloat32>> out = new ArrayList<>();
+    for (Variable<TFloat32> v : net.trainable()) {
+      out.add(decayed.contains(v) ? tf.math.mul(v, tf.constant(config.optimizer().weightDecay())) : null);
+    }
+    return out;
+  }
+
+  private Operand<TFloat32> withWeightDecay(Ops tf, Net net, Operand<TFloat32> dataLoss) {
+    if (config.optimizer().weightDecay() <= 0 || net.decayed().isEmpty()) {
+      return dataLoss;
+    }
+    List<Operand<TFloat32>> l2 = new ArrayList<>();
+    for (Variable<TFloat32> v : net.decayed()) {
+      l2.add(tf.nn.l2Loss(v));
+    }
+    Operand<TFloat32> sum = tf.reduceSum(tf.stack(l2), tf.constant(0));
+    return tf.math.add(dataLoss, tf.math.mul(sum, tf.constant(config.optimizer().weightDecay())));
+  }
+
+  /** The serving branch: images of any size in, padded to the stride and cropped back; classes and probabilities. */
+  private void buildServing(Ops tf, Net net) {
+    Placeholder<?> images = imagesPlaceholder(tf.withName("images"));
+    Operand<TFloat32> padded = padToStride(tf, normaliseInput(tf, images), network.stride());
+    Operand<TFloat32> logits = cropLike(tf, network.logits(net, padded, false), images);
+    tf.withName("probabilities").nn.softmax(logits);
+    tf.withName("classes").math.argMax(logits, tf.constant(3), TInt32.class);
+  }
+
+  /** Tower i's ops: its own name scope, its device. */
+  private Ops towerOps(Ops tf, int i) {
+    return tf.withSubScope(TOWER_SCOPE + i).withDevice(org.tensorflow.DeviceSpec.newBuilder()
+        .deviceType(org.tensorflow.DeviceSpec.DeviceType.valueOf(devices.type())).deviceIndex(i).build());
+  }
+
+  /** How many ops of the graph are placed on each device ("" for those TensorFlow places itself). */
+  public Map<String, Integer> opsPerDevice() {
+    Map<String, Integer> counts = new java.util.TreeMap<>();
+    for (org.tensorflow.proto.NodeDef node : graphDef().getNodeList()) {
+      counts.merge(node.getDevice(), 1, Integer::sum);
+    }
+    return counts;
+  }
+
+  org.tensorflow.proto.GraphDef graphDef() {
+    return graph.toGraphDef();
+  }
+
+  /** Splits a batch along its first axis into n equal slices. */
+  @SuppressWarnings({"unchecked", "rawtypes"})
+  private static List<Operand<?>> split(Ops tf, Operand<?> batch, int n) {
+    List<Operand<?>> out = new ArrayList<>();
+    for (Object o : tf.split(tf.constant(0), (Operand) batch, (long) n).output()) {
+      out.add((Operand<?>) o);
+    }
+    return out;
+  }
+
+  /** The graph with every op of tower i that has no device yet (its gradients) placed on tower i's device. */
+  static org.tensorflow.proto.GraphDef placeTowers(org.tensorflow.proto.GraphDef def, TrainingDevices devices) {
+    org.tensorflow.proto.GraphDef.Builder b = def.toBuilder();
+    for (org.tensorflow.proto.NodeDef.Builder node : b.getNodeBuilderList()) {
+      if (!node.getDevice().isEmpty() || !node.getName().startsWith(TOWER_SCOPE)) {
+        continue;
+      }
+      String rest = node.getName().substring(TOWER_SCOPE.length());
+      int slash = rest.indexOf('/');
+      if (slash > 0 && rest.substring(0, slash).chars().allMatch(Character::isDigit)) {
+        node.setDevice(devices.device(Integer.parseInt(rest.substring(0, slash))));
+      }
+    }
+    return b.build();
+  }
+
+  private static org.tensorflow.proto.ConfigProto sessionConfig(io.maskbeam.models.infer.Precision precision,
+      TrainingDevices devices) {
+    org.tensorflow.proto.ConfigProto base = precision.config(0);
+    if (devices.count() == 1) {
+      return base;
+    }
+    org.tensorflow.proto.ConfigProto.Builder b = base.toBuilder().setAllowSoftPlacement(true);
+    if (devices.type().equals("CPU")) {
+      b.putDeviceCount("CPU", devices.count());
+    }
+    return b.build();
+  }
+
+  @SuppressWarnings("unchecked")
+  private <T extends org.tensorflow.types.family.TType> Operand<T> output(String name) {
+    org.tensorflow.GraphOperation op = graph.operation(name);
+    if (op == null) {
+      throw new IllegalStateException("the training graph has no op " + name);
+    }
+    return (Operand<T>) op.output(0);
   }
 
   public TrainConfig config() {
@@ -146,7 +349,7 @@ public final class SegmentationGraph implements AutoCloseable {
    * @return the PNG masks [N] and the class fractions [N, C]
    */
   @SuppressWarnings("unchecked")
-  private Output<?>[] bytesLoop(Ops tf, Placeholder<TString> bytes, Map<String, Variable<TFloat32>> weights,
+  private Output<?>[] bytesLoop(Ops tf, Placeholder<TString> bytes, Map<String, Operand<TFloat32>> weights,
       SegmentationNetwork net, int numClasses) {
     List<String> names = new ArrayList<>(weights.keySet());
     java.util.Collections.sort(names);
@@ -332,7 +535,7 @@ public final class SegmentationGraph implements AutoCloseable {
     Session.Runner runner = session.runner();
     try {
       for (java.util.Map.Entry<String, float[]> e : values.entrySet()) {
-        Variable<TFloat32> v = variables.get(e.getKey());
+        Operand<TFloat32> v = variables.get(e.getKey());
         if (v == null) {
           throw new IllegalArgumentException("the " + network.describe() + " graph has no variable " + e.getKey());
         }
@@ -445,7 +648,7 @@ public final class SegmentationGraph implements AutoCloseable {
 
   /** A variable's current values, flattened. */
   public float[] read(String variable) {
-    Variable<TFloat32> v = variables.get(variable);
+    Operand<TFloat32> v = variables.get(variable);
     if (v == null) {
       throw new IllegalArgumentException("no variable " + variable);
     }
@@ -498,6 +701,15 @@ public final class SegmentationGraph implements AutoCloseable {
    * {@value #SERVING_KEY} (encoded-image requests are for photos).
    */
   public void export(Path dir) throws IOException {
+    if (devices.count() > 1) {
+      // A towered graph names devices a serving machine may not have: export the same weights from a
+      // single-device twin instead.
+      try (SegmentationGraph twin = new SegmentationGraph(config)) {
+        twin.assign(readAll());
+        twin.export(dir);
+      }
+      return;
+    }
     SavedModelBundle.Exporter exporter = SavedModelBundle.exporter(dir.toString()).withSession(session);
     if (config.input().rawBands()) {
       exporter.withSignatures(servingSignature()).export();

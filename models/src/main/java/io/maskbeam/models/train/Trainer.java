@@ -35,10 +35,13 @@ public final class Trainer {
   /** Everything about a run that is not the graph, in parts that are checked when built. */
   public record Settings(Path output, Schedule schedule, Augmenter augmenter, EarlyStopping earlyStopping,
       Checkpoints checkpoints, Initialisation init, int threads, long seed,
-      io.maskbeam.models.infer.Precision precision) {
+      io.maskbeam.models.infer.Precision precision, TrainingDevices devices) {
     public Settings {
       if (precision == null) {
         precision = io.maskbeam.models.infer.Precision.FP32;
+      }
+      if (devices == null) {
+        devices = TrainingDevices.SINGLE;
       }
       if (threads < 1) {
         throw new IllegalArgumentException("--dataThreads must be positive, got " + threads);
@@ -123,7 +126,7 @@ public final class Trainer {
     Path statePath = output.resolve(CHECKPOINT_DIR).resolve(STATE);
     Path metricsPath = output.resolve("metrics.jsonl");
     Path modelDir = output.resolve(MODEL_DIR);
-    try (SegmentationGraph graph = new SegmentationGraph(config, settings.precision());
+    try (SegmentationGraph graph = new SegmentationGraph(config, settings.precision(), settings.devices());
         BatchProducer batches = new BatchProducer(train, settings.augmenter(), settings.schedule().miniBatchSize(),
             config.numClasses(), config.input(), settings.seed(), settings.threads())) {
       int perEpoch = batches.batchesPerEpoch();
@@ -134,6 +137,11 @@ public final class Trainer {
       out.printf(Locale.ROOT, "training %s: %,d parameters, %d train / %d val examples, %d epochs x %d steps of %d%n",
           graph.network().describe(), graph.parameterCount(), train.size(), val.size(), settings.schedule().epochs(), perEpoch,
           batches.batchSize());
+      if (settings.devices().count() > 1) {
+        out.printf(Locale.ROOT, "towers: %s; ops placed per device %s%n", settings.devices().describe(),
+            graph.opsPerDevice().entrySet().stream().filter(e -> !e.getKey().isEmpty())
+                .map(e -> e.getKey() + "=" + e.getValue()).toList());
+      }
 
       State state = new State();
       if (settings.checkpoints().resume() && Files.exists(statePath)) {
@@ -384,6 +392,9 @@ public final class Trainer {
     s.put("maxScale", settings.augmenter().maxScale());
     s.put("seed", settings.seed());
     s.put("precision", settings.precision().name().toLowerCase(Locale.ROOT));
+    s.put("devices", settings.devices().count());
+    s.put("deviceType", settings.devices().type());
+    s.put("syncBatchNorm", settings.devices().syncBatchNorm());
     return s;
   }
 

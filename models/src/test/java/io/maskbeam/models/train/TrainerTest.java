@@ -50,7 +50,7 @@ public class TrainerTest {
         new Trainer.Schedule(epochs, 4, 4, 0.01f, LearningRateSchedule.Kind.POLY, 2, 0.1f, 1),
         new Augmenter(32, 0.75f, 1.25f, true, 0.1f, 0.1f, 0.1f, 255),
         new Trainer.EarlyStopping(earlyStopping, 1, 1, 10f), new Trainer.Checkpoints(0, resume),
-        new Trainer.Initialisation(initModel, null), 2, 7, io.maskbeam.models.infer.Precision.FP32);
+        new Trainer.Initialisation(initModel, null), 2, 7, io.maskbeam.models.infer.Precision.FP32, null);
   }
 
   public static TrainConfig config(int classes) {

@@ -226,7 +226,10 @@ public final class SageMakerTraining implements Callable<Integer>, Console {
         flags.put("momentum", hp.get("gamma2"));
       }
     }
-    bool(hp, "syncbn", false); // checked; one device per container, where synchronised batch norm is plain
+    if (bool(hp, "syncbn", false)) {
+      // SageMaker trains on every GPU of the instance; so do the towers (--devices=0), synchronised on request.
+      flags.put("syncBatchNorm", "true");
+    }
     List<String> args = new ArrayList<>();
     flags.forEach((k, v) -> args.add("--" + k + "=" + v));
     return args;

@@ -55,7 +55,8 @@ public final class TrainCommand {
         new Trainer.Checkpoints(o.getCheckpointEverySteps(), o.getResume()),
         blankToNull(o.getInitModel()), blankToNull(o.getPretrainedWeights()),
         o.getDataThreads() > 0 ? o.getDataThreads() : Runtime.getRuntime().availableProcessors(), o.getSeed(),
-        platform, o.getPrecision(), o.getStrictPrecision(), o.getInputChannels());
+        platform, o.getPrecision(), o.getStrictPrecision(), o.getInputChannels(), o.getDevices(),
+        o.getSyncBatchNorm());
   }
 
   private static String blankToNull(String s) {

@@ -262,4 +262,18 @@ public interface TrainOptions extends io.maskbeam.pipelines.cli.WaitOptions,
   Integer getInputChannels();
 
   void setInputChannels(Integer value);
+
+  @Description("Devices of the machine that trains, one tower each on a slice of every batch (--miniBatchSize must"
+      + " divide evenly): 0 (default) uses every visible GPU, else 1. More than exist is refused before training.")
+  @Default.Integer(0)
+  Integer getDevices();
+
+  void setDevices(Integer value);
+
+  @Description("With several devices, normalise batch norm with the statistics of the whole batch gathered across"
+      + " towers (SageMaker's syncbn), instead of each tower's own slice.")
+  @Default.Boolean(false)
+  Boolean getSyncBatchNorm();
+
+  void setSyncBatchNorm(Boolean value);
 }

@@ -46,6 +46,9 @@ class SageMakerTrainingTest {
         .hasMessageContaining("use_pretrained_model");
     assertThat(SageMakerTraining.translate(hp("use_pretrained_model", "True", "pretrainedWeights", "/w.h5")))
         .contains("--pretrainedWeights=/w.h5");
+    // syncbn: the towers over the instance's GPUs share batch statistics.
+    assertThat(SageMakerTraining.translate(hp("syncbn", "True"))).contains("--syncBatchNorm=true");
+    assertThat(SageMakerTraining.translate(hp("syncbn", "False"))).noneMatch(a -> a.startsWith("--syncBatchNorm"));
     assertThatThrownBy(() -> SageMakerTraining.translate(hp("learning_rat", "0.1")))
         .hasMessageContaining("unknown hyperparameter 'learning_rat'");
     assertThatThrownBy(() -> SageMakerTraining.translate(hp("lr_scheduler", "step", "lr_scheduler_step", "10,15")))

@@ -24,12 +24,14 @@ import java.util.Locale;
  * @param strictPrecision refuse rather than fall back to fp32 when that machine lacks it
  * @param inputChannels the channels the network takes: 0 follows the data (3 for photos, the bands of raster
  *     examples); another value must agree with the data
+ * @param devices towers on the machine that trains: 0 means every visible GPU there, else 1
+ * @param syncBatchNorm whether towers normalise with the whole batch's statistics (SageMaker's syncbn)
  */
 public record TrainingJob(String data, String output, TrainConfig.Network network, TrainConfig.Loss loss,
     String classWeights, float focalGamma, TrainConfig.OptimizerSpec optimizer, Trainer.Schedule schedule,
     Augment augment, Trainer.EarlyStopping earlyStopping, Trainer.Checkpoints checkpoints, String initModel,
     String pretrainedWeights, int dataThreads, long seed, Platform platform, String precision,
-    boolean strictPrecision, int inputChannels) implements Serializable {
+    boolean strictPrecision, int inputChannels, int devices, boolean syncBatchNorm) implements Serializable {
 
   public TrainingJob {
     if (data == null || data.isBlank()) {
@@ -41,6 +43,9 @@ public record TrainingJob(String data, String output, TrainConfig.Network networ
     if (inputChannels < 0) {
       throw new IllegalArgumentException("--inputChannels must be 0 (follow the data) or positive, got "
           + inputChannels);
+    }
+    if (devices < 0) {
+      throw new IllegalArgumentException("--devices must be 0 (every visible GPU, else 1) or positive, got " + devices);
     }
     if (dataThreads < 1) {
       throw new IllegalArgumentException("--dataThreads must be positive, got " + dataThreads);
@@ -85,13 +90,13 @@ public record TrainingJob(String data, String output, TrainConfig.Network networ
   public TrainingJob withOutput(String folder) {
     return new TrainingJob(data, folder, network, loss, classWeights, focalGamma, optimizer, schedule, augment,
         earlyStopping, checkpoints, initModel, pretrainedWeights, dataThreads, seed, platform, precision,
-        strictPrecision, inputChannels);
+        strictPrecision, inputChannels, devices, syncBatchNorm);
   }
 
   /** This job with the platform's destinations (SageMaker's /opt/ml/model, Vertex AI's AIP_* folders). */
   public TrainingJob withPlatform(Platform destinations) {
     return new TrainingJob(data, output, network, loss, classWeights, focalGamma, optimizer, schedule, augment,
         earlyStopping, checkpoints, initModel, pretrainedWeights, dataThreads, seed, destinations, precision,
-        strictPrecision, inputChannels);
+        strictPrecision, inputChannels, devices, syncBatchNorm);
   }
 }

@@ -82,7 +82,7 @@ public final class TrainingRun {
         val.isEmpty() ? Trainer.EarlyStopping.OFF : job.earlyStopping(), job.checkpoints(),
         new Trainer.Initialisation(job.initModel() == null ? null : Path.of(job.initModel()),
             job.pretrainedWeights() == null ? null : Path.of(job.pretrainedWeights())),
-        job.dataThreads(), job.seed(), precision(job, out));
+        job.dataThreads(), job.seed(), precision(job, out), devices(job, out));
     ObjectNode info = JSON.createObjectNode();
     info.set("classes", d.path("classes"));
     info.put("source", job.data());
@@ -136,6 +136,18 @@ public final class TrainingRun {
             "application/octet-stream");
       }
     };
+  }
+
+  /** The job's devices settled on this machine (refused before training when they do not exist), printed. */
+  static io.maskbeam.models.train.TrainingDevices devices(TrainingJob job, PrintStream out) {
+    io.maskbeam.models.train.TrainingDevices devices = io.maskbeam.models.train.TrainingDevices.choose(job.devices(),
+        job.syncBatchNorm(), job.schedule().miniBatchSize());
+    if (devices.count() > 1) {
+      out.println("training devices: " + devices.describe() + ", " + job.schedule().miniBatchSize() / devices.count()
+          + " images per device and step" + (devices.type().equals("CPU") ? " (logical CPU devices share the same"
+          + " cores: they check the towers, and are slower than one device)" : ""));
+    }
+    return devices;
   }
 
   /** The job's precision settled on this machine, printed (with a warning when it falls back). */
