@@ -490,6 +490,10 @@ public final class SegmentationGraph implements AutoCloseable {
       // oneDNN aborts the JVM on transposed convolutions of such sizes: refuse in Java first.
       throw new IllegalArgumentException("training crops must be multiples of " + network.stride() + ", got " + h + "x" + w);
     }
+    if (n % devices.count() != 0) {
+      throw new IllegalArgumentException("a batch of " + n + " images cannot be split evenly over " + devices.count()
+          + " towers (a dataset smaller than --miniBatchSize gives smaller batches)");
+    }
     try (TInt32 y = TInt32.tensorOf(Shape.of(n, h, w), DataBuffers.of(labels, true, false));
         TFloat32 rate = TFloat32.scalarOf(lr);
         Result result = session.runner().feed(trainImages, x).feed(trainLabels, y).feed(learningRate, rate)

@@ -134,6 +134,10 @@ class TowerTrainingTest {
 
       SegmentationGraphTest.Batch b = batch(true);
       step(towers, b);
+      int three = 3 * 32 * 32;
+      assertThatThrownBy(() -> towers.trainStep(java.util.Arrays.copyOf(b.images(), three * 3),
+          java.util.Arrays.copyOf(b.labels(), three), 3, 32, 32, 0.05f))
+          .hasMessageContaining("a batch of 3 images cannot be split evenly over 2 towers");
       Path model = dir.resolve("model");
       towers.export(model);
       org.tensorflow.proto.GraphDef exported;
