@@ -133,6 +133,23 @@ public enum Precision {
   }
 
   private static boolean gpuVisible() {
-    return Files.exists(Path.of("/dev/nvidia0")) || Boolean.getBoolean("maskbeam.gpuVisible");
+    return visibleGpus() > 0 || Boolean.getBoolean("maskbeam.gpuVisible");
+  }
+
+  /**
+   * NVIDIA devices the driver exposes ({@code /dev/nvidiaN}), narrowed by {@code CUDA_VISIBLE_DEVICES} when it is
+   * set: what fp16 under {@code auto} and training towers ({@code --devices=0}) count on.
+   */
+  public static int visibleGpus() {
+    String visible = System.getenv("CUDA_VISIBLE_DEVICES");
+    if (visible != null) {
+      String v = visible.trim();
+      return v.isEmpty() || v.equals("-1") ? 0 : v.split(",").length;
+    }
+    try (java.util.stream.Stream<Path> dev = Files.list(Path.of("/dev"))) {
+      return (int) dev.map(p -> p.getFileName().toString()).filter(n -> n.matches("nvidia[0-9]+")).count();
+    } catch (IOException e) {
+      return 0;
+    }
   }
 }

@@ -1,12 +1,7 @@
 package io.maskbeam.models.train;
 
 import io.maskbeam.models.infer.Precision;
-import java.io.IOException;
 import java.io.Serializable;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.util.Locale;
-import java.util.stream.Stream;
 
 /**
  * Where one worker trains: {@code count} devices of one {@code type} (GPU or CPU), one tower each. Each tower takes
@@ -41,7 +36,7 @@ public record TrainingDevices(String type, int count, boolean syncBatchNorm) imp
       throw new IllegalArgumentException("--devices must be 0 (every visible GPU, else 1) or positive, got "
           + requested);
     }
-    int gpus = Precision.cudaBuild() ? visibleGpus() : 0;
+    int gpus = Precision.cudaBuild() ? Precision.visibleGpus() : 0;
     int count = requested == 0 ? Math.max(1, gpus) : requested;
     String type = gpus > 0 ? "GPU" : "CPU";
     if (gpus > 0 && count > gpus) {
@@ -73,24 +68,5 @@ public record TrainingDevices(String type, int count, boolean syncBatchNorm) imp
   public String describe() {
     return count + " " + type + (count == 1 ? "" : "s") + (count == 1 ? ""
         : syncBatchNorm ? ", batch norm synchronised across towers" : ", batch norm per tower");
-  }
-
-  /** NVIDIA devices the driver exposes, narrowed by {@code CUDA_VISIBLE_DEVICES} when it is set. */
-  static int visibleGpus() {
-    String visible = System.getenv("CUDA_VISIBLE_DEVICES");
-    if (visible != null) {
-      String v = visible.trim();
-      return v.isEmpty() || v.equals("-1") ? 0 : v.split(",").length;
-    }
-    try (Stream<Path> dev = Files.list(Path.of("/dev"))) {
-      return (int) dev.map(p -> p.getFileName().toString()).filter(n -> n.matches("nvidia[0-9]+")).count();
-    } catch (IOException e) {
-      return 0;
-    }
-  }
-
-  @Override
-  public String toString() {
-    return describe().toLowerCase(Locale.ROOT);
   }
 }
