@@ -28,6 +28,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.Semaphore;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -57,9 +58,20 @@ public final class OnnxModel implements SegmentationModel {
   private final int numClasses;
   /** Normalised input value per model channel and 8-bit pixel value (float inputs). */
   private final float[][] lut = new float[3][256];
+  /**
+   * Admits as many concurrent {@code session.run} calls as the cores hold (one when each call uses every core).
+   * ONNX Runtime's intra-op threads spin between operators, so two calls that each want every core slow each other
+   * (measured on 2 cores, two callers on batches of 8 480x360 images: 3.64 images/s ungated, 4.26 gated, 4.9 for
+   * one caller alone); gated, a caller's input normalisation and output decoding run while another's call runs.
+   */
+  private final Semaphore calls;
+  private final int admittedCalls;
 
   private OnnxModel(Path path, OrtEnvironment env, OrtSession.SessionOptions options, OrtSession session,
-      ModelMetadata metadata, OnnxConventions conv) {
+      ModelMetadata metadata, OnnxConventions conv, int threads) {
+    int cores = Runtime.getRuntime().availableProcessors();
+    this.admittedCalls = Math.max(1, cores / (threads > 0 ? Math.min(threads, cores) : cores));
+    this.calls = new Semaphore(admittedCalls, true);
     this.path = path;
     this.env = env;
     this.options = options;
@@ -140,7 +152,7 @@ public final class OnnxModel implements SegmentationModel {
         meta.put("stride", conv.stride());
       }
       ModelMetadata metadata = ModelMetadata.parse(meta.toString(), where);
-      model = new OnnxModel(file, env, options, session, metadata, conv);
+      model = new OnnxModel(file, env, options, session, metadata, conv, threads);
       model.testInference();
     } catch (RuntimeException e) {
       if (model != null) {
@@ -396,6 +408,11 @@ public final class OnnxModel implements SegmentationModel {
   @Override
   public int numClasses() {
     return numClasses;
+  }
+
+  /** How many {@code session.run} calls may run at once (see {@link #calls}). */
+  int admittedCalls() {
+    return admittedCalls;
   }
 
   /** The settled conventions. */
@@ -654,7 +671,12 @@ public final class OnnxModel implements SegmentationModel {
         ByteBuffer input = fill(rgb, first, count, batch, h, w, ih, iw);
         x = conv.uint8() ? OnnxTensor.createTensor(env, input, shape, OnnxJavaType.UINT8)
             : OnnxTensor.createTensor(env, input.asFloatBuffer(), shape);
-        result = session.run(Map.of(conv.input(), x), Set.of(conv.output()));
+        calls.acquireUninterruptibly();
+        try {
+          result = session.run(Map.of(conv.input(), x), Set.of(conv.output()));
+        } finally {
+          calls.release();
+        }
         OnnxTensor y = (OnnxTensor) result.get(0);
         long[] ys = y.getInfo().getShape();
         if (ys[0] != batch) {

@@ -11,7 +11,14 @@ import java.io.IOException;
 import java.net.URISyntaxException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
 import java.util.Objects;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 import javax.imageio.ImageIO;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -78,7 +85,7 @@ class OnnxModelTest {
       System.arraycopy(a.pixels(), 0, both, 0, a.pixels().length);
       System.arraycopy(b.pixels(), 0, both, a.pixels().length, b.pixels().length);
       byte[] labels = model.labels(both, 2, a.height(), a.width());
-      byte[] second = java.util.Arrays.copyOfRange(labels, a.width() * a.height(), labels.length);
+      byte[] second = Arrays.copyOfRange(labels, a.width() * a.height(), labels.length);
       assertThat(second).isEqualTo(expected("nchw_float", "b"));
 
       float[] probabilities = model.probabilities(a.pixels(), 1, a.height(), a.width());
@@ -86,6 +93,37 @@ class OnnxModelTest {
       assertThat(torch.shape()).containsExactly(a.height(), a.width(), 4);
       for (int i = 0; i < probabilities.length; i++) {
         assertThat(probabilities[i]).as("probability %d", i).isCloseTo(torch.data()[i], within(2e-5f));
+      }
+    }
+  }
+
+  /**
+   * Worker threads share one session: concurrent calls are admitted one at a time when each uses every core (as
+   * many as the cores hold when each uses one), and each caller still gets its own images' answers.
+   */
+  @Test
+  void concurrentCallersShareOneSessionThroughItsGate() throws Exception {
+    int cores = Runtime.getRuntime().availableProcessors();
+    try (OnnxModel everyCore = OnnxModel.load(fixture("nchw_float.onnx"), 0);
+        OnnxModel oneCore = OnnxModel.load(fixture("nchw_float.onnx"), 1)) {
+      assertThat(everyCore.admittedCalls()).isEqualTo(1);
+      assertThat(oneCore.admittedCalls()).isEqualTo(cores);
+      RgbImage[] images = {image("a"), image("b")};
+      byte[][] answers = {expected("nchw_float", "a"), expected("nchw_float", "b")};
+      ExecutorService callers = Executors.newFixedThreadPool(4);
+      try {
+        List<Future<Boolean>> calls = new ArrayList<>();
+        for (int i = 0; i < 16; i++) {
+          int which = i % 2;
+          OnnxModel model = i % 4 < 2 ? everyCore : oneCore;
+          calls.add(callers.submit(() -> Arrays.equals(model.segment(images[which]).labels(),
+              answers[which])));
+        }
+        for (Future<Boolean> call : calls) {
+          assertThat(call.get(60, TimeUnit.SECONDS)).isTrue();
+        }
+      } finally {
+        callers.shutdownNow();
       }
     }
   }
@@ -103,8 +141,8 @@ class OnnxModelTest {
       System.arraycopy(b.pixels(), 0, both, a.pixels().length, b.pixels().length);
       byte[] labels = model.labels(both, 2, a.height(), a.width());
       int n = a.width() * a.height();
-      assertThat(java.util.Arrays.copyOfRange(labels, 0, n)).isEqualTo(expected("nchw_float", "a"));
-      assertThat(java.util.Arrays.copyOfRange(labels, n, 2 * n)).isEqualTo(expected("nchw_float", "b"));
+      assertThat(Arrays.copyOfRange(labels, 0, n)).isEqualTo(expected("nchw_float", "a"));
+      assertThat(Arrays.copyOfRange(labels, n, 2 * n)).isEqualTo(expected("nchw_float", "b"));
       float[] probabilities = model.probabilities(a.pixels(), 1, a.height(), a.width());
       Npy.Float32Array torch = Npy.readFloat32(Files.readAllBytes(fixture("expected/nchw_float.a.npy")));
       for (int i = 0; i < probabilities.length; i++) {
@@ -180,7 +218,7 @@ class OnnxModelTest {
     for (Path path : new Path[] {fixture("nchw_float.onnx"), fixture("nhwc_logits.onnx"), fixture("downsampled.onnx"),
         classes}) {
       try (SegmentationModel model = SegmentationModel.load(path, 1)) {
-        java.util.List<Confidence.Accumulator> fused = java.util.List.of(new Confidence.Accumulator(4, 0.9f, pixels),
+        List<Confidence.Accumulator> fused = List.of(new Confidence.Accumulator(4, 0.9f, pixels),
             new Confidence.Accumulator(4, 0.9f, pixels));
         byte[] labels = model.labelsWithConfidenceOf(both, 2, a.height(), a.width(), fused);
         float[] probabilities = model.probabilities(both, 2, a.height(), a.width());
