@@ -154,7 +154,9 @@ public final class SegmentationGraph implements AutoCloseable {
   private Operand<TFloat32> singleDeviceStep(Ops tf, Net net, Operand<?> images, Operand<TInt32> labels,
       Operand<TFloat32> rate, List<Op> updates) {
     Operand<TFloat32> logits = network.logits(net, normaliseInput(tf, images), true);
-    Operand<TFloat32> total = withWeightDecay(tf, net, Losses.segmentationLoss(tf, logits, labels, config));
+    Operand<TFloat32> dataLoss = Losses.segmentationLoss(tf, logits, labels, config);
+    Operand<TFloat32> decayTerm = weightDecayTerm(tf, net);
+    Operand<TFloat32> total = decayTerm == null ? dataLoss : tf.math.add(dataLoss, decayTerm);
     Gradients gradients = tf.gradients(total, net.trainable());
     List<Operand<TFloat32>> dy = new ArrayList<>();
     for (int i = 0; i < net.trainable().size(); i++) {
@@ -190,7 +192,8 @@ public final class SegmentationGraph implements AutoCloseable {
       return Losses.partialSums(t, logits, towerLabels, config);
     });
     Operand<TFloat32> dataLoss = Losses.combine(tf, parts, config);
-    Operand<TFloat32> total = withWeightDecay(tf, net, dataLoss);
+    Operand<TFloat32> decayTerm = weightDecayTerm(tf, net);
+    Operand<TFloat32> total = decayTerm == null ? dataLoss : tf.math.add(dataLoss, decayTerm);
     // How the loss changes with each tower's partial sums: a few scalars (or C values), on the first device.
     List<Operand<?>> sums = new ArrayList<>();
     parts.forEach(sums::addAll);
@@ -209,7 +212,7 @@ public final class SegmentationGraph implements AutoCloseable {
       }
       shares.add(share);
     }
-    List<Operand<TFloat32>> decay = total == dataLoss ? null : decayGradients(tf, net);
+    List<Operand<TFloat32>> decay = decayTerm == null ? null : decayGradients(tf, net, decayTerm);
     List<Operand<TFloat32>> summed = new ArrayList<>();
     for (int v = 0; v < net.trainable().size(); v++) {
       List<Operand<TFloat32>> terms = new ArrayList<>();
@@ -227,28 +230,31 @@ public final class SegmentationGraph implements AutoCloseable {
   }
 
   /**
-   * The weight-decay term's gradient for each trainable variable, null where there is none: the term is decay x
-   * sum(l2Loss(kernel)) and l2Loss(v) = sum(v^2) / 2, so it is decay x v for each decayed kernel.
+   * The weight-decay term's gradient for each trainable variable, null where there is none: differentiated by
+   * TensorFlow from the term itself, added once to the towers' summed shares.
    */
-  private List<Operand<TFloat32>> decayGradients(Ops tf, Net net) {
-    java.util.Set<Variable<TFloat32>> decayed = new java.util.HashSet<>(net.decayed());
+  private List<Operand<TFloat32>> decayGradients(Ops tf, Net net, Operand<TFloat32> decayTerm) {
+    List<Variable<TFloat32>> decayed = net.decayed();
+    Gradients g = tf.gradients(decayTerm, decayed);
     List<Operand<TFloat32>> out = new ArrayList<>();
     for (Variable<TFloat32> v : net.trainable()) {
-      out.add(decayed.contains(v) ? tf.math.mul(v, tf.constant(config.optimizer().weightDecay())) : null);
+      int at = decayed.indexOf(v);
+      out.add(at < 0 ? null : asFloat(g.dy(at)));
     }
     return out;
   }
 
-  private Operand<TFloat32> withWeightDecay(Ops tf, Net net, Operand<TFloat32> dataLoss) {
+  /** decay x sum(l2Loss(kernel)) over the decayed kernels, or null when there is no decay. */
+  private Operand<TFloat32> weightDecayTerm(Ops tf, Net net) {
     if (config.optimizer().weightDecay() <= 0 || net.decayed().isEmpty()) {
-      return dataLoss;
+      return null;
     }
     List<Operand<TFloat32>> l2 = new ArrayList<>();
     for (Variable<TFloat32> v : net.decayed()) {
       l2.add(tf.nn.l2Loss(v));
     }
     Operand<TFloat32> sum = tf.reduceSum(tf.stack(l2), tf.constant(0));
-    return tf.math.add(dataLoss, tf.math.mul(sum, tf.constant(config.optimizer().weightDecay())));
+    return tf.math.mul(sum, tf.constant(config.optimizer().weightDecay()));
   }
 
   /** The serving branch: images of any size in, padded to the stride and cropped back; classes and probabilities. */

@@ -49,8 +49,10 @@ class SegmentationGraphTest {
 
   /**
    * Trains on one batch until the loss is below {@code target} or {@code maxSteps} pass; returns {first, last}.
-   * oneDNN's multi-threaded reductions make trajectories differ slightly between runs, so a fixed step count would
-   * make a flaky test; a criterion with a generous cap does not.
+   * How many steps a loss needs depends on the network's random initialisation and on float rounding in
+   * multi-threaded kernels (the run-to-run drift once blamed on the latter was mostly optimizer updates racing the
+   * backward pass, since fixed), so a fixed step count would make a brittle test; a criterion with a generous cap
+   * does not.
    */
   static float[] trainUntil(SegmentationGraph g, Batch batch, float lr, float targetFraction, float targetAbsolute,
       int maxSteps) {
