@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Locale;
+import java.util.stream.Stream;
 import org.tensorflow.proto.ConfigProto;
 import org.tensorflow.proto.GraphOptions;
 import org.tensorflow.proto.RewriterConfig;
@@ -146,7 +147,7 @@ public enum Precision {
       String v = visible.trim();
       return v.isEmpty() || v.equals("-1") ? 0 : v.split(",").length;
     }
-    try (java.util.stream.Stream<Path> dev = Files.list(Path.of("/dev"))) {
+    try (Stream<Path> dev = Files.list(Path.of("/dev"))) {
       return (int) dev.map(p -> p.getFileName().toString()).filter(n -> n.matches("nvidia[0-9]+")).count();
     } catch (IOException e) {
       return 0;

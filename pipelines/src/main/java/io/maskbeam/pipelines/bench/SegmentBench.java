@@ -24,6 +24,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Stream;
+import org.apache.beam.runners.direct.DirectOptions;
 import org.apache.beam.sdk.PipelineResult;
 
 /**
@@ -94,7 +95,9 @@ final class SegmentBench {
         decoded.add(ImageCodec.toRgb(ImageCodec.decode(Files.readAllBytes(p), Long.MAX_VALUE)));
       }
     }
-    int callers = SegmentPipeline.directRunnerWorkers(extraArgs.toArray(String[]::new));
+    // As many callers as segment's DirectRunner worker threads, as segment settles them.
+    int callers = SegmentPipeline.parse(segmentArgs(modelUri, inputs, work.resolve("out"), batch, precisions.get(0)))
+        .as(DirectOptions.class).getTargetParallelism();
     List<ModelRuntime> runtimes = new ArrayList<>();
     for (String p : precisions) {
       runtimes.add(ModelRuntime.defaults().withPrecision(p, false));
@@ -241,10 +244,7 @@ final class SegmentBench {
   /** Seconds for {@code segment} end to end: graph, DirectRunner, listing, decoding, inference, every output. */
   double pipeline(String model, Path inputs, Path output, int batch, String precision) throws IOException {
     BenchCommand.deleteTree(output);
-    List<String> list = new ArrayList<>(List.of("--model=" + model, "--input=" + inputs.toAbsolutePath() + "/*",
-        "--output=" + output, "--maxBatchSize=" + batch, "--precision=" + precision));
-    list.addAll(extraArgs);
-    String[] args = list.toArray(String[]::new);
+    String[] args = segmentArgs(model, inputs, output, batch, precision);
     long start = System.nanoTime();
     SegmentOptions options = SegmentPipeline.parse(args);
     // Held across the run (as the command line holds it), so the DirectRunner's workers share this instance.
@@ -260,6 +260,14 @@ final class SegmentBench {
       SharedModels.release(reference, runtime);
     }
     return (System.nanoTime() - start) / 1e9;
+  }
+
+  /** The arguments {@code segment} is run with here: these inputs and settings, then the user's {@code --segmentArg}s. */
+  private String[] segmentArgs(String model, Path inputs, Path output, int batch, String precision) {
+    List<String> list = new ArrayList<>(List.of("--model=" + model, "--input=" + inputs.toAbsolutePath() + "/*",
+        "--output=" + output, "--maxBatchSize=" + batch, "--precision=" + precision));
+    list.addAll(extraArgs);
+    return list.toArray(String[]::new);
   }
 
   /** Runs {@code java -jar maskbeam.jar segment} on a folder and returns its peak resident set size in KB. */

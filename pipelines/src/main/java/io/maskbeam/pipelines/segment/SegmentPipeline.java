@@ -79,16 +79,10 @@ public final class SegmentPipeline {
    */
   public static SegmentOptions parse(String[] args) {
     SegmentOptions options = PipelineArgs.parse(args, SegmentOptions.class);
-    options.as(DirectOptions.class).setTargetParallelism(directRunnerWorkers(args));
+    if (java.util.Arrays.stream(args).noneMatch(a -> a.startsWith("--targetParallelism"))) {
+      options.as(DirectOptions.class).setTargetParallelism(Runtime.getRuntime().availableProcessors());
+    }
     return options;
-  }
-
-  /** The DirectRunner worker threads segment runs with: {@code --targetParallelism} if given, else one per core. */
-  public static int directRunnerWorkers(String[] args) {
-    String[] given = java.util.Arrays.stream(args).filter(a -> a.startsWith("--targetParallelism")).toArray(
-        String[]::new);
-    return given.length == 0 ? Runtime.getRuntime().availableProcessors()
-        : PipelineArgs.parseLenient(given, DirectOptions.class).getTargetParallelism();
   }
 
   /** Checks, starts the job, and (when it waits) prints the reconciled counts; returns the exit code. */
